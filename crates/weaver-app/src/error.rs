@@ -1,0 +1,87 @@
+//! The errors of vault operations.
+
+use std::path::PathBuf;
+
+/// Everything a vault operation can fail with. Each variant maps to one stable error code in the
+/// binary's error table.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The vault folder does not exist.
+    #[error("vault not found: `{0}` does not exist")]
+    VaultNotFound(PathBuf),
+    /// The vault path is not a folder.
+    #[error("vault `{0}` is not a folder")]
+    VaultNotADirectory(PathBuf),
+    /// The vault folder cannot be read.
+    #[error("vault `{path}` cannot be read: {source}")]
+    VaultUnreadable {
+        /// The vault folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// No note matches the given path or name.
+    #[error("note not found: `{path}`{}", did_you_mean(.suggestions))]
+    NoteNotFound {
+        /// The path or name as given.
+        path: String,
+        /// Close matches, best first.
+        suggestions: Vec<String>,
+    },
+    /// The given path is not an acceptable vault path.
+    #[error(transparent)]
+    InvalidPath(#[from] weaver_core::PathError),
+    /// An ignore pattern in the configuration does not parse.
+    #[error("invalid ignore pattern `{pattern}`: {reason}")]
+    InvalidIgnorePattern {
+        /// The pattern.
+        pattern: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// A file of the vault or the cache could not be read or written.
+    #[error("cannot access `{path}`: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The shadow cache failed.
+    #[error(transparent)]
+    Store(#[from] weaver_store::StoreError),
+    /// The full-text index failed.
+    #[error(transparent)]
+    Search(#[from] weaver_search::SearchError),
+    /// The file watcher could not be started.
+    #[error("cannot watch `{path}`: {reason}")]
+    Watch {
+        /// The folder being watched.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    match suggestions {
+        [] => String::new(),
+        [one] => format!("; did you mean `{one}`?"),
+        many => format!(
+            "; did you mean one of {}?",
+            many.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+impl AppError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Weaver's use-cases: open a vault, keep its shadow cache, search index and link graph in step
+//! with the files, watch them live, and answer queries.
+//!
+//! The binary's transports (CLI, REST, MCP) call into this crate and nothing below it, so the
+//! same question gets the same answer everywhere.
+//!
+//! ```no_run
+//! use weaver_app::{Page, Vault, VaultOptions};
+//!
+//! let (vault, report) = Vault::open(&VaultOptions::new("notes"), &|_| {}).unwrap();
+//! println!("{} notes indexed", report.notes);
+//! let snapshot = vault.snapshot();
+//! for orphan in snapshot.orphans(Page::first(10)).items {
+//!     println!("orphan: {}", orphan.path);
+//! }
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+mod query;
+mod scan;
+mod vault;
+pub mod vaultgen;
+mod watch;
+
+pub use error::AppError;
+pub use query::{
+    Backlink, Neighbor, NoteDetails, NoteRef, OutgoingLink, Page, Paged, Problem, TagCount,
+    UnresolvedLink, VaultStats,
+};
+pub use vault::{
+    CacheState, Change, ChangeKind, OpenReport, Progress, Scope, Snapshot, SyncReport, Vault,
+    VaultOptions,
+};
+pub use watch::{WatchHandle, WatchOptions, watch};
+pub use weaver_search::{SearchHit, SearchQuery, SearchResults};
+
+impl Vault {
+    /// Full-text search with filters.
+    pub fn search(&self, query: &SearchQuery) -> Result<SearchResults, AppError> {
+        Ok(self.search_index().search(query)?)
+    }
+}

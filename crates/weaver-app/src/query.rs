@@ -1,0 +1,757 @@
+//! Read-only questions about a vault: notes, links, graph walks, tags, stats and problems.
+//!
+//! Every function here works on one [`Snapshot`], so an answer never mixes two versions of the
+//! vault. The CLI, the REST API and the MCP tools all call these same functions.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use serde::Serialize;
+use weaver_core::{
+    Block, Callout, Diagnostic, DiagnosticCode, Direction, ExternalLink, Fragment, Heading,
+    LinkKind, NoteId, Task, VaultPath, fold_name, fragment_exists,
+};
+use weaver_store::NoteRecord;
+
+use crate::AppError;
+use crate::vault::Snapshot;
+
+/// A window into a long list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// At most this many items.
+    pub limit: usize,
+    /// Skip this many items first.
+    pub offset: usize,
+}
+
+impl Page {
+    /// The first `limit` items.
+    pub fn first(limit: usize) -> Self {
+        Self { limit, offset: 0 }
+    }
+
+    /// Everything.
+    pub const ALL: Self = Self {
+        limit: usize::MAX,
+        offset: 0,
+    };
+
+    fn apply<T>(self, items: Vec<T>) -> Paged<T> {
+        let total = items.len();
+        let items = items
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit)
+            .collect();
+        Paged { total, items }
+    }
+}
+
+/// One page of a list, with the size of the whole list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Paged<T> {
+    /// Items in the whole list.
+    pub total: usize,
+    /// The items of this page.
+    pub items: Vec<T>,
+}
+
+/// A note's path and title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoteRef {
+    /// Vault-relative path.
+    pub path: VaultPath,
+    /// Title.
+    pub title: String,
+}
+
+/// Everything known about one note.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoteDetails {
+    /// Vault-relative path.
+    pub path: VaultPath,
+    /// Title.
+    pub title: String,
+    /// Aliases.
+    pub aliases: Vec<String>,
+    /// Distinct tags, frontmatter first, in the case first written.
+    pub tags: Vec<String>,
+    /// Frontmatter as JSON.
+    pub frontmatter: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Outline.
+    pub headings: Vec<Heading>,
+    /// Block ids.
+    pub blocks: Vec<Block>,
+    /// Tasks.
+    pub tasks: Vec<Task>,
+    /// Callouts.
+    pub callouts: Vec<Callout>,
+    /// Links from this note, with where they resolve.
+    pub links: Vec<OutgoingLink>,
+    /// Links to URLs.
+    pub external_links: Vec<ExternalLink>,
+    /// Links from other notes to this one.
+    pub backlinks: Vec<Backlink>,
+    /// Parse problems.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Content hash (blake3, hex): the note's version.
+    pub hash: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+    /// Words in the body.
+    pub word_count: u32,
+}
+
+/// A link from a note, with its resolution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutgoingLink {
+    /// Syntax of the link.
+    pub kind: LinkKind,
+    /// Target as written (decoded).
+    pub target: String,
+    /// Heading or block fragment.
+    pub fragment: Option<Fragment>,
+    /// Display text.
+    pub display: Option<String>,
+    /// Line in the source note.
+    pub line: u32,
+    /// The file it points to, if any.
+    pub resolved: Option<VaultPath>,
+    /// For links with a fragment into a note: whether the heading or block exists.
+    pub anchor_exists: Option<bool>,
+}
+
+/// A link from another note to this one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Backlink {
+    /// The linking note.
+    pub source: VaultPath,
+    /// Its title.
+    pub title: String,
+    /// Syntax of the link.
+    pub kind: LinkKind,
+    /// Line of the link in the source note.
+    pub line: u32,
+    /// Display text of the link.
+    pub display: Option<String>,
+    /// The source line around the link (trimmed, at most about 240 bytes).
+    pub context: String,
+}
+
+/// A note reached by a graph walk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Neighbor {
+    /// Vault-relative path.
+    pub path: VaultPath,
+    /// Title.
+    pub title: String,
+    /// Hops from the start note.
+    pub distance: u32,
+}
+
+/// A link whose target matches no file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnresolvedLink {
+    /// The linking note.
+    pub source: VaultPath,
+    /// The target as written.
+    pub target: String,
+    /// Syntax of the link.
+    pub kind: LinkKind,
+    /// Line of the link.
+    pub line: u32,
+}
+
+/// A tag and how many notes carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagCount {
+    /// The tag, in the case first seen, nested with `/`.
+    pub name: String,
+    /// Notes tagged with exactly this tag.
+    pub direct: usize,
+    /// Notes tagged with this tag or any tag nested below it.
+    pub notes: usize,
+}
+
+/// Counts over the whole vault.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VaultStats {
+    /// Markdown notes.
+    pub notes: usize,
+    /// Other files.
+    pub attachments: usize,
+    /// Links to notes and attachments.
+    pub links: usize,
+    /// Links that resolve to a file.
+    pub resolved_links: usize,
+    /// Links that resolve to nothing.
+    pub unresolved_links: usize,
+    /// Embeds among the links.
+    pub embeds: usize,
+    /// Links to URLs.
+    pub external_links: usize,
+    /// Distinct tags (case-insensitive).
+    pub tags: usize,
+    /// Notes with no links in or out.
+    pub orphans: usize,
+    /// Open tasks.
+    pub tasks_open: usize,
+    /// Completed tasks.
+    pub tasks_done: usize,
+    /// Words in all notes.
+    pub words: u64,
+    /// Bytes of all notes.
+    pub bytes: u64,
+    /// Notes with at least one parse problem.
+    pub notes_with_problems: usize,
+}
+
+/// One problem found by [`Snapshot::check`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The note with the problem.
+    pub path: VaultPath,
+    /// Stable code.
+    pub code: DiagnosticCode,
+    /// Explanation.
+    pub message: String,
+    /// Line, when there is one.
+    pub line: Option<u32>,
+    /// For link problems: the link's target as written.
+    pub target: Option<String>,
+}
+
+impl Snapshot {
+    /// Finds a note by path (`Projects/Plan.md`), path without `.md`, or name (`Plan`), the way a
+    /// link from the vault root would. Fails with suggestions when nothing matches.
+    pub fn find(&self, input: &str) -> Result<NoteId, AppError> {
+        let trimmed = input.trim();
+        if let Ok(path) = VaultPath::normalize(trimmed)
+            && let Some(id) = self.id(&path)
+        {
+            return Ok(id);
+        }
+        let root = VaultPath::normalize("_").ok();
+        let found = root
+            .as_ref()
+            .and_then(|root| self.resolver().resolve(root, trimmed))
+            .and_then(|id| self.resolver().path(id))
+            .and_then(|path| self.id(path));
+        found.ok_or_else(|| AppError::NoteNotFound {
+            path: input.to_owned(),
+            suggestions: self.suggest(trimmed),
+        })
+    }
+
+    /// Like [`Snapshot::find`], returning the note.
+    pub fn find_note(&self, input: &str) -> Result<&NoteRecord, AppError> {
+        let id = self.find(input)?;
+        self.note(id).ok_or_else(|| AppError::NoteNotFound {
+            path: input.to_owned(),
+            suggestions: Vec::new(),
+        })
+    }
+
+    /// Up to three note paths close to `input` (by edit distance of folded paths and names).
+    fn suggest(&self, input: &str) -> Vec<String> {
+        let wanted = fold_name(input.trim_end_matches(".md"));
+        let wanted_name = wanted.rsplit('/').next().unwrap_or(&wanted).to_owned();
+        let budget = (wanted.chars().count() / 3).clamp(1, 4);
+        let mut scored: Vec<(usize, &VaultPath)> = self
+            .notes
+            .iter()
+            .filter_map(|n| {
+                let path = fold_name(n.path.without_md());
+                let name = fold_name(n.path.stem());
+                let d = edit_distance(&wanted, &path, budget)
+                    .into_iter()
+                    .chain(edit_distance(&wanted_name, &name, budget))
+                    .min()?;
+                Some((d, &n.path))
+            })
+            .collect();
+        if scored.is_empty() && wanted_name.chars().count() >= 3 {
+            // No near spelling: fall back to notes whose name contains the asked-for name.
+            scored = self
+                .notes
+                .iter()
+                .filter_map(|n| {
+                    let name = fold_name(n.path.stem());
+                    name.contains(&wanted_name)
+                        .then(|| (name.len() - wanted_name.len(), &n.path))
+                })
+                .collect();
+        }
+        scored.sort();
+        scored
+            .into_iter()
+            .take(3)
+            .map(|(_, p)| p.to_string())
+            .collect()
+    }
+
+    fn note_ref(&self, id: NoteId) -> Option<NoteRef> {
+        self.note(id).map(|n| NoteRef {
+            path: n.path.clone(),
+            title: n.note.title.clone(),
+        })
+    }
+
+    /// All notes, optionally only those in `folder` (and below), sorted by path.
+    pub fn list_notes(&self, folder: Option<&str>, page: Page) -> Paged<NoteRef> {
+        let prefix = folder.map(|f| fold_name(f.trim_matches('/')));
+        let items = self
+            .notes
+            .iter()
+            .filter(|n| match &prefix {
+                None => true,
+                Some(p) if p.is_empty() => true,
+                Some(p) => {
+                    let folded = fold_name(n.path.folder());
+                    folded == *p
+                        || folded
+                            .strip_prefix(p.as_str())
+                            .is_some_and(|r| r.starts_with('/'))
+                }
+            })
+            .map(|n| NoteRef {
+                path: n.path.clone(),
+                title: n.note.title.clone(),
+            })
+            .collect();
+        page.apply(items)
+    }
+
+    /// Everything about one note, with its links and backlinks. `root` is the vault folder, used
+    /// to read backlink context lines.
+    pub fn details(&self, root: &Path, input: &str) -> Result<NoteDetails, AppError> {
+        let id = self.find(input)?;
+        let record = self.find_note(input)?;
+        let note = &record.note;
+        let mut seen = HashSet::new();
+        let tags = note
+            .tags
+            .iter()
+            .filter(|t| seen.insert(fold_name(&t.name)))
+            .map(|t| t.name.clone())
+            .collect();
+        Ok(NoteDetails {
+            path: record.path.clone(),
+            title: note.title.clone(),
+            aliases: note.aliases.clone(),
+            tags,
+            frontmatter: note.frontmatter.clone(),
+            headings: note.headings.clone(),
+            blocks: note.blocks.clone(),
+            tasks: note.tasks.clone(),
+            callouts: note.callouts.clone(),
+            links: self.outgoing_of(record),
+            external_links: note.external_links.clone(),
+            backlinks: self.backlinks_of(root, id, Page::ALL).items,
+            diagnostics: note.diagnostics.clone(),
+            hash: record.meta.hash.clone(),
+            size: record.meta.size,
+            mtime_ns: record.meta.mtime_ns,
+            word_count: note.word_count,
+        })
+    }
+
+    /// Links from a note, with where each resolves.
+    pub fn outgoing(&self, input: &str) -> Result<Vec<OutgoingLink>, AppError> {
+        Ok(self.outgoing_of(self.find_note(input)?))
+    }
+
+    fn outgoing_of(&self, record: &NoteRecord) -> Vec<OutgoingLink> {
+        record
+            .note
+            .links
+            .iter()
+            .zip(&record.resolved)
+            .map(|(link, resolved)| OutgoingLink {
+                kind: link.kind,
+                target: link.target.clone(),
+                fragment: link.fragment.clone(),
+                display: link.display.clone(),
+                line: link.line,
+                resolved: resolved.clone(),
+                anchor_exists: link.fragment.as_ref().and_then(|f| {
+                    let target = self.get(resolved.as_ref()?)?;
+                    Some(anchor_exists(f, target))
+                }),
+            })
+            .collect()
+    }
+
+    /// Links from other notes to a note, each with its context line, by source path and line.
+    pub fn backlinks(
+        &self,
+        root: &Path,
+        input: &str,
+        page: Page,
+    ) -> Result<Paged<Backlink>, AppError> {
+        let id = self.find(input)?;
+        Ok(self.backlinks_of(root, id, page))
+    }
+
+    fn backlinks_of(&self, root: &Path, id: NoteId, page: Page) -> Paged<Backlink> {
+        let mut edges: Vec<(&NoteRecord, u32)> = self
+            .graph
+            .incoming(id)
+            .iter()
+            .filter_map(|e| Some((self.note(e.note)?, e.link)))
+            .collect();
+        edges.sort_by(|a, b| a.0.path.cmp(&b.0.path).then(a.1.cmp(&b.1)));
+        let total = edges.len();
+        let items = edges
+            .into_iter()
+            .skip(page.offset)
+            .take(page.limit)
+            .filter_map(|(source, link)| {
+                let link = source.note.links.get(link as usize)?;
+                Some(Backlink {
+                    source: source.path.clone(),
+                    title: source.note.title.clone(),
+                    kind: link.kind,
+                    line: link.line,
+                    display: link.display.clone(),
+                    context: context_line(root, &source.path, link.range.start),
+                })
+            })
+            .collect();
+        Paged { total, items }
+    }
+
+    /// Notes within `depth` hops of a note.
+    pub fn neighbors(
+        &self,
+        input: &str,
+        depth: u32,
+        direction: Direction,
+        page: Page,
+    ) -> Result<Paged<Neighbor>, AppError> {
+        let id = self.find(input)?;
+        let items = self
+            .graph
+            .neighbors(id, depth, direction)
+            .into_iter()
+            .filter_map(|(n, distance)| {
+                let r = self.note_ref(n)?;
+                Some(Neighbor {
+                    path: r.path,
+                    title: r.title,
+                    distance,
+                })
+            })
+            .collect();
+        Ok(page.apply(items))
+    }
+
+    /// A shortest chain of notes from one note to another, both included; `None` when there is
+    /// no path.
+    pub fn shortest_path(
+        &self,
+        from: &str,
+        to: &str,
+        direction: Direction,
+    ) -> Result<Option<Vec<NoteRef>>, AppError> {
+        let from = self.find(from)?;
+        let to = self.find(to)?;
+        Ok(self
+            .graph
+            .shortest_path(from, to, direction)
+            .map(|ids| ids.into_iter().filter_map(|id| self.note_ref(id)).collect()))
+    }
+
+    /// Notes with no resolved links in or out, by path.
+    pub fn orphans(&self, page: Page) -> Paged<NoteRef> {
+        let items = self
+            .graph
+            .orphans()
+            .into_iter()
+            .filter_map(|id| self.note_ref(id))
+            .collect();
+        page.apply(items)
+    }
+
+    /// Links that resolve to no file, by source path and line.
+    pub fn unresolved(&self, page: Page) -> Paged<UnresolvedLink> {
+        let items = self
+            .notes
+            .iter()
+            .flat_map(|n| {
+                n.note
+                    .links
+                    .iter()
+                    .zip(&n.resolved)
+                    .filter(|(_, r)| r.is_none())
+                    .map(|(l, _)| UnresolvedLink {
+                        source: n.path.clone(),
+                        target: l.target.clone(),
+                        kind: l.kind,
+                        line: l.line,
+                    })
+            })
+            .collect();
+        page.apply(items)
+    }
+
+    /// Every tag with note counts, sorted by name; nested tags also count towards their parents.
+    pub fn tags(&self) -> Vec<TagCount> {
+        // folded name -> (display name, direct notes, notes including nested)
+        let mut counts: BTreeMap<String, (String, usize, usize)> = BTreeMap::new();
+        for note in &self.notes {
+            let mut direct = HashSet::new();
+            let mut any = HashSet::new();
+            for tag in &note.note.tags {
+                let folded = fold_name(&tag.name);
+                if direct.insert(folded.clone()) {
+                    counts
+                        .entry(folded.clone())
+                        .or_insert_with(|| (tag.name.clone(), 0, 0))
+                        .1 += 1;
+                }
+                let mut end = 0;
+                let parts: Vec<&str> = tag.name.split('/').collect();
+                for (depth, part) in parts.iter().enumerate() {
+                    end += part.len() + usize::from(depth > 0);
+                    let prefix = tag.name.get(..end).unwrap_or(&tag.name);
+                    let folded_prefix = fold_name(prefix);
+                    if any.insert(folded_prefix.clone()) {
+                        counts
+                            .entry(folded_prefix)
+                            .or_insert_with(|| (prefix.to_owned(), 0, 0))
+                            .2 += 1;
+                    }
+                }
+            }
+        }
+        counts
+            .into_values()
+            .map(|(name, direct, notes)| TagCount {
+                name,
+                direct,
+                notes,
+            })
+            .collect()
+    }
+
+    /// Counts over the whole vault.
+    pub fn stats(&self) -> VaultStats {
+        let mut stats = VaultStats {
+            notes: self.notes.len(),
+            attachments: self.attachments.len(),
+            orphans: self.graph.orphans().len(),
+            ..VaultStats::default()
+        };
+        let mut tags = HashSet::new();
+        for n in &self.notes {
+            stats.links += n.note.links.len();
+            stats.resolved_links += n.resolved.iter().filter(|r| r.is_some()).count();
+            stats.embeds += n
+                .note
+                .links
+                .iter()
+                .filter(|l| matches!(l.kind, LinkKind::Embed | LinkKind::MarkdownEmbed))
+                .count();
+            stats.external_links += n.note.external_links.len();
+            stats.tasks_done += n.note.tasks.iter().filter(|t| t.done).count();
+            stats.tasks_open += n.note.tasks.iter().filter(|t| !t.done).count();
+            stats.words += u64::from(n.note.word_count);
+            stats.bytes += n.meta.size;
+            if n.note.diagnostics.iter().any(|d| d.code.is_problem()) {
+                stats.notes_with_problems += 1;
+            }
+            for t in &n.note.tags {
+                tags.insert(fold_name(&t.name));
+            }
+        }
+        stats.unresolved_links = stats.links - stats.resolved_links;
+        stats.tags = tags.len();
+        stats
+    }
+
+    /// Every problem in the vault: parse diagnostics, unresolved links, broken anchors. Sorted by
+    /// path and line.
+    pub fn check(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for n in &self.notes {
+            for d in n.note.diagnostics.iter().filter(|d| d.code.is_problem()) {
+                problems.push(Problem {
+                    path: n.path.clone(),
+                    code: d.code,
+                    message: d.message.clone(),
+                    line: d.line,
+                    target: None,
+                });
+            }
+            for (link, resolved) in n.note.links.iter().zip(&n.resolved) {
+                let shown = link_text(link);
+                match resolved {
+                    None => problems.push(Problem {
+                        path: n.path.clone(),
+                        code: DiagnosticCode::UnresolvedLink,
+                        message: format!("link `{shown}` matches no note or attachment"),
+                        line: Some(link.line),
+                        target: Some(link.target.clone()),
+                    }),
+                    Some(target) => {
+                        let Some(fragment) = &link.fragment else {
+                            continue;
+                        };
+                        let Some(target_note) = self.get(target) else {
+                            continue;
+                        };
+                        if !anchor_exists(fragment, target_note) {
+                            problems.push(Problem {
+                                path: n.path.clone(),
+                                code: DiagnosticCode::BrokenAnchor,
+                                message: format!(
+                                    "link `{shown}`: `{target}` has no {}",
+                                    match fragment {
+                                        Fragment::Heading(h) => format!("heading `{h}`"),
+                                        Fragment::Block(b) => format!("block `^{b}`"),
+                                    }
+                                ),
+                                line: Some(link.line),
+                                target: Some(link.target.clone()),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
+        problems
+    }
+}
+
+fn link_text(link: &weaver_core::Link) -> String {
+    let mut s = link.target.clone();
+    match &link.fragment {
+        Some(Fragment::Heading(h)) => {
+            s.push('#');
+            s.push_str(h);
+        }
+        Some(Fragment::Block(b)) => {
+            s.push_str("#^");
+            s.push_str(b);
+        }
+        None => {}
+    }
+    s
+}
+
+fn anchor_exists(fragment: &Fragment, target: &NoteRecord) -> bool {
+    fragment_exists(
+        fragment,
+        &target.note.headings,
+        target.note.blocks.iter().map(|b| b.id.as_str()),
+    )
+}
+
+/// The line of `path` containing byte `offset`, trimmed and cut to about 240 bytes around the
+/// offset. Empty when the file cannot be read.
+fn context_line(root: &Path, path: &VaultPath, offset: usize) -> String {
+    let Ok(bytes) = std::fs::read(root.join(path.as_str())) else {
+        return String::new();
+    };
+    let offset = offset.min(bytes.len());
+    let start = bytes
+        .get(..offset)
+        .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
+        .map_or(0, |i| i + 1);
+    let end = bytes
+        .get(offset..)
+        .and_then(|b| b.iter().position(|&c| c == b'\n'))
+        .map_or(bytes.len(), |i| offset + i);
+    let line = String::from_utf8_lossy(bytes.get(start..end).unwrap_or_default());
+    let line = line.trim();
+    const MAX: usize = 240;
+    if line.len() <= MAX {
+        return line.to_owned();
+    }
+    let rel = offset.saturating_sub(start);
+    let mut from = rel.saturating_sub(MAX / 2).min(line.len() - MAX);
+    while !line.is_char_boundary(from) {
+        from -= 1;
+    }
+    let mut to = (from + MAX).min(line.len());
+    while !line.is_char_boundary(to) {
+        to -= 1;
+    }
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    out.push_str(line.get(from..to).unwrap_or_default());
+    if to < line.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Levenshtein distance between `a` and `b` if it is at most `budget`.
+fn edit_distance(a: &str, b: &str, budget: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > budget {
+        return None;
+    }
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        if let Some(first) = current.first_mut() {
+            *first = i + 1;
+        }
+        let mut row_min = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            let value = [
+                previous.get(j + 1).map_or(usize::MAX, |v| v + 1),
+                current.get(j).map_or(usize::MAX, |v| v + 1),
+                previous.get(j).map_or(usize::MAX, |v| v + cost),
+            ]
+            .into_iter()
+            .min()
+            .unwrap_or(usize::MAX);
+            if let Some(slot) = current.get_mut(j + 1) {
+                *slot = value;
+            }
+            row_min = row_min.min(value);
+        }
+        if row_min > budget {
+            return None;
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous.last().copied().filter(|&d| d <= budget)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_is_bounded() {
+        assert_eq!(edit_distance("projets/plan", "projects/plan", 2), Some(1));
+        assert_eq!(edit_distance("abc", "abc", 0), Some(0));
+        assert_eq!(edit_distance("abc", "xyz", 2), None);
+        assert_eq!(edit_distance("a", "abcdef", 2), None);
+    }
+
+    #[test]
+    fn context_line_cuts_long_lines_on_char_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = format!("{}[[target]]{}", "é".repeat(300), "ü".repeat(300));
+        std::fs::write(dir.path().join("a.md"), format!("first\n{long}\nlast")).unwrap();
+        let path = VaultPath::new("a.md").unwrap();
+        let offset = "first\n".len() + "é".repeat(300).len();
+        let line = context_line(dir.path(), &path, offset);
+        assert!(line.contains("[[target]]"), "{line}");
+        assert!(line.starts_with('…') && line.ends_with('…'));
+        assert_eq!(context_line(dir.path(), &path, 0), "first");
+    }
+}

@@ -1,0 +1,823 @@
+//! The vault service: opening a vault, keeping cache, search index and graph in step with the
+//! files, and handing out consistent snapshots to queries.
+//!
+//! Readers take an `Arc<Snapshot>` and never wait for indexing. One sync runs at a time (the store
+//! mutex serialises them); it builds the next snapshot beside the current one and swaps it in.
+//!
+//! The search index and the store agree through a generation number: every sync that changes
+//! anything commits the search index with generation `g + 1` first and then writes `g + 1` into the
+//! store in the same transaction as the note changes. On open, a mismatch (a crash between the two)
+//! means the search index is rebuilt from the files.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use weaver_core::{
+    Diagnostic, DiagnosticCode, Graph, NoteId, ParseOptions, ParsedNote, Resolver, VaultPath,
+    content_hash, parse_note,
+};
+use weaver_search::{SearchDoc, SearchIndex};
+use weaver_store::{ChangeSet, FileMeta, NoteRecord, OpenOutcome, SqliteStore, Store};
+
+use crate::AppError;
+use crate::scan::{self, FileStat, IgnoreRules};
+
+const SEARCH_GENERATION: &str = "search_generation";
+/// Notes parsed per parallel chunk: bounds the memory held by note texts awaiting indexing.
+const CHUNK: usize = 1024;
+
+/// How to open a vault.
+#[derive(Debug, Clone)]
+pub struct VaultOptions {
+    /// The vault folder.
+    pub root: PathBuf,
+    /// Where the cache and search index live; `None` means `<root>/.weaver`.
+    pub cache_dir: Option<PathBuf>,
+    /// Keep cache and index in memory only (nothing written next to the vault).
+    pub in_memory: bool,
+    /// Larger files are recorded with a diagnostic and not parsed.
+    pub max_file_bytes: u64,
+    /// Extra gitignore-style patterns of files and folders to leave out.
+    pub ignore: Vec<String>,
+}
+
+impl VaultOptions {
+    /// Defaults for a vault folder: cache in `<root>/.weaver`, 10 MiB file limit, no extra ignores.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            cache_dir: None,
+            in_memory: false,
+            max_file_bytes: ParseOptions::DEFAULT_MAX_FILE_BYTES,
+            ignore: Vec::new(),
+        }
+    }
+}
+
+/// What happened to the shadow cache when the vault was opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "reason", rename_all = "snake_case")]
+pub enum CacheState {
+    /// An existing cache was reused.
+    Reused,
+    /// No cache existed; one was created.
+    Created,
+    /// The cache was unusable (corrupt, from another version) and was rebuilt from the files.
+    Rebuilt(String),
+    /// Another process holds the cache; this one indexed into memory instead.
+    InUse,
+    /// The vault was opened with an in-memory cache on purpose.
+    InMemory,
+}
+
+/// Progress of indexing, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Walking the folder.
+    Scanning,
+    /// Parsing changed notes: `done` of `total`.
+    Parsing {
+        /// Notes parsed so far.
+        done: usize,
+        /// Notes to parse.
+        total: usize,
+    },
+    /// Writing the cache and committing the search index.
+    Writing,
+}
+
+/// What kind of change a sync saw for one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// The file is new.
+    Created,
+    /// The file's content changed.
+    Modified,
+    /// The file is gone.
+    Deleted,
+}
+
+/// One changed file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// The file.
+    pub path: VaultPath,
+    /// What happened to it.
+    pub kind: ChangeKind,
+}
+
+/// The outcome of one sync between the files and the index.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    /// Files seen by the walk (notes and attachments) in the synced scope.
+    pub scanned: usize,
+    /// Notes read and parsed.
+    pub parsed: usize,
+    /// Notes whose cached form was reused (unchanged size and mtime, or unchanged hash).
+    pub unchanged: usize,
+    /// Changed files, notes and attachments.
+    pub changes: Vec<Change>,
+    /// True when the search index was rebuilt from scratch.
+    pub search_rebuilt: bool,
+    /// Wall time of the sync.
+    #[serde(serialize_with = "serialize_millis")]
+    pub elapsed: Duration,
+}
+
+fn serialize_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+/// The outcome of opening a vault.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenReport {
+    /// What happened to the cache.
+    pub cache: CacheState,
+    /// The initial sync.
+    pub sync: SyncReport,
+    /// Notes in the vault.
+    pub notes: usize,
+    /// Attachments in the vault.
+    pub attachments: usize,
+}
+
+/// An immutable view of the indexed vault. Queries run against one snapshot, so an answer never
+/// mixes two versions of the vault.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub(crate) notes: Vec<Arc<NoteRecord>>,
+    pub(crate) ids: HashMap<VaultPath, NoteId>,
+    pub(crate) attachments: BTreeMap<VaultPath, (i64, u64)>,
+    pub(crate) resolver: Arc<Resolver>,
+    pub(crate) graph: Graph,
+    pub(crate) indexed_at: Option<SystemTime>,
+}
+
+impl Snapshot {
+    /// Notes, sorted by path; a note's index is its [`NoteId`].
+    pub fn notes(&self) -> &[Arc<NoteRecord>] {
+        &self.notes
+    }
+
+    /// The note with this exact path.
+    pub fn get(&self, path: &VaultPath) -> Option<&NoteRecord> {
+        self.id(path).and_then(|id| self.note(id))
+    }
+
+    pub(crate) fn id(&self, path: &VaultPath) -> Option<NoteId> {
+        self.ids.get(path).copied()
+    }
+
+    pub(crate) fn note(&self, id: NoteId) -> Option<&NoteRecord> {
+        self.notes.get(id as usize).map(Arc::as_ref)
+    }
+
+    /// Attachment paths.
+    pub fn attachments(&self) -> impl Iterator<Item = &VaultPath> {
+        self.attachments.keys()
+    }
+
+    /// The link graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The resolver over every file of this snapshot.
+    pub fn resolver(&self) -> &Resolver {
+        &self.resolver
+    }
+
+    fn build(
+        notes: BTreeMap<VaultPath, Arc<NoteRecord>>,
+        attachments: BTreeMap<VaultPath, (i64, u64)>,
+        resolver: Arc<Resolver>,
+    ) -> Self {
+        let notes: Vec<Arc<NoteRecord>> = notes.into_values().collect();
+        let ids: HashMap<VaultPath, NoteId> = notes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| Some((n.path.clone(), NoteId::try_from(i).ok()?)))
+            .collect();
+        let edges = notes.iter().enumerate().flat_map(|(i, n)| {
+            let ids = &ids;
+            n.resolved
+                .iter()
+                .enumerate()
+                .filter_map(move |(link, target)| {
+                    let target = ids.get(target.as_ref()?)?;
+                    Some((
+                        NoteId::try_from(i).ok()?,
+                        u32::try_from(link).ok()?,
+                        *target,
+                    ))
+                })
+        });
+        let graph = Graph::build(notes.len(), edges);
+        Self {
+            notes,
+            ids,
+            attachments,
+            resolver,
+            graph,
+            indexed_at: Some(SystemTime::now()),
+        }
+    }
+}
+
+/// Which part of the vault a sync looks at.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Everything: a full reconcile.
+    All,
+    /// These vault paths (files or folders, existing or deleted) and everything below them.
+    Paths(Vec<VaultPath>),
+}
+
+impl Scope {
+    fn contains(&self, path: &VaultPath) -> bool {
+        match self {
+            Self::All => true,
+            Self::Paths(paths) => paths.iter().any(|p| {
+                path == p
+                    || path
+                        .as_str()
+                        .strip_prefix(p.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            }),
+        }
+    }
+}
+
+/// An open vault: its files, shadow cache, search index and graph, kept in step.
+pub struct Vault {
+    root: PathBuf,
+    cache_dir: Option<PathBuf>,
+    rules: IgnoreRules,
+    parse_options: ParseOptions,
+    snapshot: RwLock<Arc<Snapshot>>,
+    store: Mutex<Box<dyn Store>>,
+    search: SearchIndex,
+    generation: AtomicU64,
+    _lock: Option<std::fs::File>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("root", &self.root)
+            .field("cache_dir", &self.cache_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vault {
+    /// Opens a vault: checks the folder, opens (or rebuilds) the cache and search index, and
+    /// brings them up to date with the files. `progress` is called from this thread only.
+    pub fn open(
+        options: &VaultOptions,
+        progress: &dyn Fn(Progress),
+    ) -> Result<(Self, OpenReport), AppError> {
+        let root = check_root(&options.root)?;
+        let rules = IgnoreRules::new(&root, &options.ignore)?;
+        let cache_dir = options
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| root.join(".weaver"));
+        let (store, search, lock, cache, cache_dir) = if options.in_memory {
+            let (store, search) = memory_backends()?;
+            (store, search, None, CacheState::InMemory, None)
+        } else {
+            open_backends(&cache_dir)?
+        };
+        let stored_generation = store
+            .meta(SEARCH_GENERATION)?
+            .and_then(|g| g.parse::<u64>().ok());
+        let search_generation = search.generation();
+        let records = store.load_all()?;
+        let search_stale = cache != CacheState::Reused
+            || stored_generation.is_none()
+            || stored_generation != search_generation;
+        let generation = stored_generation.max(search_generation).unwrap_or(0);
+
+        let notes: BTreeMap<VaultPath, Arc<NoteRecord>> = records
+            .into_iter()
+            .map(|r| (r.path.clone(), Arc::new(r)))
+            .collect();
+        let resolver = Arc::new(Resolver::new(notes.keys().cloned()));
+        let initial = Snapshot {
+            notes: notes.into_values().collect(),
+            resolver,
+            ..Snapshot::default()
+        };
+        let vault = Self {
+            root,
+            cache_dir,
+            rules,
+            parse_options: ParseOptions {
+                max_file_bytes: options.max_file_bytes,
+            },
+            snapshot: RwLock::new(Arc::new(initial)),
+            store: Mutex::new(store),
+            search,
+            generation: AtomicU64::new(generation),
+            _lock: lock,
+        };
+        let sync = vault.sync_inner(&Scope::All, search_stale, progress)?;
+        let snapshot = vault.snapshot();
+        let report = OpenReport {
+            cache,
+            sync,
+            notes: snapshot.notes.len(),
+            attachments: snapshot.attachments.len(),
+        };
+        Ok((vault, report))
+    }
+
+    /// The vault folder (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the cache lives, unless it is in memory.
+    pub fn cache_dir(&self) -> Option<&Path> {
+        self.cache_dir.as_deref()
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        match self.snapshot.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// The full-text index.
+    pub fn search_index(&self) -> &SearchIndex {
+        &self.search
+    }
+
+    pub(crate) fn ignore_rules(&self) -> &IgnoreRules {
+        &self.rules
+    }
+
+    /// Brings the index up to date with the files in `scope`.
+    pub fn sync(&self, scope: &Scope) -> Result<SyncReport, AppError> {
+        self.sync_inner(scope, false, &|_| {})
+    }
+
+    fn sync_inner(
+        &self,
+        scope: &Scope,
+        rebuild_search: bool,
+        progress: &dyn Fn(Progress),
+    ) -> Result<SyncReport, AppError> {
+        let started = Instant::now();
+        let mut store = match self.store.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let old = self.snapshot();
+        progress(Progress::Scanning);
+        let observed = self.observe(scope);
+        let scanned = observed.len();
+
+        // Decide, per file, what to do.
+        let mut notes: BTreeMap<VaultPath, Arc<NoteRecord>> = old
+            .notes
+            .iter()
+            .map(|n| (n.path.clone(), Arc::clone(n)))
+            .collect();
+        let mut attachments = old.attachments.clone();
+        let mut changes = Vec::new();
+        let mut to_read: Vec<FileStat> = Vec::new();
+        let mut seen: HashSet<&VaultPath> = HashSet::with_capacity(observed.len());
+        let mut files_changed = false;
+        for stat in &observed {
+            seen.insert(&stat.path);
+            if stat.path.is_note() {
+                match notes.get(&stat.path) {
+                    Some(old) if !rebuild_search && same_file(&old.meta, stat) => {}
+                    _ => to_read.push(stat.clone()),
+                }
+            } else {
+                match attachments.insert(stat.path.clone(), (stat.mtime_ns, stat.size)) {
+                    // Attachments are not cached, so the first sync after opening sees them all
+                    // as new: only later syncs report them as created.
+                    None if old.indexed_at.is_none() => files_changed = true,
+                    None => {
+                        files_changed = true;
+                        changes.push(Change {
+                            path: stat.path.clone(),
+                            kind: ChangeKind::Created,
+                        });
+                    }
+                    Some(previous) if previous != (stat.mtime_ns, stat.size) => {
+                        changes.push(Change {
+                            path: stat.path.clone(),
+                            kind: ChangeKind::Modified,
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let removed_notes: Vec<VaultPath> = notes
+            .keys()
+            .filter(|p| scope.contains(p) && !seen.contains(p))
+            .cloned()
+            .collect();
+        let removed_attachments: Vec<VaultPath> = attachments
+            .keys()
+            .filter(|p| scope.contains(p) && !seen.contains(p))
+            .cloned()
+            .collect();
+        for path in &removed_notes {
+            notes.remove(path);
+        }
+        for path in &removed_attachments {
+            attachments.remove(path);
+        }
+        files_changed |= !removed_notes.is_empty() || !removed_attachments.is_empty();
+        changes.extend(
+            removed_notes
+                .iter()
+                .chain(&removed_attachments)
+                .map(|path| Change {
+                    path: path.clone(),
+                    kind: ChangeKind::Deleted,
+                }),
+        );
+        files_changed |= to_read.iter().any(|s| !notes.contains_key(&s.path));
+
+        // The resolver only depends on which files exist.
+        let resolver = if files_changed {
+            Arc::new(Resolver::new(
+                notes
+                    .keys()
+                    .chain(to_read.iter().map(|s| &s.path))
+                    .chain(attachments.keys())
+                    .cloned(),
+            ))
+        } else {
+            Arc::clone(&old.resolver)
+        };
+
+        // Read and parse changed notes in parallel chunks, feeding the search index as we go so
+        // note texts never pile up in memory.
+        let mut batch = None;
+        if rebuild_search {
+            let b = batch.insert(self.search.batch()?);
+            b.delete_all()?;
+        }
+        for path in &removed_notes {
+            if batch.is_none() {
+                batch = Some(self.search.batch()?);
+            }
+            if let Some(b) = batch.as_mut() {
+                b.delete(path.as_str())?;
+            }
+        }
+        let mut upserts: Vec<Arc<NoteRecord>> = Vec::new();
+        let mut parsed = 0;
+        let total = to_read.len();
+        for chunk in to_read.chunks(CHUNK) {
+            progress(Progress::Parsing {
+                done: parsed,
+                total,
+            });
+            let results: Vec<Option<(NoteRecord, String)>> = chunk
+                .par_iter()
+                .map(|stat| self.read_note(stat, &resolver))
+                .collect();
+            for (stat, result) in chunk.iter().zip(results) {
+                let Some((record, text)) = result else {
+                    // The file vanished or could not be read: treat it as gone.
+                    if notes.remove(&stat.path).is_some() {
+                        files_changed = true;
+                        changes.push(Change {
+                            path: stat.path.clone(),
+                            kind: ChangeKind::Deleted,
+                        });
+                        let b = match batch.as_mut() {
+                            Some(b) => b,
+                            None => batch.insert(self.search.batch()?),
+                        };
+                        b.delete(stat.path.as_str())?;
+                    }
+                    continue;
+                };
+                parsed += 1;
+                let previous = notes.get(&record.path);
+                let content_changed = previous.is_none_or(|p| p.meta.hash != record.meta.hash);
+                if content_changed || rebuild_search {
+                    let b = match batch.as_mut() {
+                        Some(b) => b,
+                        None => batch.insert(self.search.batch()?),
+                    };
+                    b.upsert(&search_doc(&record, &text))?;
+                }
+                if content_changed {
+                    changes.push(Change {
+                        path: record.path.clone(),
+                        kind: if previous.is_some() {
+                            ChangeKind::Modified
+                        } else {
+                            ChangeKind::Created
+                        },
+                    });
+                }
+                let record = Arc::new(record);
+                notes.insert(record.path.clone(), Arc::clone(&record));
+                upserts.push(record);
+            }
+        }
+        let unchanged = observed
+            .iter()
+            .filter(|s| s.path.is_note())
+            .count()
+            .saturating_sub(parsed);
+
+        // A new or deleted file can change where existing links point.
+        let mut resolutions: Vec<(VaultPath, u32, Option<VaultPath>)> = Vec::new();
+        if files_changed {
+            let upserted: HashSet<&VaultPath> = upserts.iter().map(|r| &r.path).collect();
+            let updates: Vec<(VaultPath, Vec<(u32, Option<VaultPath>)>)> = notes
+                .par_iter()
+                .filter(|(path, _)| !upserted.contains(path))
+                .filter_map(|(path, record)| {
+                    let diffs = re_resolve(record, &resolver);
+                    (!diffs.is_empty()).then(|| (path.clone(), diffs))
+                })
+                .collect();
+            for (path, diffs) in updates {
+                if let Some(record) = notes.get_mut(&path) {
+                    let mut updated = NoteRecord::clone(record);
+                    for (link, target) in &diffs {
+                        if let Some(slot) = updated.resolved.get_mut(*link as usize) {
+                            slot.clone_from(target);
+                        }
+                    }
+                    *record = Arc::new(updated);
+                }
+                resolutions.extend(diffs.into_iter().map(|(l, t)| (path.clone(), l, t)));
+            }
+        }
+
+        progress(Progress::Writing);
+        let any_change = batch.is_some() || !upserts.is_empty() || !resolutions.is_empty();
+        if any_change {
+            let generation = self.generation.load(Ordering::SeqCst) + 1;
+            if let Some(b) = batch {
+                b.commit(generation)?;
+            }
+            let removed: Vec<&VaultPath> = removed_notes.iter().collect();
+            let changeset = ChangeSet {
+                upserts: upserts.iter().map(Arc::as_ref).collect(),
+                deletes: removed,
+                resolutions: resolutions
+                    .iter()
+                    .map(|(p, l, t)| (p, *l, t.as_ref()))
+                    .collect(),
+                meta: vec![(SEARCH_GENERATION, generation.to_string())],
+            };
+            store.apply(&changeset)?;
+            self.generation.store(generation, Ordering::SeqCst);
+        }
+        let snapshot = Arc::new(Snapshot::build(notes, attachments, resolver));
+        match self.snapshot.write() {
+            Ok(mut guard) => *guard = snapshot,
+            Err(poisoned) => *poisoned.into_inner() = snapshot,
+        }
+        drop(store);
+        let report = SyncReport {
+            scanned,
+            parsed,
+            unchanged,
+            changes,
+            search_rebuilt: rebuild_search,
+            elapsed: started.elapsed(),
+        };
+        tracing::debug!(
+            scanned = report.scanned,
+            parsed = report.parsed,
+            changes = report.changes.len(),
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "vault synced"
+        );
+        Ok(report)
+    }
+
+    /// Lists the files in `scope` as they are on disk now.
+    fn observe(&self, scope: &Scope) -> Vec<FileStat> {
+        match scope {
+            Scope::All => scan::walk(&self.root, &self.root, &self.rules),
+            Scope::Paths(paths) => {
+                let mut found = Vec::new();
+                for path in paths {
+                    if self.rules.is_ignored(path.as_str(), false) {
+                        continue;
+                    }
+                    let absolute = self.root.join(path.as_str());
+                    match std::fs::symlink_metadata(&absolute) {
+                        Ok(meta) if meta.is_dir() => {
+                            found.extend(scan::walk(&self.root, &absolute, &self.rules));
+                        }
+                        Ok(meta) if meta.is_file() => {
+                            found.push(scan::stat_of(path.clone(), &meta));
+                        }
+                        _ => {}
+                    }
+                }
+                found.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+                found.dedup_by(|a, b| a.path == b.path);
+                found
+            }
+        }
+    }
+
+    /// Reads, hashes and parses one note; `None` when it cannot be read.
+    fn read_note(&self, stat: &FileStat, resolver: &Resolver) -> Option<(NoteRecord, String)> {
+        let absolute = self.root.join(stat.path.as_str());
+        let (mut note, hash, size) = if stat.size > self.parse_options.max_file_bytes {
+            (
+                too_large(&stat.path, stat.size, self.parse_options.max_file_bytes),
+                format!("size:{}:{}", stat.size, stat.mtime_ns),
+                stat.size,
+            )
+        } else {
+            let bytes = match std::fs::read(&absolute) {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    if err.kind() != std::io::ErrorKind::NotFound {
+                        tracing::warn!(path = %stat.path, error = %err, "cannot read note");
+                    }
+                    return None;
+                }
+            };
+            let note = parse_note(&stat.path, &bytes, &self.parse_options);
+            (note, content_hash(&bytes), bytes.len() as u64)
+        };
+        let text = std::mem::take(&mut note.text);
+        let resolved = note
+            .links
+            .iter()
+            .map(|l| {
+                resolver
+                    .resolve(&stat.path, &l.target)
+                    .and_then(|id| resolver.path(id))
+                    .cloned()
+            })
+            .collect();
+        let record = NoteRecord {
+            path: stat.path.clone(),
+            meta: FileMeta {
+                mtime_ns: stat.mtime_ns,
+                size,
+                hash,
+            },
+            note,
+            resolved,
+        };
+        Some((record, text))
+    }
+}
+
+fn same_file(meta: &FileMeta, stat: &FileStat) -> bool {
+    meta.mtime_ns == stat.mtime_ns && meta.size == stat.size
+}
+
+fn too_large(path: &VaultPath, size: u64, limit: u64) -> ParsedNote {
+    ParsedNote {
+        title: path.stem().to_owned(),
+        diagnostics: vec![Diagnostic {
+            code: DiagnosticCode::FileTooLarge,
+            message: format!("file is {size} bytes, over the limit of {limit} bytes; not parsed"),
+            line: None,
+        }],
+        ..ParsedNote::default()
+    }
+}
+
+/// Links of `record` whose resolution differs under `resolver`.
+fn re_resolve(record: &NoteRecord, resolver: &Resolver) -> Vec<(u32, Option<VaultPath>)> {
+    record
+        .note
+        .links
+        .iter()
+        .zip(&record.resolved)
+        .enumerate()
+        .filter_map(|(i, (link, current))| {
+            let now = resolver
+                .resolve(&record.path, &link.target)
+                .and_then(|id| resolver.path(id));
+            (now != current.as_ref()).then(|| Some((u32::try_from(i).ok()?, now.cloned())))?
+        })
+        .collect()
+}
+
+fn search_doc<'a>(record: &'a NoteRecord, text: &'a str) -> SearchDoc<'a> {
+    SearchDoc {
+        path: record.path.as_str(),
+        title: &record.note.title,
+        aliases: &record.note.aliases,
+        headings: record
+            .note
+            .headings
+            .iter()
+            .map(|h| h.text.as_str())
+            .collect(),
+        tags: record.note.tags.iter().map(|t| t.name.as_str()).collect(),
+        body: text,
+        frontmatter: record.note.frontmatter.as_ref(),
+        modified: record.meta.mtime_ns / 1_000_000,
+    }
+}
+
+fn check_root(root: &Path) -> Result<PathBuf, AppError> {
+    match std::fs::metadata(root) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(AppError::VaultNotADirectory(root.to_path_buf())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(AppError::VaultNotFound(root.to_path_buf()));
+        }
+        Err(source) => {
+            return Err(AppError::VaultUnreadable {
+                path: root.to_path_buf(),
+                source,
+            });
+        }
+    }
+    let canonical = std::fs::canonicalize(root).map_err(|source| AppError::VaultUnreadable {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    std::fs::read_dir(&canonical).map_err(|source| AppError::VaultUnreadable {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    Ok(canonical)
+}
+
+type Backends = (
+    Box<dyn Store>,
+    SearchIndex,
+    Option<std::fs::File>,
+    CacheState,
+    Option<PathBuf>,
+);
+
+fn memory_backends() -> Result<(Box<dyn Store>, SearchIndex), AppError> {
+    let store: Box<dyn Store> = Box::new(SqliteStore::open_in_memory()?);
+    Ok((store, SearchIndex::in_memory()?))
+}
+
+/// Opens the on-disk cache, or falls back to memory when another process holds it.
+fn open_backends(cache_dir: &Path) -> Result<Backends, AppError> {
+    fs_err::create_dir_all(cache_dir).map_err(|e| AppError::io(cache_dir, e))?;
+    let lock_path = cache_dir.join("lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| AppError::io(&lock_path, e))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            tracing::warn!(
+                cache = %cache_dir.display(),
+                "the cache is in use by another weaver process; indexing into memory"
+            );
+            let (store, search) = memory_backends()?;
+            return Ok((store, search, None, CacheState::InUse, None));
+        }
+        Err(std::fs::TryLockError::Error(err)) => return Err(AppError::io(&lock_path, err)),
+    }
+    let (store, outcome) = SqliteStore::open(&cache_dir.join("cache.sqlite"))?;
+    let (search, opened) = SearchIndex::open(&cache_dir.join("search"))?;
+    let mut cache = match outcome {
+        OpenOutcome::Opened => CacheState::Reused,
+        OpenOutcome::Created => CacheState::Created,
+        OpenOutcome::Rebuilt { reason } => {
+            tracing::warn!(reason = %reason, "the cache was unusable and is rebuilt from the files");
+            CacheState::Rebuilt(reason)
+        }
+    };
+    if opened.rebuilt && cache == CacheState::Reused {
+        cache = CacheState::Rebuilt("the search index was unusable".to_owned());
+    }
+    let store: Box<dyn Store> = Box::new(store);
+    Ok((
+        store,
+        search,
+        Some(lock),
+        cache,
+        Some(cache_dir.to_path_buf()),
+    ))
+}

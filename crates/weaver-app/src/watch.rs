@@ -1,0 +1,193 @@
+//! The live index: a debounced file watcher plus a periodic reconcile.
+//!
+//! notify-debouncer-full gathers raw events for `debounce` and pairs renames; its callback runs on
+//! the debouncer's thread and only forwards paths into a channel. One worker thread drains the
+//! channel, coalescing everything that arrived meanwhile into one sync, so a `git checkout` that
+//! touches 5,000 files costs one or two syncs, not 5,000. Large bursts become a full reconcile.
+//! Every `rescan` interval the worker reconciles the whole vault anyway: watchers drop events
+//! (overflowing inotify queues, network filesystems, sleeping laptops).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, select};
+use notify::RecursiveMode;
+use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use weaver_core::VaultPath;
+
+use crate::AppError;
+use crate::scan::vault_path_of;
+use crate::vault::{Scope, SyncReport, Vault};
+
+/// Past this many changed paths in one batch, a full reconcile is cheaper than per-path syncs.
+const FULL_SYNC_THRESHOLD: usize = 512;
+
+/// How the watcher behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchOptions {
+    /// How long the debouncer waits for a burst to settle.
+    pub debounce: Duration,
+    /// How often the whole vault is reconciled regardless of events.
+    pub rescan: Duration,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        Self {
+            debounce: Duration::from_millis(50),
+            rescan: Duration::from_secs(300),
+        }
+    }
+}
+
+enum Message {
+    Paths(Vec<VaultPath>),
+    Rescan,
+    Stop,
+}
+
+/// A running watcher. Dropping it stops the watcher and waits for the worker to finish.
+pub struct WatchHandle {
+    stop: Sender<Message>,
+    worker: Option<JoinHandle<()>>,
+    // Dropping the debouncer stops its thread; kept alive for as long as the handle.
+    _debouncer: Box<dyn std::any::Any + Send>,
+}
+
+impl std::fmt::Debug for WatchHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchHandle").finish_non_exhaustive()
+    }
+}
+
+impl WatchHandle {
+    /// Stops watching and waits for an in-progress sync to finish.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.stop.send(Message::Stop);
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Drop for WatchHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts watching `vault`. `on_sync` is called on the worker thread after every sync that
+/// changed something.
+pub fn watch(
+    vault: Arc<Vault>,
+    options: WatchOptions,
+    on_sync: impl Fn(&SyncReport) + Send + 'static,
+) -> Result<WatchHandle, AppError> {
+    let (tx, rx) = crossbeam_channel::unbounded::<Message>();
+    let root = vault.root().to_path_buf();
+    let forward = tx.clone();
+    let callback_root = root.clone();
+    let mut debouncer = new_debouncer(
+        options.debounce,
+        None,
+        move |result: DebounceEventResult| match result {
+            Ok(events) => {
+                let mut paths = Vec::new();
+                for event in events {
+                    if event.need_rescan() {
+                        let _ = forward.send(Message::Rescan);
+                    }
+                    for path in &event.paths {
+                        if let Some(p) = vault_path_of(&callback_root, path) {
+                            paths.push(p);
+                        }
+                    }
+                }
+                if !paths.is_empty() {
+                    let _ = forward.send(Message::Paths(paths));
+                }
+            }
+            Err(errors) => {
+                for error in errors {
+                    tracing::warn!(error = %error, "file watcher error; scheduling a rescan");
+                }
+                let _ = forward.send(Message::Rescan);
+            }
+        },
+    )
+    .map_err(|e| AppError::Watch {
+        path: root.clone(),
+        reason: e.to_string(),
+    })?;
+    debouncer
+        .watch(&root, RecursiveMode::Recursive)
+        .map_err(|e| AppError::Watch {
+            path: root.clone(),
+            reason: e.to_string(),
+        })?;
+    let worker = std::thread::Builder::new()
+        .name("weaver-watch".to_owned())
+        .spawn(move || run_worker(&vault, &rx, options.rescan, &on_sync))
+        .map_err(|e| AppError::Watch {
+            path: root.clone(),
+            reason: e.to_string(),
+        })?;
+    Ok(WatchHandle {
+        stop: tx,
+        worker: Some(worker),
+        _debouncer: Box::new(debouncer),
+    })
+}
+
+fn run_worker(
+    vault: &Vault,
+    rx: &Receiver<Message>,
+    rescan: Duration,
+    on_sync: &dyn Fn(&SyncReport),
+) {
+    let mut next_rescan = Instant::now() + rescan;
+    loop {
+        let timeout = next_rescan.saturating_duration_since(Instant::now());
+        let first = select! {
+            recv(rx) -> msg => match msg {
+                Ok(msg) => msg,
+                Err(_) => return,
+            },
+            default(timeout) => Message::Rescan,
+        };
+        // Coalesce everything that is already waiting.
+        let mut paths = BTreeSet::new();
+        let mut full = false;
+        for msg in std::iter::once(first).chain(rx.try_iter()) {
+            match msg {
+                Message::Stop => return,
+                Message::Rescan => full = true,
+                Message::Paths(p) => paths.extend(p),
+            }
+        }
+        let paths: Vec<VaultPath> = paths
+            .into_iter()
+            .filter(|p| !vault.ignore_rules().is_ignored(p.as_str(), false))
+            .collect();
+        if !full && paths.is_empty() {
+            continue;
+        }
+        let scope = if full || paths.len() > FULL_SYNC_THRESHOLD {
+            next_rescan = Instant::now() + rescan;
+            Scope::All
+        } else {
+            Scope::Paths(paths)
+        };
+        match vault.sync(&scope) {
+            Ok(report) if !report.changes.is_empty() => on_sync(&report),
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = %err, "live index update failed"),
+        }
+    }
+}

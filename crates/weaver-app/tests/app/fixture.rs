@@ -1,0 +1,56 @@
+//! Fixture vaults written from inline text with `//- path` markers.
+
+use std::path::Path;
+
+use tempfile::TempDir;
+use weaver_app::{OpenReport, Vault, VaultOptions};
+
+/// Writes a vault from `spec`: each file starts with a line `//- path/to/file.md`, followed by
+/// its content. Returns the temporary folder (deleted on drop).
+pub fn vault(spec: &str) -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_spec(dir.path(), spec);
+    dir
+}
+
+pub fn write_spec(root: &Path, spec: &str) {
+    let mut current: Option<(String, String)> = None;
+    let flush = |entry: Option<(String, String)>| {
+        if let Some((path, body)) = entry {
+            write(root, &path, &body);
+        }
+    };
+    for line in spec.lines() {
+        if let Some(path) = line.strip_prefix("//- ") {
+            flush(current.take());
+            current = Some((path.trim().to_owned(), String::new()));
+        } else if let Some((_, body)) = current.as_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    flush(current);
+}
+
+pub fn write(root: &Path, path: &str, body: &str) {
+    let full = root.join(path);
+    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+    std::fs::write(full, body).unwrap();
+}
+
+/// Opens `root` with the cache in `<root>/.weaver`.
+pub fn open(root: &Path) -> (Vault, OpenReport) {
+    Vault::open(&VaultOptions::new(root), &|_| {}).unwrap()
+}
+
+/// Opens `root` with an in-memory cache.
+pub fn open_in_memory(root: &Path) -> Vault {
+    let mut options = VaultOptions::new(root);
+    options.in_memory = true;
+    Vault::open(&options, &|_| {}).unwrap().0
+}
+
+/// Paths of a list of items, as strings.
+pub fn paths<T>(items: &[T], path: impl Fn(&T) -> &str) -> Vec<String> {
+    items.iter().map(|i| path(i).to_owned()).collect()
+}

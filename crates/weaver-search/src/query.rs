@@ -1,0 +1,422 @@
+//! The tolerant query language and its translation into tantivy queries.
+//!
+//! Syntax: plain words, `"quoted phrases"`, `prefix*` and `-excluded` (any of the others with a
+//! leading `-`). Every positive clause must match in some text field (AND); BM25 ranks the
+//! matches. Nothing is a syntax error: an unbalanced quote runs to the end of the text, and
+//! punctuation that yields no token is ignored. A word that the analyzer splits into several
+//! tokens (`foo-bar`, `東京`) is a phrase of those tokens.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, EnableScoring, Explanation,
+    Occur, PhraseQuery, Query, RangeQuery, Scorer, TermQuery, Weight,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, Term};
+
+use crate::schema::{Fields, fm_term, normalize_folder, normalize_tag, text_fields};
+use crate::tokenizer::tokens;
+use crate::{SearchError, SearchQuery};
+
+/// A prefix expands to at most this many terms per field (the most frequent ones).
+const MAX_PREFIX_EXPANSIONS: usize = 50;
+
+/// At most this many dictionary terms are scanned per field and segment for one prefix, so a
+/// one-letter prefix over a large vocabulary stays cheap.
+const MAX_PREFIX_SCAN: usize = 4096;
+
+/// One parsed clause of the query text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Clause {
+    /// `-clause`: documents matching it are excluded.
+    pub negated: bool,
+    /// Analyzed tokens, never empty. One token is a term, several a phrase.
+    pub tokens: Vec<String>,
+    /// The last token is a prefix (`term*`).
+    pub prefix: bool,
+}
+
+/// Parses the query text. Never fails; clauses without tokens are dropped.
+pub(crate) fn parse(text: &str, analyzer: &mut TextAnalyzer) -> Vec<Clause> {
+    let mut clauses = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            break;
+        }
+        let negated = match rest.strip_prefix('-') {
+            Some(after) => {
+                rest = after;
+                true
+            }
+            None => false,
+        };
+        let (tokens, prefix) = if let Some(after) = rest.strip_prefix('"') {
+            // An unbalanced quote takes the rest of the text as the phrase.
+            let (phrase, remaining) = after.split_once('"').unwrap_or((after, ""));
+            rest = remaining;
+            (tokens(analyzer, phrase), false)
+        } else {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '"')
+                .unwrap_or(rest.len());
+            let (word, remaining) = rest.split_at(end);
+            rest = remaining;
+            let stem = word.trim_end_matches('*');
+            (tokens(analyzer, stem), stem.len() < word.len())
+        };
+        if !tokens.is_empty() {
+            clauses.push(Clause {
+                negated,
+                tokens,
+                prefix,
+            });
+        }
+    }
+    clauses
+}
+
+/// The text part of a query, ready to combine with filters.
+pub(crate) struct TextQuery {
+    /// Clauses that must match.
+    pub required: Vec<Box<dyn Query>>,
+    /// Clauses that must not match.
+    pub excluded: Vec<Box<dyn Query>>,
+    /// Tokens to highlight in snippets (prefixes appear expanded).
+    pub highlight: BTreeSet<String>,
+}
+
+/// Turns parsed clauses into tantivy queries over the text fields. Prefixes are expanded
+/// against `searcher`'s term dictionaries.
+pub(crate) fn text_query(
+    clauses: &[Clause],
+    searcher: &Searcher,
+    fields: &Fields,
+) -> Result<TextQuery, SearchError> {
+    let mut out = TextQuery {
+        required: Vec::new(),
+        excluded: Vec::new(),
+        highlight: BTreeSet::new(),
+    };
+    for clause in clauses {
+        let highlight = if clause.negated {
+            None
+        } else {
+            Some(&mut out.highlight)
+        };
+        let query = clause_query(clause, searcher, fields, highlight)?;
+        if clause.negated {
+            out.excluded.push(query);
+        } else {
+            out.required.push(query);
+        }
+    }
+    Ok(out)
+}
+
+/// One clause as a union over the text fields, each boosted.
+fn clause_query(
+    clause: &Clause,
+    searcher: &Searcher,
+    fields: &Fields,
+    mut highlight: Option<&mut BTreeSet<String>>,
+) -> Result<Box<dyn Query>, SearchError> {
+    let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let (head, last) = match clause.tokens.split_last() {
+        Some((last, head)) if clause.prefix => (head, Some(last)),
+        _ => (clause.tokens.as_slice(), None),
+    };
+    if let Some(highlight) = highlight.as_deref_mut() {
+        highlight.extend(head.iter().cloned());
+    }
+    for (field, boost) in text_fields(fields) {
+        let query: Option<Box<dyn Query>> = match last {
+            None => Some(phrase_or_term(field, head)),
+            Some(prefix) => {
+                let expansions = expand_prefix(searcher, field, prefix)?;
+                if let Some(highlight) = highlight.as_deref_mut() {
+                    highlight.extend(expansions.iter().cloned());
+                }
+                let alternatives: Vec<(Occur, Box<dyn Query>)> = expansions
+                    .iter()
+                    .map(|expansion| {
+                        let mut tokens = head.to_vec();
+                        tokens.push(expansion.clone());
+                        (Occur::Should, phrase_or_term(field, &tokens))
+                    })
+                    .collect();
+                (!alternatives.is_empty())
+                    .then(|| Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>)
+            }
+        };
+        if let Some(query) = query {
+            per_field.push((Occur::Should, Box::new(BoostQuery::new(query, boost))));
+        }
+    }
+    if per_field.is_empty() {
+        // A prefix that expands to nothing matches nothing.
+        return Ok(Box::new(EmptyQuery));
+    }
+    Ok(Box::new(BooleanQuery::new(per_field)))
+}
+
+/// A term query for one token, a phrase query for several.
+fn phrase_or_term(field: Field, tokens: &[String]) -> Box<dyn Query> {
+    let terms: Vec<Term> = tokens
+        .iter()
+        .map(|token| Term::from_field_text(field, token))
+        .collect();
+    match terms.as_slice() {
+        [term] => Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+        [] => Box::new(EmptyQuery),
+        _ => Box::new(PhraseQuery::new(terms)),
+    }
+}
+
+/// The terms of `field` that start with `prefix`, most frequent first, at most
+/// [`MAX_PREFIX_EXPANSIONS`].
+fn expand_prefix(
+    searcher: &Searcher,
+    field: Field,
+    prefix: &str,
+) -> Result<Vec<String>, SearchError> {
+    let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
+    for segment in searcher.segment_readers() {
+        let inverted = segment.inverted_index(field)?;
+        let mut stream = inverted
+            .terms()
+            .range()
+            .ge(prefix.as_bytes())
+            .into_stream()?;
+        let mut scanned = 0;
+        while scanned < MAX_PREFIX_SCAN && stream.advance() {
+            let key = stream.key();
+            if !key.starts_with(prefix.as_bytes()) {
+                break;
+            }
+            *found.entry(key.to_vec()).or_default() += u64::from(stream.value().doc_freq);
+            scanned += 1;
+        }
+    }
+    let mut ranked: Vec<(Vec<u8>, u64)> = found.into_iter().collect();
+    ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(ranked
+        .into_iter()
+        .filter_map(|(key, _)| String::from_utf8(key).ok())
+        .take(MAX_PREFIX_EXPANSIONS)
+        .collect())
+}
+
+/// The filters of `query`, each scoring zero so that they restrict without changing ranks.
+pub(crate) fn filters(
+    query: &SearchQuery,
+    fields: &Fields,
+) -> Result<Vec<Box<dyn Query>>, SearchError> {
+    let mut out: Vec<Box<dyn Query>> = Vec::new();
+    let mut push_term = |field: Field, text: &str| {
+        let term = Term::from_field_text(field, text);
+        let query = TermQuery::new(term, IndexRecordOption::Basic);
+        out.push(Box::new(ConstScoreQuery::new(Box::new(query), 0.0)));
+    };
+    for tag in &query.tags {
+        let tag = normalize_tag(tag);
+        if !tag.is_empty() {
+            push_term(fields.tag, &tag);
+        }
+    }
+    if let Some(folder) = &query.folder {
+        let folder = normalize_folder(folder);
+        if !folder.is_empty() {
+            push_term(fields.folder, &folder);
+        }
+    }
+    for (key, value) in &query.fields {
+        if key.trim().is_empty() {
+            return Err(SearchError::InvalidQuery(format!(
+                "frontmatter filter `={value}` has an empty key"
+            )));
+        }
+        push_term(fields.fm, &fm_term(key, value));
+    }
+    if query.modified_after.is_some() || query.modified_before.is_some() {
+        let bound = |value: Option<i64>, inclusive: bool| match value {
+            Some(ms) if inclusive => Bound::Included(Term::from_field_i64(fields.modified, ms)),
+            Some(ms) => Bound::Excluded(Term::from_field_i64(fields.modified, ms)),
+            None => Bound::Unbounded,
+        };
+        let range = RangeQuery::new(
+            bound(query.modified_after, true),
+            bound(query.modified_before, false),
+        );
+        out.push(Box::new(ConstScoreQuery::new(Box::new(range), 0.0)));
+    }
+    Ok(out)
+}
+
+/// Combines text clauses and filters into the final query. With no required clause at all the
+/// query matches every note (minus exclusions).
+pub(crate) fn combine(
+    required: Vec<Box<dyn Query>>,
+    filters: Vec<Box<dyn Query>>,
+    excluded: Vec<Box<dyn Query>>,
+) -> BooleanQuery {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = required
+        .into_iter()
+        .chain(filters)
+        .map(|query| (Occur::Must, query))
+        .collect();
+    if clauses.is_empty() {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    clauses.extend(excluded.into_iter().map(|query| {
+        (
+            Occur::MustNot,
+            Box::new(Excluded(query.into())) as Box<dyn Query>,
+        )
+    }));
+    BooleanQuery::new(clauses)
+}
+
+/// Wraps a `MustNot` clause so that tantivy probes it only through plain `seek`.
+///
+/// tantivy 0.27's exclusion asks the excluded scorer about each candidate with `seek_danger`,
+/// even candidates below the scorer's current document, and `PhraseScorer::seek_danger`
+/// debug-asserts against exactly that: `alpha -"alpha gamma"` panicked in debug builds. The
+/// wrapper's scorer keeps the default `seek_danger`, which answers such probes correctly.
+#[derive(Debug, Clone)]
+struct Excluded(Arc<dyn Query>);
+
+impl Query for Excluded {
+    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(ExcludedWeight(self.0.weight(enable_scoring)?)))
+    }
+}
+
+struct ExcludedWeight(Box<dyn Weight>);
+
+impl Weight for ExcludedWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(ExcludedScorer(self.0.scorer(reader, boost)?)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.0.explain(reader, doc)
+    }
+}
+
+struct ExcludedScorer(Box<dyn Scorer>);
+
+impl DocSet for ExcludedScorer {
+    fn advance(&mut self) -> DocId {
+        self.0.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        let doc = self.0.doc();
+        if doc >= target {
+            return doc;
+        }
+        self.0.seek(target)
+    }
+
+    fn doc(&self) -> DocId {
+        self.0.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.0.size_hint()
+    }
+}
+
+impl Scorer for ExcludedScorer {
+    fn score(&mut self) -> Score {
+        self.0.score()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenizer::analyzer;
+
+    fn check(input: &str, expected: &[(bool, &[&str], bool)]) {
+        let clauses = parse(input, &mut analyzer());
+        let actual: Vec<(bool, Vec<&str>, bool)> = clauses
+            .iter()
+            .map(|c| {
+                (
+                    c.negated,
+                    c.tokens.iter().map(String::as_str).collect(),
+                    c.prefix,
+                )
+            })
+            .collect();
+        let expected: Vec<(bool, Vec<&str>, bool)> = expected
+            .iter()
+            .map(|(n, t, p)| (*n, t.to_vec(), *p))
+            .collect();
+        assert_eq!(actual, expected, "input: {input:?}");
+    }
+
+    #[test]
+    fn plain_terms_phrases_prefixes_and_exclusions() {
+        check(
+            "Hello World",
+            &[(false, &["hello"], false), (false, &["world"], false)],
+        );
+        check(
+            "\"Exact Words\" rest",
+            &[
+                (false, &["exact", "words"], false),
+                (false, &["rest"], false),
+            ],
+        );
+        check(
+            "plan* -draft",
+            &[(false, &["plan"], true), (true, &["draft"], false)],
+        );
+        check("-\"not this\"", &[(true, &["not", "this"], false)]);
+        check("foo-bar", &[(false, &["foo", "bar"], false)]);
+        check("東京", &[(false, &["東", "京"], false)]);
+        check("Café", &[(false, &["cafe"], false)]);
+        check(
+            "a\"b c\"d",
+            &[
+                (false, &["a"], false),
+                (false, &["b", "c"], false),
+                (false, &["d"], false),
+            ],
+        );
+    }
+
+    #[test]
+    fn odd_input_is_tolerated() {
+        check("", &[]);
+        check("   ", &[]);
+        check("***", &[]);
+        check("-", &[]);
+        check("- -- ---", &[]);
+        check("((", &[]);
+        check("\"", &[]);
+        check(
+            "\"unbalanced words",
+            &[(false, &["unbalanced", "words"], false)],
+        );
+        check("*foo", &[(false, &["foo"], false)]);
+        check("--foo", &[(true, &["foo"], false)]);
+        check("foo**", &[(false, &["foo"], true)]);
+        check(
+            "(a OR b)",
+            &[
+                (false, &["a"], false),
+                (false, &["or"], false),
+                (false, &["b"], false),
+            ],
+        );
+    }
+}

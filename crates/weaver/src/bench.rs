@@ -1,0 +1,442 @@
+//! `weaver bench`: the deterministic vault generator and the benchmark runner whose numbers go
+//! into `docs/benchmarks.md`.
+//!
+//! `bench run` never touches the vault it is given: it copies it to a scratch folder first. Index
+//! timings run the real binary as a child process (`weaver index`), so they include process
+//! start-up and report the child's own peak RSS; query latencies are measured in-process on a
+//! warm vault, and live-update latency through the real file watcher.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use serde::Serialize;
+use weaver_app::vaultgen::{GenOptions, write_vault};
+use weaver_app::{Page, SearchQuery, Vault, WatchOptions};
+use weaver_core::Direction;
+
+use crate::cli::Global;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Generate a deterministic synthetic vault (same notes and seed, same bytes)
+    Gen {
+        /// Number of notes
+        #[arg(long)]
+        notes: usize,
+        /// Random seed
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Output folder (must not exist or be empty)
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Measure indexing, query latency and live-update latency on --vault (copied first)
+    Run {
+        /// Query iterations per measured operation
+        #[arg(long, default_value_t = 500)]
+        iterations: usize,
+        /// Live-update round trips through the watcher
+        #[arg(long, default_value_t = 10)]
+        live_rounds: usize,
+        /// Scratch folder for the vault copy and caches [default: a temporary folder]
+        #[arg(long)]
+        scratch: Option<PathBuf>,
+        /// A label for the report (e.g. `gen-10k`)
+        #[arg(long)]
+        label: Option<String>,
+    },
+}
+
+pub fn run(global: &Global, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BenchCommand::Gen { notes, seed, out } => {
+            let started = Instant::now();
+            let summary = write_vault(&out, &GenOptions { notes, seed })
+                .with_context(|| format!("cannot write the vault to `{}`", out.display()))?;
+            eprintln!(
+                "generated {} notes, {} attachments, {} links ({} broken), {} bytes in {:.1} s into {}",
+                summary.notes,
+                summary.attachments,
+                summary.links,
+                summary.broken_links,
+                summary.bytes,
+                started.elapsed().as_secs_f64(),
+                out.display()
+            );
+        }
+        BenchCommand::Run {
+            iterations,
+            live_rounds,
+            scratch,
+            label,
+        } => {
+            let source = match &global.vault {
+                Some(v) => v.clone(),
+                None => std::env::current_dir()?,
+            };
+            let temp;
+            let scratch = match scratch {
+                Some(s) => s,
+                None => {
+                    temp = tempfile::tempdir()?;
+                    temp.path().to_path_buf()
+                }
+            };
+            let report = run_bench(&source, &scratch, iterations, live_rounds, label)?;
+            if global.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.markdown());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Serialize)]
+struct Latency {
+    p50_us: f64,
+    p99_us: f64,
+    max_us: f64,
+    samples: usize,
+}
+
+impl Latency {
+    fn of(mut samples: Vec<Duration>) -> Self {
+        samples.sort_unstable();
+        let at = |q: f64| {
+            let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
+            samples.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+        };
+        Self {
+            p50_us: at(0.5),
+            p99_us: at(0.99),
+            max_us: at(1.0),
+            samples: samples.len(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct IndexRun {
+    wall_ms: f64,
+    sync_ms: f64,
+    parsed: u64,
+    peak_rss_mb: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct BenchReport {
+    label: String,
+    notes: usize,
+    attachments: usize,
+    links: usize,
+    bytes: u64,
+    cold: IndexRun,
+    warm: IndexRun,
+    one_changed: IndexRun,
+    search: Latency,
+    backlinks: Latency,
+    neighbors_2hop: Latency,
+    live_update: Latency,
+}
+
+impl BenchReport {
+    fn markdown(&self) -> String {
+        let ms = |us: f64| format!("{:.3}", us / 1000.0);
+        let rss = |r: &IndexRun| {
+            r.peak_rss_mb
+                .map_or("n/a".to_owned(), |m| format!("{m:.0}"))
+        };
+        let mut s = format!(
+            "### {} ({} notes, {} attachments, {} links, {:.1} MB)\n\n",
+            self.label,
+            self.notes,
+            self.attachments,
+            self.links,
+            self.bytes as f64 / 1e6
+        );
+        s.push_str("| phase | wall (ms) | sync (ms) | notes parsed | peak RSS (MB) |\n|---|---:|---:|---:|---:|\n");
+        for (name, r) in [
+            ("cold index (no cache)", &self.cold),
+            ("warm start (nothing changed)", &self.warm),
+            ("one note changed", &self.one_changed),
+        ] {
+            s.push_str(&format!(
+                "| {name} | {:.0} | {:.0} | {} | {} |\n",
+                r.wall_ms,
+                r.sync_ms,
+                r.parsed,
+                rss(r)
+            ));
+        }
+        s.push_str(
+            "\n| query | p50 (ms) | p99 (ms) | max (ms) | samples |\n|---|---:|---:|---:|---:|\n",
+        );
+        for (name, l) in [
+            ("search", &self.search),
+            ("backlinks (with context, limit 50)", &self.backlinks),
+            ("neighbours, 2 hops", &self.neighbors_2hop),
+            ("saved file -> searchable (watcher)", &self.live_update),
+        ] {
+            s.push_str(&format!(
+                "| {name} | {} | {} | {} | {} |\n",
+                ms(l.p50_us),
+                ms(l.p99_us),
+                ms(l.max_us),
+                l.samples
+            ));
+        }
+        s.push('\n');
+        s
+    }
+}
+
+fn run_bench(
+    source: &Path,
+    scratch: &Path,
+    iterations: usize,
+    live_rounds: usize,
+    label: Option<String>,
+) -> anyhow::Result<BenchReport> {
+    if !source.is_dir() {
+        bail!("vault `{}` is not a folder", source.display());
+    }
+    let vault_dir = scratch.join("vault");
+    let cache_dir = scratch.join("cache");
+    if vault_dir.exists() {
+        fs_err::remove_dir_all(&vault_dir)?;
+    }
+    if cache_dir.exists() {
+        fs_err::remove_dir_all(&cache_dir)?;
+    }
+    eprintln!("copying {} to {}", source.display(), vault_dir.display());
+    copy_tree(source, &vault_dir)?;
+
+    eprintln!("cold index");
+    let cold = index_child(&vault_dir, &cache_dir)?;
+    eprintln!("warm start");
+    let warm = index_child(&vault_dir, &cache_dir)?;
+    let changed = touch_one_note(&vault_dir)?;
+    eprintln!("one note changed ({changed})");
+    let one_changed = index_child(&vault_dir, &cache_dir)?;
+
+    let mut options = weaver_app::VaultOptions::new(&vault_dir);
+    options.cache_dir = Some(cache_dir.clone());
+    let (vault, _) = Vault::open(&options, &|_| {})?;
+    let snapshot = vault.snapshot();
+    let stats = snapshot.stats();
+    let queries = query_set(&vault);
+    eprintln!("search: {} queries x {iterations}", queries.len());
+    let mut samples = Vec::with_capacity(iterations);
+    for i in 0..iterations {
+        let Some(q) = queries.get(i % queries.len().max(1)) else {
+            break;
+        };
+        let t = Instant::now();
+        let results = vault.search(q)?;
+        samples.push(t.elapsed());
+        std::hint::black_box(results);
+    }
+    let search = Latency::of(samples);
+
+    let notes: Vec<String> = snapshot
+        .notes()
+        .iter()
+        .map(|n| n.path.to_string())
+        .collect();
+    let pick = |i: usize| notes.get((i * 7919) % notes.len().max(1));
+    let mut samples = Vec::with_capacity(iterations);
+    for i in 0..iterations {
+        let Some(note) = pick(i) else { break };
+        let t = Instant::now();
+        let page = snapshot.backlinks(vault.root(), note, Page::first(50))?;
+        samples.push(t.elapsed());
+        std::hint::black_box(page);
+    }
+    let backlinks = Latency::of(samples);
+    let mut samples = Vec::with_capacity(iterations);
+    for i in 0..iterations {
+        let Some(note) = pick(i) else { break };
+        let t = Instant::now();
+        let page = snapshot.neighbors(note, 2, Direction::Both, Page::first(100))?;
+        samples.push(t.elapsed());
+        std::hint::black_box(page);
+    }
+    let neighbors_2hop = Latency::of(samples);
+    drop(snapshot);
+
+    eprintln!("live update: {live_rounds} rounds");
+    let live_update = live_latency(vault, &vault_dir, live_rounds)?;
+    Ok(BenchReport {
+        label: label.unwrap_or_else(|| source.display().to_string()),
+        notes: stats.notes,
+        attachments: stats.attachments,
+        links: stats.links,
+        bytes: stats.bytes,
+        cold,
+        warm,
+        one_changed,
+        search,
+        backlinks,
+        neighbors_2hop,
+        live_update,
+    })
+}
+
+/// Runs `weaver index` on the vault as a child process and reads its JSON report.
+fn index_child(vault: &Path, cache: &Path) -> anyhow::Result<IndexRun> {
+    let exe = std::env::current_exe()?;
+    let started = Instant::now();
+    let output = Command::new(exe)
+        .arg("--vault")
+        .arg(vault)
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(["--json", "index"])
+        .output()
+        .context("cannot run `weaver index`")?;
+    let wall = started.elapsed();
+    if !output.status.success() {
+        bail!(
+            "`weaver index` failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    Ok(IndexRun {
+        wall_ms: wall.as_secs_f64() * 1000.0,
+        sync_ms: report["sync"]["elapsed"].as_f64().unwrap_or(0.0),
+        parsed: report["sync"]["parsed"].as_u64().unwrap_or(0),
+        peak_rss_mb: report["peak_rss_bytes"].as_f64().map(|b| b / 1_048_576.0),
+    })
+}
+
+/// Appends a line to the first note (by path) so the next index sees exactly one change.
+fn touch_one_note(vault: &Path) -> anyhow::Result<String> {
+    let mut notes: Vec<PathBuf> = walk_md(vault)?;
+    notes.sort();
+    let first = notes.first().context("the vault has no notes")?;
+    let mut text = fs_err::read_to_string(first).unwrap_or_default();
+    text.push_str("\nEdited by the benchmark.\n");
+    fs_err::write(first, text)?;
+    Ok(first
+        .strip_prefix(vault)
+        .unwrap_or(first)
+        .display()
+        .to_string())
+}
+
+fn walk_md(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs_err::read_dir(&d)? {
+            let entry = entry?;
+            let path = entry.path();
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if entry.file_type()?.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                out.push(path);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+    fs_err::create_dir_all(to)?;
+    for entry in fs_err::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let target = to.join(&name);
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            fs_err::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// A fixed, vault-derived query mix: single words from titles, two-word AND queries, phrases,
+/// prefixes, and a word with a tag filter.
+fn query_set(vault: &Vault) -> Vec<SearchQuery> {
+    let snapshot = vault.snapshot();
+    let notes = snapshot.notes();
+    let step = (notes.len() / 25).max(1);
+    let mut queries = Vec::new();
+    for note in notes.iter().step_by(step) {
+        let words: Vec<&str> = note
+            .note
+            .title
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() >= 4)
+            .collect();
+        let Some(first) = words.first() else { continue };
+        let q = |text: String| SearchQuery {
+            text,
+            limit: 10,
+            ..SearchQuery::default()
+        };
+        queries.push(q((*first).to_owned()));
+        if let Some(second) = words.get(1) {
+            queries.push(q(format!("{first} {second}")));
+            queries.push(q(format!("\"{first} {second}\"")));
+        }
+        let prefix: String = first.chars().take(3).collect();
+        queries.push(q(format!("{prefix}*")));
+        if let Some(tag) = note.note.tags.first() {
+            queries.push(SearchQuery {
+                tags: vec![tag.name.clone()],
+                ..q((*first).to_owned())
+            });
+        }
+    }
+    queries
+}
+
+/// Saves a new note with a unique word and measures until search finds it, through the watcher.
+fn live_latency(vault: Vault, dir: &Path, rounds: usize) -> anyhow::Result<Latency> {
+    let vault = Arc::new(vault);
+    let handle = weaver_app::watch(Arc::clone(&vault), WatchOptions::default(), |_| {})?;
+    // Let the watcher settle before the first write.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut samples = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let word = format!("zqxlive{round}token");
+        let query = SearchQuery {
+            text: word.clone(),
+            limit: 1,
+            ..SearchQuery::default()
+        };
+        let path = dir.join(format!("bench-live-{round}.md"));
+        let started = Instant::now();
+        fs_err::write(&path, format!("# Live {round}\n\n{word} appears here.\n"))?;
+        loop {
+            if vault.search(&query)?.total > 0 {
+                samples.push(started.elapsed());
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                bail!("a saved note was not searchable after 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    handle.stop();
+    Ok(Latency::of(samples))
+}

@@ -1,0 +1,192 @@
+//! Command-line interface definition.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Weaver: a fast, exact knowledge graph over a folder of Markdown notes (an Obsidian vault).
+#[derive(Debug, Parser)]
+#[command(name = "weaver", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The vault folder [default: the current folder]
+    #[arg(long, global = true, env = "WEAVER_VAULT")]
+    pub vault: Option<PathBuf>,
+    /// Where to keep the cache and search index [default: <vault>/.weaver]
+    #[arg(long, global = true, env = "WEAVER_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Keep the cache in memory only: nothing is written next to the vault
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+    /// Extra gitignore-style pattern of files to leave out (repeatable)
+    #[arg(long = "ignore", global = true, value_name = "PATTERN")]
+    pub ignore: Vec<String>,
+    /// Files larger than this many bytes are not parsed
+    #[arg(long, global = true, default_value_t = weaver_core::ParseOptions::DEFAULT_MAX_FILE_BYTES)]
+    pub max_file_bytes: u64,
+    /// Print machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log filter (error, warn, info, debug, trace, or a tracing directive); RUST_LOG wins
+    #[arg(long, global = true, default_value = "warn", env = "WEAVER_LOG")]
+    pub log_level: String,
+    /// Log as JSON lines
+    #[arg(long, global = true)]
+    pub log_json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Index the vault (incrementally) and print a summary; --watch keeps it live
+    Index(IndexArgs),
+    /// Full-text search with filters
+    Search(SearchArgs),
+    /// Show one note: metadata, outline, links and backlinks
+    Note(NoteArgs),
+    /// Graph queries
+    #[command(subcommand)]
+    Graph(GraphCommand),
+    /// Tags with note counts (nested tags count towards their parents)
+    Tags,
+    /// Vault statistics
+    Stats,
+    /// Report broken links, broken anchors and malformed notes; exits 1 when there are any
+    Check(CheckArgs),
+    /// Generate test vaults and measure performance
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Keep watching the vault and update the index as files change (Ctrl-C to stop)
+    #[arg(long)]
+    pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Query: words (all must match), "exact phrases", prefix*, -excluded
+    #[arg(default_value = "")]
+    pub query: String,
+    /// Only notes with this tag or a tag nested below it (repeatable)
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Only notes in this folder or below
+    #[arg(long)]
+    pub folder: Option<String>,
+    /// Only notes whose frontmatter has KEY=VALUE (repeatable)
+    #[arg(long = "field", value_name = "KEY=VALUE")]
+    pub fields: Vec<String>,
+    /// Only notes modified on or after this date (YYYY-MM-DD or RFC 3339)
+    #[arg(long)]
+    pub after: Option<String>,
+    /// Only notes modified before this date (YYYY-MM-DD or RFC 3339)
+    #[arg(long)]
+    pub before: Option<String>,
+    /// Results per page
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Results to skip
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// Path (`Projects/Plan.md`), path without `.md`, or note name
+    pub note: String,
+    /// Also print the raw Markdown
+    #[arg(long)]
+    pub content: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DirectionArg {
+    Out,
+    In,
+    Both,
+}
+
+impl From<DirectionArg> for weaver_core::Direction {
+    fn from(d: DirectionArg) -> Self {
+        match d {
+            DirectionArg::Out => Self::Out,
+            DirectionArg::In => Self::In,
+            DirectionArg::Both => Self::Both,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PageArgs {
+    /// Items per page
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Items to skip
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+}
+
+impl From<&PageArgs> for weaver_app::Page {
+    fn from(p: &PageArgs) -> Self {
+        Self {
+            limit: p.limit,
+            offset: p.offset,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GraphCommand {
+    /// Notes within --depth hops of a note
+    Neighbors {
+        note: String,
+        #[arg(long, default_value_t = 1)]
+        depth: u32,
+        #[arg(long, value_enum, default_value_t = DirectionArg::Both)]
+        direction: DirectionArg,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// A shortest chain of links between two notes
+    Path {
+        from: String,
+        to: String,
+        #[arg(long, value_enum, default_value_t = DirectionArg::Both)]
+        direction: DirectionArg,
+    },
+    /// Links to a note, with the linking line
+    Backlinks {
+        note: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Links from a note and where they resolve
+    Links { note: String },
+    /// Notes with no links in or out
+    Orphans {
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Links that point at nothing
+    Unresolved {
+        #[command(flatten)]
+        page: PageArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Do not count unresolved embeds of attachments (images etc.) as problems
+    #[arg(long)]
+    pub ignore_missing_attachments: bool,
+}

@@ -1,0 +1,236 @@
+//! Command dispatch: open the vault, call one `weaver-app` function, print the answer.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use weaver_app::{Progress, SearchQuery, Vault, VaultOptions, WatchOptions};
+
+use crate::cli::{Cli, Command, Global, GraphCommand, SearchArgs};
+use crate::output::{self, Out};
+
+/// Runs one command; `Ok` carries the exit status (1 when `check` finds problems).
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let out = Out {
+        json: cli.global.json,
+    };
+    match cli.command {
+        Command::Bench(cmd) => return crate::bench::run(&cli.global, cmd),
+        Command::Index(args) => {
+            let (vault, report) = open_vault(&cli.global, true)?;
+            out.index_report(&report);
+            if args.watch {
+                watch_forever(vault, out)?;
+            }
+        }
+        Command::Search(args) => {
+            let (vault, _) = open_vault(&cli.global, false)?;
+            let query = search_query(&args)?;
+            out.search(&vault.search(&query)?);
+        }
+        Command::Note(args) => {
+            let (vault, _) = open_vault(&cli.global, false)?;
+            let snapshot = vault.snapshot();
+            let details = snapshot.details(vault.root(), &args.note)?;
+            let content = if args.content {
+                let path = vault.root().join(details.path.as_str());
+                Some(
+                    fs_err::read(&path)
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .context("reading the note's content")?,
+                )
+            } else {
+                None
+            };
+            out.note(&details, content.as_deref());
+        }
+        Command::Graph(cmd) => {
+            let (vault, _) = open_vault(&cli.global, false)?;
+            let snapshot = vault.snapshot();
+            match cmd {
+                GraphCommand::Neighbors {
+                    note,
+                    depth,
+                    direction,
+                    page,
+                } => out.neighbors(&snapshot.neighbors(
+                    &note,
+                    depth,
+                    direction.into(),
+                    (&page).into(),
+                )?),
+                GraphCommand::Path {
+                    from,
+                    to,
+                    direction,
+                } => out.path(
+                    snapshot
+                        .shortest_path(&from, &to, direction.into())?
+                        .as_deref(),
+                ),
+                GraphCommand::Backlinks { note, page } => {
+                    out.backlinks(&snapshot.backlinks(vault.root(), &note, (&page).into())?);
+                }
+                GraphCommand::Links { note } => out.links(&snapshot.outgoing(&note)?),
+                GraphCommand::Orphans { page } => out.orphans(&snapshot.orphans((&page).into())),
+                GraphCommand::Unresolved { page } => {
+                    out.unresolved(&snapshot.unresolved((&page).into()));
+                }
+            }
+        }
+        Command::Tags => {
+            let (vault, _) = open_vault(&cli.global, false)?;
+            out.tags(&vault.snapshot().tags());
+        }
+        Command::Stats => {
+            let (vault, _) = open_vault(&cli.global, false)?;
+            out.stats(&vault.snapshot().stats());
+        }
+        Command::Check(args) => {
+            let (vault, _) = open_vault(&cli.global, false)?;
+            let snapshot = vault.snapshot();
+            let mut problems = snapshot.check();
+            if args.ignore_missing_attachments {
+                problems.retain(|p| !output::is_missing_attachment(p));
+            }
+            out.problems(&problems);
+            if !problems.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The vault folder: `--vault`, `WEAVER_VAULT`, or the current folder.
+pub fn vault_options(global: &Global) -> anyhow::Result<VaultOptions> {
+    let root = match &global.vault {
+        Some(v) => v.clone(),
+        None => std::env::current_dir().context("cannot read the current folder")?,
+    };
+    let mut options = VaultOptions::new(root);
+    options.cache_dir = global.cache_dir.clone();
+    options.in_memory = global.no_cache;
+    options.max_file_bytes = global.max_file_bytes;
+    options.ignore = global.ignore.clone();
+    Ok(options)
+}
+
+/// Opens (and incrementally indexes) the vault, with a progress bar on stderr when it is a
+/// terminal and `show_progress` is set.
+pub fn open_vault(
+    global: &Global,
+    show_progress: bool,
+) -> anyhow::Result<(Vault, weaver_app::OpenReport)> {
+    let options = vault_options(global)?;
+    let bar = if show_progress && !global.json {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} notes ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let progress = |p: Progress| match p {
+        Progress::Scanning => bar.set_message("scanning"),
+        Progress::Parsing { done, total } => {
+            bar.set_message("parsing");
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+        Progress::Writing => {
+            bar.set_position(bar.length().unwrap_or(0));
+            bar.set_message("writing");
+        }
+    };
+    let opened = Vault::open(&options, &progress);
+    bar.finish_and_clear();
+    let (vault, report) = opened?;
+    tracing::info!(root = %vault.root().display(), cache = ?vault.cache_dir(), "vault open");
+    Ok((vault, report))
+}
+
+fn watch_forever(vault: Vault, out: Out) -> anyhow::Result<()> {
+    let vault = Arc::new(vault);
+    eprintln!("watching {} (Ctrl-C to stop)", vault.root().display());
+    let handle = weaver_app::watch(Arc::clone(&vault), WatchOptions::default(), move |report| {
+        out.sync_report(report);
+    })?;
+    let _handle = handle;
+    // The watcher works on its own threads; this one only waits. Ctrl-C ends the process, which
+    // is safe: every cache write is a transaction and the search index commits atomically.
+    loop {
+        std::thread::park();
+    }
+}
+
+fn search_query(args: &SearchArgs) -> anyhow::Result<SearchQuery> {
+    let fields = args
+        .fields
+        .iter()
+        .map(|f| {
+            f.split_once('=')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .with_context(|| format!("invalid --field `{f}`: expected KEY=VALUE"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(SearchQuery {
+        text: args.query.clone(),
+        tags: args.tags.clone(),
+        folder: args.folder.clone(),
+        fields,
+        modified_after: args.after.as_deref().map(parse_date).transpose()?,
+        modified_before: args.before.as_deref().map(parse_date).transpose()?,
+        limit: args.limit,
+        offset: args.offset,
+    })
+}
+
+/// Parses `YYYY-MM-DD` (midnight UTC) or `YYYY-MM-DDTHH:MM[:SS][Z]` into Unix milliseconds.
+pub fn parse_date(s: &str) -> anyhow::Result<i64> {
+    let bad = || anyhow::anyhow!("invalid date `{s}`: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS");
+    let s = s.trim().trim_end_matches('Z');
+    let (date, time) = s.split_once(['T', ' ']).unwrap_or((s, "00:00:00"));
+    let mut d = date.splitn(3, '-').map(str::parse::<i64>);
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(day))) = (d.next(), d.next(), d.next()) else {
+        return Err(bad());
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return Err(bad());
+    }
+    let mut t = time
+        .splitn(3, ':')
+        .map(|p| p.split('.').next().unwrap_or("0").parse::<i64>());
+    let hh = t.next().unwrap_or(Ok(0)).map_err(|_| bad())?;
+    let mm = t.next().unwrap_or(Ok(0)).map_err(|_| bad())?;
+    let ss = t.next().unwrap_or(Ok(0)).map_err(|_| bad())?;
+    // Days from civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(((days * 86_400) + hh * 3600 + mm * 60 + ss) * 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_date;
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("1970-01-01").unwrap(), 0);
+        assert_eq!(parse_date("2024-01-15").unwrap(), 1_705_276_800_000);
+        assert_eq!(
+            parse_date("2024-01-15T10:30:00Z").unwrap(),
+            1_705_314_600_000
+        );
+        assert!(parse_date("2024-13-01").is_err());
+        assert!(parse_date("yesterday").is_err());
+    }
+}

@@ -1,0 +1,184 @@
+//! Choosing the vault (`--vault`, `WEAVER_VAULT`, the current folder) and the errors for a bad
+//! one; the shape of errors on stderr.
+
+use serde_json::Value;
+
+use crate::support::{Run, TestVault, weaver};
+
+#[test]
+fn missing_folder_is_vault_not_found() {
+    let scratch = tempfile::tempdir().unwrap();
+    let missing = scratch.path().join("no-such-vault");
+    let mut cmd = weaver();
+    cmd.current_dir(scratch.path())
+        .arg("--vault")
+        .arg(&missing)
+        .args(["--no-cache", "stats"]);
+    let run = Run::of(&mut cmd).exit(2);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let line = run.one_stderr_line();
+    assert!(line.starts_with("error: [vault_not_found] "), "{line}");
+    assert!(line.contains("no-such-vault"), "{line}");
+    assert!(!missing.exists(), "the missing vault was created");
+
+    let mut cmd = weaver();
+    cmd.current_dir(scratch.path())
+        .arg("--vault")
+        .arg(&missing)
+        .args(["--no-cache", "--json", "stats"]);
+    let run = Run::of(&mut cmd).exit(2);
+    assert!(run.stdout.is_empty());
+    let body: Value = serde_json::from_str(run.one_stderr_line()).unwrap();
+    assert_eq!(body["code"], "vault_not_found");
+    assert!(body["message"].as_str().unwrap().contains("no-such-vault"));
+    assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
+}
+
+#[test]
+fn missing_folder_fails_every_command_the_same_way() {
+    let scratch = tempfile::tempdir().unwrap();
+    let missing = scratch.path().join("gone");
+    for args in [
+        &["index"][..],
+        &["search", "x"],
+        &["note", "x"],
+        &["graph", "orphans"],
+        &["tags"],
+        &["check"],
+    ] {
+        let mut cmd = weaver();
+        cmd.current_dir(scratch.path())
+            .arg("--vault")
+            .arg(&missing)
+            .args(args);
+        let run = Run::of(&mut cmd).exit(2);
+        assert!(
+            run.one_stderr_line()
+                .starts_with("error: [vault_not_found] "),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(!missing.exists());
+}
+
+#[test]
+fn a_file_is_not_a_vault() {
+    let vault = TestVault::demo();
+    let mut cmd = weaver();
+    cmd.current_dir(vault.scratch())
+        .arg("--vault")
+        .arg(vault.path("Welcome.md"))
+        .args(["--no-cache", "stats"]);
+    let run = Run::of(&mut cmd).exit(2);
+    let line = run.one_stderr_line();
+    assert!(
+        line.starts_with("error: [vault_not_a_directory] "),
+        "{line}"
+    );
+    assert!(line.contains("Welcome.md"), "{line}");
+
+    let mut cmd = weaver();
+    cmd.current_dir(vault.scratch())
+        .arg("--vault")
+        .arg(vault.path("Welcome.md"))
+        .args(["--json", "stats"]);
+    let run = Run::of(&mut cmd).exit(2);
+    let body: Value = serde_json::from_str(run.one_stderr_line()).unwrap();
+    assert_eq!(body["code"], "vault_not_a_directory");
+}
+
+#[test]
+fn weaver_vault_environment_variable_names_the_vault() {
+    let vault = TestVault::demo();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut cmd = weaver();
+    cmd.current_dir(elsewhere.path())
+        .env("WEAVER_VAULT", vault.root())
+        .args(["--no-cache", "--json", "stats"]);
+    let stats = Run::of(&mut cmd).success().json();
+    assert_eq!(stats["notes"], 9);
+
+    // The flag wins over the variable.
+    let mut cmd = weaver();
+    cmd.current_dir(elsewhere.path())
+        .env("WEAVER_VAULT", elsewhere.path().join("missing"))
+        .arg("--vault")
+        .arg(vault.root())
+        .args(["--no-cache", "--json", "stats"]);
+    assert_eq!(Run::of(&mut cmd).success().json()["notes"], 9);
+}
+
+#[test]
+fn the_current_folder_is_the_default_vault() {
+    let vault = TestVault::demo();
+    let mut cmd = weaver();
+    cmd.current_dir(vault.root())
+        .args(["--no-cache", "--json", "stats"]);
+    let stats = Run::of(&mut cmd).success().json();
+    assert_eq!(stats["notes"], 9);
+
+    // From a subfolder, only that folder is the vault.
+    let mut cmd = weaver();
+    cmd.current_dir(vault.path("Concepts"))
+        .args(["--no-cache", "--json", "stats"]);
+    assert_eq!(Run::of(&mut cmd).success().json()["notes"], 3);
+
+    // With the cache, it lands in the current folder's `.weaver/`.
+    let mut cmd = weaver();
+    cmd.current_dir(vault.root()).args(["--json", "index"]);
+    let report = Run::of(&mut cmd).success().json();
+    assert_eq!(report["notes"], 9);
+    assert!(vault.path(".weaver/cache.sqlite").is_file());
+}
+
+#[test]
+fn a_relative_vault_path_is_resolved_from_the_current_folder() {
+    let vault = TestVault::demo();
+    let mut cmd = weaver();
+    cmd.current_dir(vault.scratch())
+        .args(["--vault", "vault", "--no-cache", "--json", "stats"]);
+    assert_eq!(Run::of(&mut cmd).success().json()["notes"], 9);
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    let vault = TestVault::demo();
+    let run = vault.run(&["no-such-command"]).exit(2);
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("no-such-command"), "{}", run.stderr);
+    vault.run(&["search", "x", "--limit", "many"]).exit(2);
+    vault.run(&["graph", "neighbors"]).exit(2);
+}
+
+#[test]
+fn a_cache_dir_that_is_a_file_is_an_io_error() {
+    let vault = TestVault::demo();
+    let file = vault.scratch().join("not-a-folder");
+    std::fs::write(&file, "x").unwrap();
+    let mut cmd = vault.cmd();
+    cmd.arg("--cache-dir").arg(&file).arg("stats");
+    let run = Run::of(&mut cmd).exit(2);
+    let line = run.one_stderr_line();
+    assert!(line.starts_with("error: [io_error] "), "{line}");
+    assert!(line.contains("not-a-folder"), "{line}");
+}
+
+#[test]
+fn version_and_help() {
+    let mut cmd = weaver();
+    cmd.arg("--version");
+    let run = Run::of(&mut cmd).success();
+    assert_eq!(
+        run.stdout,
+        format!("weaver {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let mut cmd = weaver();
+    cmd.arg("--help");
+    let run = Run::of(&mut cmd).success();
+    for command in [
+        "index", "search", "note", "graph", "tags", "stats", "check", "bench",
+    ] {
+        assert!(run.stdout.contains(command), "{command}: {}", run.stdout);
+    }
+}
