@@ -226,7 +226,8 @@ pub struct Problem {
 
 impl Snapshot {
     /// Finds a note by path (`Projects/Plan.md`), path without `.md`, or name (`Plan`), the way a
-    /// link from the vault root would. Fails with suggestions when nothing matches.
+    /// link from the vault root would, and failing that by alias (the shortest path wins when
+    /// several notes share one). Fails with suggestions when nothing matches.
     pub fn find(&self, input: &str) -> Result<NoteId, AppError> {
         let trimmed = input.trim();
         if let Ok(path) = VaultPath::normalize(trimmed)
@@ -240,7 +241,18 @@ impl Snapshot {
             .and_then(|root| self.resolver().resolve(root, trimmed))
             .and_then(|id| self.resolver().path(id))
             .and_then(|path| self.id(path));
-        found.ok_or_else(|| AppError::NoteNotFound {
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        let folded = fold_name(trimmed);
+        let by_alias = self
+            .notes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.note.aliases.iter().any(|a| fold_name(a) == folded))
+            .min_by_key(|(_, n)| (n.path.as_str().len(), n.path.as_str()))
+            .and_then(|(i, _)| NoteId::try_from(i).ok());
+        by_alias.ok_or_else(|| AppError::NoteNotFound {
             path: input.to_owned(),
             suggestions: self.suggest(trimmed),
         })

@@ -547,7 +547,7 @@ impl Vault {
         let mut resolutions: Vec<(VaultPath, u32, Option<VaultPath>)> = Vec::new();
         if files_changed {
             let upserted: HashSet<&VaultPath> = upserts.iter().map(|r| &r.path).collect();
-            let updates: Vec<(VaultPath, Vec<(u32, Option<VaultPath>)>)> = notes
+            let updates: Vec<(VaultPath, Vec<LinkResolution>)> = notes
                 .par_iter()
                 .filter(|(path, _)| !upserted.contains(path))
                 .filter_map(|(path, record)| {
@@ -704,8 +704,11 @@ fn too_large(path: &VaultPath, size: u64, limit: u64) -> ParsedNote {
     }
 }
 
+/// A link index and where that link now resolves.
+type LinkResolution = (u32, Option<VaultPath>);
+
 /// Links of `record` whose resolution differs under `resolver`.
-fn re_resolve(record: &NoteRecord, resolver: &Resolver) -> Vec<(u32, Option<VaultPath>)> {
+fn re_resolve(record: &NoteRecord, resolver: &Resolver) -> Vec<LinkResolution> {
     record
         .note
         .links

@@ -131,6 +131,9 @@ pub fn watch(
             path: root.clone(),
             reason: e.to_string(),
         })?;
+    // Files changed between the last sync and the watch registration produced no event:
+    // reconcile once now that every later change is seen.
+    let _ = tx.send(Message::Rescan);
     let worker = std::thread::Builder::new()
         .name("weaver-watch".to_owned())
         .spawn(move || run_worker(&vault, &rx, options.rescan, &on_sync))

@@ -310,9 +310,18 @@ fn index_child(vault: &Path, cache: &Path) -> anyhow::Result<IndexRun> {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
     Ok(IndexRun {
         wall_ms: wall.as_secs_f64() * 1000.0,
-        sync_ms: report["sync"]["elapsed"].as_f64().unwrap_or(0.0),
-        parsed: report["sync"]["parsed"].as_u64().unwrap_or(0),
-        peak_rss_mb: report["peak_rss_bytes"].as_f64().map(|b| b / 1_048_576.0),
+        sync_ms: report
+            .pointer("/sync/elapsed")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0),
+        parsed: report
+            .pointer("/sync/parsed")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0),
+        peak_rss_mb: report
+            .get("peak_rss_bytes")
+            .and_then(serde_json::Value::as_f64)
+            .map(|b| b / 1_048_576.0),
     })
 }
 

@@ -155,10 +155,10 @@ pub fn open_vault(
 
 fn watch_forever(vault: Vault, out: Out) -> anyhow::Result<()> {
     let vault = Arc::new(vault);
-    eprintln!("watching {} (Ctrl-C to stop)", vault.root().display());
     let handle = weaver_app::watch(Arc::clone(&vault), WatchOptions::default(), move |report| {
         out.sync_report(report);
     })?;
+    eprintln!("watching {} (Ctrl-C to stop)", vault.root().display());
     let _handle = handle;
     // The watcher works on its own threads; this one only waits. Ctrl-C ends the process, which
     // is safe: every cache write is a transaction and the search index commits atomically.

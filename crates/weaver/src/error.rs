@@ -37,28 +37,32 @@ pub fn exit_code(_err: &anyhow::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// One line: the error chain, with the stable code first when there is one.
-pub fn render(err: &anyhow::Error) -> String {
-    let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
-    let mut message = chain.join(": ");
-    // `#[error(transparent)]` repeats the inner message; drop exact repeats.
-    let mut seen = Vec::new();
-    for part in &chain {
-        if !seen.contains(part) {
-            seen.push(part.clone());
+/// The error chain as one line. Causes already quoted by an outer message (as `fs-err` and
+/// `#[error(transparent)]` do) are not repeated.
+pub fn message(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for part in err.chain().map(ToString::to_string) {
+        if !parts.iter().any(|p| p.contains(&part)) {
+            parts.push(part);
         }
     }
-    if seen.len() < chain.len() {
-        message = seen.join(": ");
-    }
-    match err.downcast_ref::<AppError>() {
-        Some(app) => format!("[{}] {message}", code(app)),
-        None => message,
-    }
+    parts.join(": ")
+}
+
+/// The stable code of any error leaving the CLI: the table's code for vault errors,
+/// `invalid_argument` for everything the CLI glue rejected itself.
+pub fn any_code(err: &anyhow::Error) -> &'static str {
+    err.chain()
+        .find_map(|e| e.downcast_ref::<AppError>())
+        .map_or("invalid_argument", code)
+}
+
+/// One line: the stable code, then the error chain.
+pub fn render(err: &anyhow::Error) -> String {
+    format!("[{}] {}", any_code(err), message(err))
 }
 
 /// The JSON body of an error: `{"code": "...", "message": "..."}`.
 pub fn json(err: &anyhow::Error) -> serde_json::Value {
-    let code = err.downcast_ref::<AppError>().map_or("internal", code);
-    serde_json::json!({ "code": code, "message": err.to_string() })
+    serde_json::json!({ "code": any_code(err), "message": message(err) })
 }

@@ -39,6 +39,11 @@ fn init_tracing(global: &cli::Global) {
     if global.log_json {
         builder.json().init();
     } else {
-        builder.with_target(false).compact().init();
+        use std::io::IsTerminal;
+        builder
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .compact()
+            .init();
     }
 }

@@ -14,6 +14,8 @@
     clippy::indexing_slicing
 )]
 
+// Modules live in `tests/cli/`; `#[path]` keeps them there (a plain `mod x;` in this crate root
+// would mean `tests/x.rs`, which cargo would also build as a test binary of its own).
 #[path = "cli/support.rs"]
 mod support;
 

@@ -288,3 +288,16 @@ fn search_through_the_vault() {
     got.sort();
     assert_eq!(got, vec!["a.md", "b.md", "hub.md"]);
 }
+
+#[test]
+fn notes_are_found_by_alias_after_names() {
+    let dir = vault(
+        "//- Plan.md\n---\naliases: [Roadmap, Home]\n---\n//- sub/Long.md\n---\naliases: Home\n---\n//- Roadmap.md\nThe real Roadmap note.\n",
+    );
+    let v = open_in_memory(dir.path());
+    let s = v.snapshot();
+    // A note's own name wins over another note's alias.
+    assert_eq!(s.find_note("roadmap").unwrap().path.as_str(), "Roadmap.md");
+    // Shared aliases go to the shortest path.
+    assert_eq!(s.find_note("HOME").unwrap().path.as_str(), "Plan.md");
+}
