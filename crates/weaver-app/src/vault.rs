@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use weaver_core::{
     Diagnostic, DiagnosticCode, Graph, NoteId, ParseOptions, ParsedNote, Resolver, VaultPath,
-    content_hash, parse_note,
+    content_hash, fold_name, parse_note,
 };
 use weaver_search::{SearchDoc, SearchIndex};
 use weaver_store::{ChangeSet, FileMeta, NoteRecord, OpenOutcome, SqliteStore, Store};
@@ -283,6 +283,7 @@ impl Vault {
         options: &VaultOptions,
         progress: &dyn Fn(Progress),
     ) -> Result<(Self, OpenReport), AppError> {
+        let started = Instant::now();
         let root = check_root(&options.root)?;
         let rules = IgnoreRules::new(&root, &options.ignore)?;
         let cache_dir = options
@@ -299,7 +300,14 @@ impl Vault {
             .meta(SEARCH_GENERATION)?
             .and_then(|g| g.parse::<u64>().ok());
         let search_generation = search.generation();
+        let opened_at = Instant::now();
         let records = store.load_all()?;
+        tracing::debug!(
+            open_ms = (opened_at - started).as_millis() as u64,
+            load_ms = opened_at.elapsed().as_millis() as u64,
+            notes = records.len(),
+            "cache loaded"
+        );
         let search_stale = cache != CacheState::Reused
             || stored_generation.is_none()
             || stored_generation != search_generation;
@@ -386,6 +394,7 @@ impl Vault {
         progress(Progress::Scanning);
         let observed = self.observe(scope);
         let scanned = observed.len();
+        let scanned_at = Instant::now();
 
         // Decide, per file, what to do.
         let mut notes: BTreeMap<VaultPath, Arc<NoteRecord>> = old
@@ -398,6 +407,9 @@ impl Vault {
         let mut to_read: Vec<FileStat> = Vec::new();
         let mut seen: HashSet<&VaultPath> = HashSet::with_capacity(observed.len());
         let mut files_changed = false;
+        // Folded names of files that appeared or disappeared: only links whose target ends in
+        // one of these names can resolve differently now.
+        let mut changed_names: HashSet<String> = HashSet::new();
         for stat in &observed {
             seen.insert(&stat.path);
             if stat.path.is_note() {
@@ -409,9 +421,13 @@ impl Vault {
                 match attachments.insert(stat.path.clone(), (stat.mtime_ns, stat.size)) {
                     // Attachments are not cached, so the first sync after opening sees them all
                     // as new: only later syncs report them as created.
-                    None if old.indexed_at.is_none() => files_changed = true,
+                    None if old.indexed_at.is_none() => {
+                        files_changed = true;
+                        changed_names.insert(fold_name(stat.path.file_name()));
+                    }
                     None => {
                         files_changed = true;
+                        changed_names.insert(fold_name(stat.path.file_name()));
                         changes.push(Change {
                             path: stat.path.clone(),
                             kind: ChangeKind::Created,
@@ -444,6 +460,9 @@ impl Vault {
             attachments.remove(path);
         }
         files_changed |= !removed_notes.is_empty() || !removed_attachments.is_empty();
+        for path in removed_notes.iter().chain(&removed_attachments) {
+            changed_names.insert(link_name(path));
+        }
         changes.extend(
             removed_notes
                 .iter()
@@ -453,7 +472,10 @@ impl Vault {
                     kind: ChangeKind::Deleted,
                 }),
         );
-        files_changed |= to_read.iter().any(|s| !notes.contains_key(&s.path));
+        for stat in to_read.iter().filter(|s| !notes.contains_key(&s.path)) {
+            files_changed = true;
+            changed_names.insert(link_name(&stat.path));
+        }
 
         // The resolver only depends on which files exist.
         let resolver = if files_changed {
@@ -500,6 +522,7 @@ impl Vault {
                     // The file vanished or could not be read: treat it as gone.
                     if notes.remove(&stat.path).is_some() {
                         files_changed = true;
+                        changed_names.insert(link_name(&stat.path));
                         changes.push(Change {
                             path: stat.path.clone(),
                             kind: ChangeKind::Deleted,
@@ -543,6 +566,7 @@ impl Vault {
             .count()
             .saturating_sub(parsed);
 
+        let parsed_at = Instant::now();
         // A new or deleted file can change where existing links point.
         let mut resolutions: Vec<(VaultPath, u32, Option<VaultPath>)> = Vec::new();
         if files_changed {
@@ -551,7 +575,7 @@ impl Vault {
                 .par_iter()
                 .filter(|(path, _)| !upserted.contains(path))
                 .filter_map(|(path, record)| {
-                    let diffs = re_resolve(record, &resolver);
+                    let diffs = re_resolve(record, &resolver, &changed_names);
                     (!diffs.is_empty()).then(|| (path.clone(), diffs))
                 })
                 .collect();
@@ -569,13 +593,11 @@ impl Vault {
             }
         }
 
+        let resolved_at = Instant::now();
         progress(Progress::Writing);
         let any_change = batch.is_some() || !upserts.is_empty() || !resolutions.is_empty();
         if any_change {
             let generation = self.generation.load(Ordering::SeqCst) + 1;
-            if let Some(b) = batch {
-                b.commit(generation)?;
-            }
             let removed: Vec<&VaultPath> = removed_notes.iter().collect();
             let changeset = ChangeSet {
                 upserts: upserts.iter().map(Arc::as_ref).collect(),
@@ -586,9 +608,21 @@ impl Vault {
                     .collect(),
                 meta: vec![(SEARCH_GENERATION, generation.to_string())],
             };
-            store.apply(&changeset)?;
+            // The two commits run side by side: either may land first, and a crash between them
+            // leaves different generations, which the next open detects and repairs.
+            let store: &mut dyn Store = &mut **store;
+            let applied = std::thread::scope(|scope| {
+                let writer = scope.spawn(|| store.apply(&changeset));
+                let committed = batch.map_or(Ok(()), |b| b.commit(generation));
+                let applied = writer
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                committed.map_err(AppError::from).and(applied.map_err(AppError::from))
+            });
+            applied?;
             self.generation.store(generation, Ordering::SeqCst);
         }
+        let written_at = Instant::now();
         let snapshot = Arc::new(Snapshot::build(notes, attachments, resolver));
         match self.snapshot.write() {
             Ok(mut guard) => *guard = snapshot,
@@ -608,6 +642,11 @@ impl Vault {
             parsed = report.parsed,
             changes = report.changes.len(),
             elapsed_ms = report.elapsed.as_millis() as u64,
+            scan_ms = (scanned_at - started).as_millis() as u64,
+            parse_ms = (parsed_at - scanned_at).as_millis() as u64,
+            resolve_ms = (resolved_at - parsed_at).as_millis() as u64,
+            write_ms = (written_at - resolved_at).as_millis() as u64,
+            snapshot_ms = written_at.elapsed().as_millis() as u64,
             "vault synced"
         );
         Ok(report)
@@ -707,14 +746,35 @@ fn too_large(path: &VaultPath, size: u64, limit: u64) -> ParsedNote {
 /// A link index and where that link now resolves.
 type LinkResolution = (u32, Option<VaultPath>);
 
-/// Links of `record` whose resolution differs under `resolver`.
-fn re_resolve(record: &NoteRecord, resolver: &Resolver) -> Vec<LinkResolution> {
+/// The folded name a link to `path` ends with: the file name, without `.md` for notes.
+fn link_name(path: &VaultPath) -> String {
+    if path.is_note() {
+        fold_name(path.stem())
+    } else {
+        fold_name(path.file_name())
+    }
+}
+
+/// Links of `record` whose resolution differs under `resolver`, looking only at links whose
+/// target's last segment (with or without `.md`) is one of `names`.
+fn re_resolve(
+    record: &NoteRecord,
+    resolver: &Resolver,
+    names: &HashSet<String>,
+) -> Vec<LinkResolution> {
     record
         .note
         .links
         .iter()
         .zip(&record.resolved)
         .enumerate()
+        .filter(|(_, (link, _))| {
+            let last = link.target.rsplit(['/', '\\']).next().unwrap_or(&link.target);
+            let folded = fold_name(last.trim());
+            !link.target.trim().is_empty()
+                && (names.contains(&folded)
+                    || folded.strip_suffix(".md").is_some_and(|s| names.contains(s)))
+        })
         .filter_map(|(i, (link, current))| {
             let now = resolver
                 .resolve(&record.path, &link.target)
