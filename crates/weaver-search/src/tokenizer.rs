@@ -68,41 +68,46 @@ pub(crate) struct NoteTokenStream<'a> {
 impl TokenStream for NoteTokenStream<'_> {
     fn advance(&mut self) -> bool {
         loop {
-            self.token.text.clear();
-            let rest = self.text.get(self.offset..).unwrap_or_default();
-            let mut chars = rest.char_indices().peekable();
+            let base = self.offset;
+            let rest = self.text.get(base..).unwrap_or_default();
+            let mut chars = rest.char_indices();
             // Skip separators up to the first character that starts a token.
-            let Some((start, first)) = chars.find(|&(_, c)| is_cjk(c) || is_word_char(c)) else {
+            let Some((start, first, class)) = chars
+                .by_ref()
+                .map(|(index, c)| (index, c, classify(c)))
+                .find(|&(_, _, class)| class != Class::Separator)
+            else {
                 self.offset = self.text.len();
                 return false;
             };
-            let end = if is_cjk(first) {
-                start + first.len_utf8()
-            } else {
-                push_word_char(&mut self.token.text, first);
-                let mut end = start + first.len_utf8();
-                while let Some(&(index, c)) = chars.peek() {
-                    if is_cjk(c) || !is_word_char(c) {
-                        break;
+            let mut end = start + first.len_utf8();
+            let mut has_mark = class == Class::Mark;
+            if class != Class::Cjk {
+                for (index, c) in chars {
+                    match classify(c) {
+                        Class::Word => {}
+                        Class::Mark => has_mark = true,
+                        Class::Separator | Class::Cjk => break,
                     }
-                    push_word_char(&mut self.token.text, c);
                     end = index + c.len_utf8();
-                    chars.next();
                 }
-                end
-            };
-            let from = self.offset + start;
-            let to = self.offset + end;
-            self.offset = to;
-            if is_cjk(first) {
-                self.token.text.push(first);
+            }
+            self.offset = base + end;
+            let source = rest.get(start..end).unwrap_or_default();
+            self.token.text.clear();
+            if has_mark {
+                self.token
+                    .text
+                    .extend(source.chars().filter(|&c| !is_combining_mark(c)));
+            } else {
+                self.token.text.push_str(source);
             }
             // A run made only of combining marks has no text; it is not a token.
             if self.token.text.is_empty() {
                 continue;
             }
-            self.token.offset_from = from;
-            self.token.offset_to = to;
+            self.token.offset_from = base + start;
+            self.token.offset_to = base + end;
             self.token.position = self.token.position.wrapping_add(1);
             return true;
         }
@@ -117,17 +122,36 @@ impl TokenStream for NoteTokenStream<'_> {
     }
 }
 
-/// Appends `c` to a word, dropping combining diacritical marks: text that arrives decomposed
-/// (NFD, as macOS file names often are) then folds like its composed form.
-fn push_word_char(word: &mut String, c: char) {
-    if !is_combining_mark(c) {
-        word.push(c);
-    }
+/// How the tokenizer treats a character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Ends a token and is dropped.
+    Separator,
+    /// Part of a word.
+    Word,
+    /// A combining diacritical mark: part of the word but dropped from its text, so text that
+    /// arrives decomposed (NFD, as macOS file names often are) folds like its composed form.
+    Mark,
+    /// A token on its own.
+    Cjk,
 }
 
-/// Characters that belong inside a word.
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || is_combining_mark(c)
+fn classify(c: char) -> Class {
+    if c.is_ascii() {
+        if c.is_ascii_alphanumeric() {
+            Class::Word
+        } else {
+            Class::Separator
+        }
+    } else if is_cjk(c) {
+        Class::Cjk
+    } else if is_combining_mark(c) {
+        Class::Mark
+    } else if c.is_alphanumeric() {
+        Class::Word
+    } else {
+        Class::Separator
+    }
 }
 
 /// The Combining Diacritical Marks block, the marks that decomposed Latin text uses.
