@@ -103,6 +103,11 @@ pub fn watch(
                     if event.need_rescan() {
                         let _ = forward.send(Message::Rescan);
                     }
+                    // Opening and reading files (our own walks and reads included) changes
+                    // nothing; following those events would make every sync trigger another.
+                    if event.kind.is_access() {
+                        continue;
+                    }
                     for path in &event.paths {
                         if let Some(p) = vault_path_of(&callback_root, path) {
                             paths.push(p);
