@@ -53,6 +53,52 @@ pub enum AppError {
     /// The full-text index failed.
     #[error(transparent)]
     Search(#[from] weaver_search::SearchError),
+    /// The request body or a note is not acceptable content.
+    #[error("invalid content for `{path}`: {reason}")]
+    InvalidContent {
+        /// The note.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The note changed since the version the caller based its write on.
+    #[error("conflict: `{path}` has changed (expected version `{expected}`, found {})", .actual.as_deref().map_or("no file".to_owned(), |a| format!("`{a}`")))]
+    Conflict {
+        /// The note.
+        path: String,
+        /// The hash the caller expected.
+        expected: String,
+        /// The hash on disk, `None` when the file is gone.
+        actual: Option<String>,
+    },
+    /// A create-only write found the note already there.
+    #[error("note already exists: `{0}`")]
+    AlreadyExists(String),
+    /// A move's destination exists.
+    #[error("destination already exists: `{0}`")]
+    DestinationExists(String),
+    /// A move that cannot be done.
+    #[error("cannot move `{from}` to `{to}`: {reason}")]
+    InvalidMove {
+        /// Source.
+        from: String,
+        /// Destination.
+        to: String,
+        /// Why not.
+        reason: String,
+    },
+    /// Writes go to Markdown notes only.
+    #[error("`{0}` is not a note: expected a path ending in `.md`")]
+    NotANote(String),
+    /// A path goes through a symbolic link; writes never follow links out of the vault.
+    #[error("path `{0}` goes through a symbolic link; refusing to write through it")]
+    SymlinkNotAllowed(String),
+    /// The vault is configured read-only.
+    #[error("vault is read-only")]
+    ReadOnly,
+    /// A patch operation cannot be applied.
+    #[error(transparent)]
+    Edit(#[from] weaver_core::EditError),
     /// The file watcher could not be started.
     #[error("cannot watch `{path}`: {reason}")]
     Watch {

@@ -22,6 +22,7 @@ mod scan;
 mod vault;
 pub mod vaultgen;
 mod watch;
+mod write;
 
 pub use error::AppError;
 pub use query::{
@@ -30,10 +31,11 @@ pub use query::{
 };
 pub use vault::{
     CacheState, Change, ChangeKind, OpenReport, Progress, Scope, Snapshot, SyncReport, Vault,
-    VaultOptions,
+    VaultEvent, VaultOptions,
 };
 pub use watch::{WatchHandle, WatchOptions, watch};
 pub use weaver_search::{SearchHit, SearchQuery, SearchResults};
+pub use write::{DeleteOutcome, MoveOutcome, Precondition, RewrittenNote, WriteOutcome};
 
 impl Vault {
     /// Full-text search with filters.

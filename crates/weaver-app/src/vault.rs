@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rayon::prelude::*;
 use serde::Serialize;
+use tokio::sync::broadcast;
 use weaver_core::{
     Diagnostic, DiagnosticCode, Graph, NoteId, ParseOptions, ParsedNote, Resolver, VaultPath,
     content_hash, fold_name, parse_note,
@@ -28,6 +29,8 @@ use crate::AppError;
 use crate::scan::{self, FileStat, IgnoreRules};
 
 const SEARCH_GENERATION: &str = "search_generation";
+/// Events kept for slow subscribers before they are told they lagged.
+const EVENT_BUFFER: usize = 4096;
 /// Notes parsed per parallel chunk: bounds the memory held by note texts awaiting indexing.
 const CHUNK: usize = 1024;
 
@@ -44,6 +47,8 @@ pub struct VaultOptions {
     pub max_file_bytes: u64,
     /// Extra gitignore-style patterns of files and folders to leave out.
     pub ignore: Vec<String>,
+    /// Refuse every write.
+    pub read_only: bool,
 }
 
 impl VaultOptions {
@@ -55,6 +60,7 @@ impl VaultOptions {
             in_memory: false,
             max_file_bytes: ParseOptions::DEFAULT_MAX_FILE_BYTES,
             ignore: Vec::new(),
+            read_only: false,
         }
     }
 }
@@ -264,7 +270,17 @@ pub struct Vault {
     store: Mutex<Box<dyn Store>>,
     search: SearchIndex,
     generation: AtomicU64,
+    read_only: bool,
+    writes: Mutex<()>,
+    events: broadcast::Sender<VaultEvent>,
     _lock: Option<std::fs::File>,
+}
+
+/// Something that happened to a vault, for live subscribers (SSE, MCP notifications).
+#[derive(Debug, Clone)]
+pub enum VaultEvent {
+    /// A sync applied these changes (from the watcher, an API write or a reconcile).
+    Synced(Arc<SyncReport>),
 }
 
 impl std::fmt::Debug for Vault {
@@ -334,6 +350,9 @@ impl Vault {
             store: Mutex::new(store),
             search,
             generation: AtomicU64::new(generation),
+            read_only: options.read_only,
+            writes: Mutex::new(()),
+            events: broadcast::channel(EVENT_BUFFER).0,
             _lock: lock,
         };
         let sync = vault.sync_inner(&Scope::All, search_stale, progress)?;
@@ -363,6 +382,28 @@ impl Vault {
             Ok(guard) => Arc::clone(&guard),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
+    }
+
+    /// Subscribes to this vault's events. A subscriber that falls more than a few thousand
+    /// events behind is told so (`RecvError::Lagged`) rather than slowing the vault down.
+    pub fn subscribe(&self) -> broadcast::Receiver<VaultEvent> {
+        self.events.subscribe()
+    }
+
+    /// True when the vault was opened read-only: every write fails with [`AppError::ReadOnly`].
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Takes the vault's write lock (see `write.rs`), refusing when the vault is read-only.
+    pub(crate) fn write_guard(&self) -> Result<std::sync::MutexGuard<'_, ()>, AppError> {
+        if self.read_only {
+            return Err(AppError::ReadOnly);
+        }
+        Ok(match self.writes.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        })
     }
 
     /// The full-text index.
@@ -617,7 +658,9 @@ impl Vault {
                 let applied = writer
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                committed.map_err(AppError::from).and(applied.map_err(AppError::from))
+                committed
+                    .map_err(AppError::from)
+                    .and(applied.map_err(AppError::from))
             });
             applied?;
             self.generation.store(generation, Ordering::SeqCst);
@@ -637,6 +680,12 @@ impl Vault {
             search_rebuilt: rebuild_search,
             elapsed: started.elapsed(),
         };
+        if !report.changes.is_empty() {
+            // No subscriber is fine; a send only fails when nobody listens.
+            let _ = self
+                .events
+                .send(VaultEvent::Synced(Arc::new(report.clone())));
+        }
         tracing::debug!(
             scanned = report.scanned,
             parsed = report.parsed,
@@ -769,11 +818,17 @@ fn re_resolve(
         .zip(&record.resolved)
         .enumerate()
         .filter(|(_, (link, _))| {
-            let last = link.target.rsplit(['/', '\\']).next().unwrap_or(&link.target);
+            let last = link
+                .target
+                .rsplit(['/', '\\'])
+                .next()
+                .unwrap_or(&link.target);
             let folded = fold_name(last.trim());
             !link.target.trim().is_empty()
                 && (names.contains(&folded)
-                    || folded.strip_suffix(".md").is_some_and(|s| names.contains(s)))
+                    || folded
+                        .strip_suffix(".md")
+                        .is_some_and(|s| names.contains(s)))
         })
         .filter_map(|(i, (link, current))| {
             let now = resolver

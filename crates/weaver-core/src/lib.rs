@@ -14,17 +14,21 @@
 //! ```
 #![deny(missing_docs)]
 
+mod edit;
 mod graph;
 mod model;
 mod parse;
 mod path;
 mod resolve;
+mod rewrite;
 
+pub use edit::{EditError, EditOp, apply_edits};
 pub use graph::{Direction, Edge, Graph, NoteId};
 pub use model::*;
 pub use parse::{heading_anchor, parse_note};
 pub use path::{PathError, RESERVED_DIRS, VaultPath, fold_name, reserved_dir};
 pub use resolve::{FileId, Resolver, fragment_exists};
+pub use rewrite::{Rewrite, RewrittenLink, relative_path, rewrite_links};
 
 /// blake3 hash of a file's bytes, hex-encoded: the note's content hash and HTTP ETag.
 pub fn content_hash(bytes: &[u8]) -> String {

@@ -14,3 +14,4 @@ mod compat;
 mod fixture;
 mod queries;
 mod watcher;
+mod write;

@@ -8,8 +8,8 @@
 use std::ops::Range;
 
 use super::EditError;
-use super::layout::{content_range, line_start, next_line_start};
-use crate::{Heading, fold_name, heading_anchor};
+use super::layout::{content_range, line_bounds, line_start, next_line_start};
+use crate::{Block, Heading, fold_name, heading_anchor};
 
 /// One named heading of a query: its folded anchor and, when given, its level.
 #[derive(Debug, PartialEq, Eq)]
@@ -93,6 +93,9 @@ fn matching(headings: &[Heading], anchors: &[String], segments: &[Segment]) -> V
             {
                 wanted.next();
             }
+            if level <= 1 || wanted.peek().is_none() {
+                break;
+            }
         }
         if wanted.peek().is_none() {
             found.push(i);
@@ -145,8 +148,15 @@ pub(super) struct Section {
 }
 
 /// The section opened by `headings[index]` in `src`, which may not start before `floor`
-/// (the end of the frontmatter).
-pub(super) fn section(src: &str, headings: &[Heading], index: usize, floor: usize) -> Section {
+/// (the end of the frontmatter). A `^id` on its own line that labels the heading belongs to
+/// the heading line, so the body starts after it.
+pub(super) fn section(
+    src: &str,
+    headings: &[Heading],
+    blocks: &[Block],
+    index: usize,
+    floor: usize,
+) -> Section {
     let Some(heading) = headings.get(index) else {
         return Section {
             line_start: src.len(),
@@ -154,12 +164,20 @@ pub(super) fn section(src: &str, headings: &[Heading], index: usize, floor: usiz
             content: src.len()..src.len(),
         };
     };
-    let body_start = next_line_start(src, heading.range.end);
+    let label_end = blocks
+        .iter()
+        .filter(|b| b.range == heading.range)
+        .filter_map(|b| line_bounds(src, b.line))
+        .map(|line| line.end)
+        .max();
+    let body_start = next_line_start(src, label_end.unwrap_or(0).max(heading.range.end));
     let end = headings
         .iter()
         .skip(index + 1)
         .find(|h| h.level <= heading.level)
-        .map_or(src.len(), |h| line_start(src, h.range.start).max(body_start));
+        .map_or(src.len(), |h| {
+            line_start(src, h.range.start).max(body_start)
+        });
     Section {
         line_start: line_start(src, heading.range.start).max(floor),
         body: body_start..end,
@@ -180,18 +198,12 @@ mod tests {
         assert_eq!(path_segments("Tasks"), [seg(None, "tasks")]);
         assert_eq!(path_segments("## Tasks"), [seg(Some(2), "Tasks")]);
         assert_eq!(path_segments("#Tasks"), [seg(None, "Tasks")]);
-        assert_eq!(
-            path_segments("A#B"),
-            [seg(None, "A"), seg(None, "B")]
-        );
+        assert_eq!(path_segments("A#B"), [seg(None, "A"), seg(None, "B")]);
         assert_eq!(
             path_segments("# A > ## B"),
             [seg(Some(1), "A"), seg(Some(2), "B")]
         );
-        assert_eq!(
-            path_segments("####### Seven"),
-            [seg(None, "Seven")]
-        );
+        assert_eq!(path_segments("####### Seven"), [seg(None, "Seven")]);
         assert_eq!(whole_segment("## C# notes"), [seg(Some(2), "C notes")]);
     }
 }

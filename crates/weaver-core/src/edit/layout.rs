@@ -1,6 +1,7 @@
 //! Placing text in a note: line endings, line breaks around inserted text, and the check that a
 //! splice left every heading and block id outside its target as it was.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 use super::{EditError, parse};
@@ -40,7 +41,8 @@ pub(super) fn next_line_start(src: &str, pos: usize) -> usize {
 
 /// True for a line with nothing but spaces, tabs and its line break.
 pub(super) fn is_blank(line: &str) -> bool {
-    line.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    line.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 /// `range` (made of whole lines) without its leading and trailing blank lines; empty at
@@ -121,10 +123,17 @@ pub(super) struct Splice {
 }
 
 /// An insertion of `text` (normalised) at `range`, framed with the line breaks it needs so it
-/// never glues onto an adjacent line, plus fallbacks that add blank lines (written as `blank`,
-/// which carries any container prefix) after and then also before it.
-pub(super) fn framed(src: &str, bom: usize, range: Range<usize>, text: &str, blank: &str) -> Splice {
-    let lead = range.start > bom
+/// never glues onto an adjacent line, plus fallbacks that add a blank line (written as `blank`,
+/// which carries any container prefix) after it, before it, then on both sides.
+pub(super) fn framed(
+    src: &str,
+    bom: usize,
+    range: Range<usize>,
+    text: &str,
+    blank: &str,
+) -> Splice {
+    let lead = !text.is_empty()
+        && range.start > bom
         && !src
             .get(..range.start)
             .is_some_and(|before| before.ends_with('\n'));
@@ -140,19 +149,22 @@ pub(super) fn framed(src: &str, bom: usize, range: Range<usize>, text: &str, bla
     }
     let mut candidates = vec![plain.clone()];
     if !text.is_empty() {
-        let mut spaced = plain;
-        if follows {
-            spaced.push_str(blank);
-            candidates.push(spaced.clone());
-        }
-        if range.start > bom {
-            let rest = if lead {
-                spaced.strip_prefix(eol).unwrap_or(&spaced)
-            } else {
-                &spaced
-            };
-            let head = if lead { eol } else { "" };
-            candidates.push(format!("{head}{blank}{rest}"));
+        let spaced_after = follows.then(|| format!("{plain}{blank}"));
+        let spaced_before = (range.start > bom).then(|| match plain.strip_prefix(eol) {
+            Some(rest) if lead => format!("{eol}{blank}{rest}"),
+            _ => format!("{blank}{plain}"),
+        });
+        let spaced_both = spaced_before
+            .as_ref()
+            .filter(|_| follows)
+            .map(|before| format!("{before}{blank}"));
+        for candidate in [spaced_after, spaced_before, spaced_both]
+            .into_iter()
+            .flatten()
+        {
+            if !candidates.contains(&candidate) {
+                candidates.push(candidate);
+            }
         }
     }
     Splice {
@@ -265,9 +277,11 @@ fn verify(
                 format!("heading `{text}` on line `{line}` would change or disappear")
             }
             None => {
-                let made = got
-                    .iter()
-                    .find(|g| !expected.iter().any(|e| (e.0, e.1, &e.2) == (g.0, g.1, &g.2)));
+                let made = got.iter().find(|g| {
+                    !expected
+                        .iter()
+                        .any(|e| (e.0, e.1, &e.2) == (g.0, g.1, &g.2))
+                });
                 match made {
                     Some((_, text, _, line)) => format!(
                         "the text would merge with a neighbouring line into heading `{text}` on line `{line}`"
@@ -277,15 +291,16 @@ fn verify(
             }
         });
     }
+    let new_blocks: HashSet<(&str, usize, usize)> = new
+        .blocks
+        .iter()
+        .map(|b| (b.id.as_str(), b.range.start, b.range.end))
+        .collect();
     for block in &old.blocks {
         let Some(range) = shift.map(&block.range) else {
             continue;
         };
-        if !new
-            .blocks
-            .iter()
-            .any(|b| b.id == block.id && b.range == range)
-        {
+        if !new_blocks.contains(&(block.id.as_str(), range.start, range.end)) {
             return Err(format!(
                 "block `^{}` on line `{}` would no longer label the same text",
                 block.id, block.line
