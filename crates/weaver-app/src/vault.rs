@@ -157,8 +157,8 @@ pub struct OpenReport {
 /// mixes two versions of the vault.
 #[derive(Debug, Default)]
 pub struct Snapshot {
+    /// Sorted by path; the index is the note's id in `graph`.
     pub(crate) notes: Vec<Arc<NoteRecord>>,
-    pub(crate) ids: HashMap<VaultPath, NoteId>,
     pub(crate) attachments: BTreeMap<VaultPath, (i64, u64)>,
     pub(crate) resolver: Arc<Resolver>,
     pub(crate) graph: Graph,
@@ -177,7 +177,8 @@ impl Snapshot {
     }
 
     pub(crate) fn id(&self, path: &VaultPath) -> Option<NoteId> {
-        self.ids.get(path).copied()
+        let index = self.notes.binary_search_by(|n| n.path.cmp(path)).ok()?;
+        NoteId::try_from(index).ok()
     }
 
     pub(crate) fn note(&self, id: NoteId) -> Option<&NoteRecord> {
@@ -199,39 +200,124 @@ impl Snapshot {
         &self.resolver
     }
 
+    /// Builds a snapshot from notes sorted by path.
     fn build(
-        notes: BTreeMap<VaultPath, Arc<NoteRecord>>,
+        notes: Vec<Arc<NoteRecord>>,
         attachments: BTreeMap<VaultPath, (i64, u64)>,
         resolver: Arc<Resolver>,
     ) -> Self {
-        let notes: Vec<Arc<NoteRecord>> = notes.into_values().collect();
-        let ids: HashMap<VaultPath, NoteId> = notes
+        let ids: HashMap<&str, NoteId> = notes
             .iter()
             .enumerate()
-            .filter_map(|(i, n)| Some((n.path.clone(), NoteId::try_from(i).ok()?)))
+            .filter_map(|(i, n)| Some((n.path.as_str(), NoteId::try_from(i).ok()?)))
             .collect();
-        let edges = notes.iter().enumerate().flat_map(|(i, n)| {
-            let ids = &ids;
-            n.resolved
-                .iter()
-                .enumerate()
-                .filter_map(move |(link, target)| {
-                    let target = ids.get(target.as_ref()?)?;
-                    Some((
-                        NoteId::try_from(i).ok()?,
-                        u32::try_from(link).ok()?,
-                        *target,
-                    ))
-                })
-        });
+        let edges: Vec<(NoteId, u32, NoteId)> = notes
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, n)| {
+                let ids = &ids;
+                n.resolved
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(link, target)| {
+                        let target = ids.get(target.as_ref()?.as_str())?;
+                        Some((
+                            NoteId::try_from(i).ok()?,
+                            u32::try_from(link).ok()?,
+                            *target,
+                        ))
+                    })
+            })
+            .collect();
+        drop(ids);
         let graph = Graph::build(notes.len(), edges);
         Self {
             notes,
-            ids,
             attachments,
             resolver,
             graph,
             indexed_at: Some(SystemTime::now()),
+        }
+    }
+}
+
+/// The notes of the snapshot being built: the previous snapshot's sorted list plus an overlay
+/// of changes, merged once at the end, so a one-file sync costs little more than that file.
+struct NoteSet<'a> {
+    base: &'a Snapshot,
+    /// Changed notes; `None` marks a removal.
+    changed: HashMap<VaultPath, Option<Arc<NoteRecord>>>,
+}
+
+impl<'a> NoteSet<'a> {
+    fn new(base: &'a Snapshot) -> Self {
+        Self {
+            base,
+            changed: HashMap::new(),
+        }
+    }
+
+    fn get(&self, path: &VaultPath) -> Option<&Arc<NoteRecord>> {
+        match self.changed.get(path) {
+            Some(entry) => entry.as_ref(),
+            None => self
+                .base
+                .id(path)
+                .and_then(|id| self.base.notes.get(id as usize)),
+        }
+    }
+
+    fn contains(&self, path: &VaultPath) -> bool {
+        self.get(path).is_some()
+    }
+
+    fn insert(&mut self, record: Arc<NoteRecord>) {
+        self.changed.insert(record.path.clone(), Some(record));
+    }
+
+    /// Removes a note, returning whether it was there.
+    fn remove(&mut self, path: &VaultPath) -> bool {
+        let existed = self.contains(path);
+        if existed {
+            self.changed.insert(path.clone(), None);
+        }
+        existed
+    }
+
+    /// Every note, in no particular order.
+    fn iter(&self) -> impl Iterator<Item = &Arc<NoteRecord>> {
+        let unchanged = self
+            .base
+            .notes
+            .iter()
+            .filter(|n| !self.changed.contains_key(&n.path));
+        unchanged.chain(self.changed.values().flatten())
+    }
+
+    /// The merged list, sorted by path.
+    fn into_sorted(self) -> Vec<Arc<NoteRecord>> {
+        // Few changes: patch a copy of the sorted list. Many: collect and sort.
+        if self.changed.len() <= 256 {
+            let mut notes = self.base.notes.clone();
+            for (path, entry) in self.changed {
+                match (notes.binary_search_by(|n| n.path.cmp(&path)), entry) {
+                    (Ok(i), Some(record)) => {
+                        if let Some(slot) = notes.get_mut(i) {
+                            *slot = record;
+                        }
+                    }
+                    (Ok(i), None) => {
+                        notes.remove(i);
+                    }
+                    (Err(i), Some(record)) => notes.insert(i, record),
+                    (Err(_), None) => {}
+                }
+            }
+            notes
+        } else {
+            let mut notes: Vec<Arc<NoteRecord>> = self.iter().cloned().collect();
+            notes.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
+            notes
         }
     }
 }
@@ -329,13 +415,11 @@ impl Vault {
             || stored_generation != search_generation;
         let generation = stored_generation.max(search_generation).unwrap_or(0);
 
-        let notes: BTreeMap<VaultPath, Arc<NoteRecord>> = records
-            .into_iter()
-            .map(|r| (r.path.clone(), Arc::new(r)))
-            .collect();
-        let resolver = Arc::new(Resolver::new(notes.keys().cloned()));
+        let mut notes: Vec<Arc<NoteRecord>> = records.into_iter().map(Arc::new).collect();
+        notes.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        let resolver = Arc::new(Resolver::new(notes.iter().map(|n| n.path.clone())));
         let initial = Snapshot {
-            notes: notes.into_values().collect(),
+            notes,
             resolver,
             ..Snapshot::default()
         };
@@ -438,11 +522,7 @@ impl Vault {
         let scanned_at = Instant::now();
 
         // Decide, per file, what to do.
-        let mut notes: BTreeMap<VaultPath, Arc<NoteRecord>> = old
-            .notes
-            .iter()
-            .map(|n| (n.path.clone(), Arc::clone(n)))
-            .collect();
+        let mut notes = NoteSet::new(&old);
         let mut attachments = old.attachments.clone();
         let mut changes = Vec::new();
         let mut to_read: Vec<FileStat> = Vec::new();
@@ -484,8 +564,10 @@ impl Vault {
                 }
             }
         }
-        let removed_notes: Vec<VaultPath> = notes
-            .keys()
+        let removed_notes: Vec<VaultPath> = old
+            .notes
+            .iter()
+            .map(|n| &n.path)
             .filter(|p| scope.contains(p) && !seen.contains(p))
             .cloned()
             .collect();
@@ -513,16 +595,19 @@ impl Vault {
                     kind: ChangeKind::Deleted,
                 }),
         );
-        for stat in to_read.iter().filter(|s| !notes.contains_key(&s.path)) {
+        for stat in to_read.iter().filter(|s| !notes.contains(&s.path)) {
             files_changed = true;
             changed_names.insert(link_name(&stat.path));
         }
 
         // The resolver only depends on which files exist.
         let resolver = if files_changed {
+            let reading: HashSet<&VaultPath> = to_read.iter().map(|s| &s.path).collect();
             Arc::new(Resolver::new(
                 notes
-                    .keys()
+                    .iter()
+                    .map(|n| &n.path)
+                    .filter(|p| !reading.contains(p))
                     .chain(to_read.iter().map(|s| &s.path))
                     .chain(attachments.keys())
                     .cloned(),
@@ -561,7 +646,7 @@ impl Vault {
             for (stat, result) in chunk.iter().zip(results) {
                 let Some((record, text)) = result else {
                     // The file vanished or could not be read: treat it as gone.
-                    if notes.remove(&stat.path).is_some() {
+                    if notes.remove(&stat.path) {
                         files_changed = true;
                         changed_names.insert(link_name(&stat.path));
                         changes.push(Change {
@@ -597,7 +682,7 @@ impl Vault {
                     });
                 }
                 let record = Arc::new(record);
-                notes.insert(record.path.clone(), Arc::clone(&record));
+                notes.insert(Arc::clone(&record));
                 upserts.push(record);
             }
         }
@@ -612,24 +697,27 @@ impl Vault {
         let mut resolutions: Vec<(VaultPath, u32, Option<VaultPath>)> = Vec::new();
         if files_changed {
             let upserted: HashSet<&VaultPath> = upserts.iter().map(|r| &r.path).collect();
-            let updates: Vec<(VaultPath, Vec<LinkResolution>)> = notes
+            let candidates: Vec<&Arc<NoteRecord>> = notes
+                .iter()
+                .filter(|n| !upserted.contains(&n.path))
+                .collect();
+            let updates: Vec<(Arc<NoteRecord>, Vec<LinkResolution>)> = candidates
                 .par_iter()
-                .filter(|(path, _)| !upserted.contains(path))
-                .filter_map(|(path, record)| {
+                .filter_map(|record| {
                     let diffs = re_resolve(record, &resolver, &changed_names);
-                    (!diffs.is_empty()).then(|| (path.clone(), diffs))
+                    (!diffs.is_empty()).then(|| (Arc::clone(record), diffs))
                 })
                 .collect();
-            for (path, diffs) in updates {
-                if let Some(record) = notes.get_mut(&path) {
-                    let mut updated = NoteRecord::clone(record);
-                    for (link, target) in &diffs {
-                        if let Some(slot) = updated.resolved.get_mut(*link as usize) {
-                            slot.clone_from(target);
-                        }
+            drop(candidates);
+            for (record, diffs) in updates {
+                let mut updated = NoteRecord::clone(&record);
+                for (link, target) in &diffs {
+                    if let Some(slot) = updated.resolved.get_mut(*link as usize) {
+                        slot.clone_from(target);
                     }
-                    *record = Arc::new(updated);
                 }
+                let path = updated.path.clone();
+                notes.insert(Arc::new(updated));
                 resolutions.extend(diffs.into_iter().map(|(l, t)| (path.clone(), l, t)));
             }
         }
@@ -666,7 +754,7 @@ impl Vault {
             self.generation.store(generation, Ordering::SeqCst);
         }
         let written_at = Instant::now();
-        let snapshot = Arc::new(Snapshot::build(notes, attachments, resolver));
+        let snapshot = Arc::new(Snapshot::build(notes.into_sorted(), attachments, resolver));
         match self.snapshot.write() {
             Ok(mut guard) => *guard = snapshot,
             Err(poisoned) => *poisoned.into_inner() = snapshot,
@@ -804,6 +892,30 @@ fn link_name(path: &VaultPath) -> String {
     }
 }
 
+/// Could a link with this target point at a file named one of `names` (folded)? Cheap for the
+/// common case: an ASCII target whose length matches no name is rejected without allocating.
+fn may_name_one_of(target: &str, names: &HashSet<String>) -> bool {
+    let target = target.trim();
+    if target.is_empty() || names.is_empty() {
+        return false;
+    }
+    let last = target.rsplit(['/', '\\']).next().unwrap_or(target);
+    if last.is_ascii() && names.len() <= 64 {
+        return names.iter().any(|name| {
+            let n = name.len();
+            (last.len() == n && last.eq_ignore_ascii_case(name))
+                || (last.len() == n + 3
+                    && last.get(..n).is_some_and(|s| s.eq_ignore_ascii_case(name))
+                    && last.get(n..).is_some_and(|s| s.eq_ignore_ascii_case(".md")))
+        });
+    }
+    let folded = fold_name(last);
+    names.contains(&folded)
+        || folded
+            .strip_suffix(".md")
+            .is_some_and(|s| names.contains(s))
+}
+
 /// Links of `record` whose resolution differs under `resolver`, looking only at links whose
 /// target's last segment (with or without `.md`) is one of `names`.
 fn re_resolve(
@@ -817,19 +929,7 @@ fn re_resolve(
         .iter()
         .zip(&record.resolved)
         .enumerate()
-        .filter(|(_, (link, _))| {
-            let last = link
-                .target
-                .rsplit(['/', '\\'])
-                .next()
-                .unwrap_or(&link.target);
-            let folded = fold_name(last.trim());
-            !link.target.trim().is_empty()
-                && (names.contains(&folded)
-                    || folded
-                        .strip_suffix(".md")
-                        .is_some_and(|s| names.contains(s)))
-        })
+        .filter(|(_, (link, _))| may_name_one_of(&link.target, names))
         .filter_map(|(i, (link, current))| {
             let now = resolver
                 .resolve(&record.path, &link.target)

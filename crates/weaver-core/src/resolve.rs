@@ -35,8 +35,13 @@ pub struct Resolver {
 }
 
 impl Resolver {
-    /// Builds a resolver over every file of the vault (notes and attachments).
+    /// Builds a resolver over every file of the vault (notes and attachments). The order of
+    /// `files` does not matter: they are sorted first, so names that differ only in case resolve
+    /// the same way every time.
     pub fn new(files: impl IntoIterator<Item = VaultPath>) -> Self {
+        let mut files: Vec<VaultPath> = files.into_iter().collect();
+        files.sort_unstable();
+        files.dedup();
         let mut resolver = Self::default();
         for path in files {
             resolver.insert(path);
