@@ -417,9 +417,12 @@ fn query_set(vault: &Vault) -> Vec<SearchQuery> {
     queries
 }
 
-/// Saves a new note with a unique word and measures until search finds it, through the watcher.
+/// Saves an existing note with a new unique word (what an editor's save does) and measures until
+/// search finds the word, through the real watcher.
 fn live_latency(vault: Vault, dir: &Path, rounds: usize) -> anyhow::Result<Latency> {
     let vault = Arc::new(vault);
+    let mut notes = walk_md(dir)?;
+    notes.sort();
     let handle = weaver_app::watch(Arc::clone(&vault), WatchOptions::default(), |_| {})?;
     // Let the watcher settle before the first write.
     std::thread::sleep(Duration::from_millis(200));
@@ -431,9 +434,13 @@ fn live_latency(vault: Vault, dir: &Path, rounds: usize) -> anyhow::Result<Laten
             limit: 1,
             ..SearchQuery::default()
         };
-        let path = dir.join(format!("bench-live-{round}.md"));
+        let path = notes
+            .get((round * 7919) % notes.len().max(1))
+            .context("the vault has no notes")?;
+        let mut text = fs_err::read_to_string(path)?;
+        text.push_str(&format!("\n{word} was saved here.\n"));
         let started = Instant::now();
-        fs_err::write(&path, format!("# Live {round}\n\n{word} appears here.\n"))?;
+        fs_err::write(path, text)?;
         loop {
             if vault.search(&query)?.total > 0 {
                 samples.push(started.elapsed());
