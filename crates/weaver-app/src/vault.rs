@@ -403,11 +403,13 @@ impl Vault {
             .and_then(|g| g.parse::<u64>().ok());
         let search_generation = search.generation();
         let opened_at = Instant::now();
+        tracing::debug!(rss_mb = rss_mb(), "cache opened");
         let records = store.load_all()?;
         tracing::debug!(
             open_ms = (opened_at - started).as_millis() as u64,
             load_ms = opened_at.elapsed().as_millis() as u64,
             notes = records.len(),
+            rss_mb = rss_mb(),
             "cache loaded"
         );
         let search_stale = cache != CacheState::Reused
@@ -784,6 +786,7 @@ impl Vault {
             resolve_ms = (resolved_at - parsed_at).as_millis() as u64,
             write_ms = (written_at - resolved_at).as_millis() as u64,
             snapshot_ms = written_at.elapsed().as_millis() as u64,
+            rss_mb = rss_mb(),
             "vault synced"
         );
         Ok(report)
@@ -1038,4 +1041,15 @@ fn open_backends(cache_dir: &Path) -> Result<Backends, AppError> {
         cache,
         Some(cache_dir.to_path_buf()),
     ))
+}
+
+/// Resident memory in MiB, for debug logs (Linux; 0 elsewhere).
+fn rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb / 1024)
 }

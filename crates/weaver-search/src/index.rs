@@ -22,7 +22,7 @@ use crate::{SearchDoc, SearchError, SearchHit, SearchQuery, SearchResults};
 
 /// Memory the writer may use for buffered documents, shared by its threads. tantivy flushes a
 /// segment whenever a thread's share fills up.
-const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+const WRITER_MEMORY_BYTES: usize = 40 * 1024 * 1024;
 
 /// Indexing threads. The service runs on small machines; two threads already index tens of
 /// thousands of notes per second.
