@@ -161,7 +161,7 @@ pub struct Snapshot {
     pub(crate) notes: Vec<Arc<NoteRecord>>,
     pub(crate) attachments: BTreeMap<VaultPath, (i64, u64)>,
     pub(crate) resolver: Arc<Resolver>,
-    pub(crate) graph: Graph,
+    pub(crate) graph: Arc<Graph>,
     pub(crate) indexed_at: Option<SystemTime>,
 }
 
@@ -200,12 +200,23 @@ impl Snapshot {
         &self.resolver
     }
 
-    /// Builds a snapshot from notes sorted by path.
+    /// Builds a snapshot from notes sorted by path, reusing `graph` when the caller knows the
+    /// links are unchanged (same notes, same resolved targets).
     fn build(
         notes: Vec<Arc<NoteRecord>>,
         attachments: BTreeMap<VaultPath, (i64, u64)>,
         resolver: Arc<Resolver>,
+        graph: Option<Arc<Graph>>,
     ) -> Self {
+        if let Some(graph) = graph {
+            return Self {
+                notes,
+                attachments,
+                resolver,
+                graph,
+                indexed_at: Some(SystemTime::now()),
+            };
+        }
         let ids: HashMap<&str, NoteId> = notes
             .iter()
             .enumerate()
@@ -230,7 +241,7 @@ impl Snapshot {
             })
             .collect();
         drop(ids);
-        let graph = Graph::build(notes.len(), edges);
+        let graph = Arc::new(Graph::build(notes.len(), edges));
         Self {
             notes,
             attachments,
@@ -756,7 +767,21 @@ impl Vault {
             self.generation.store(generation, Ordering::SeqCst);
         }
         let written_at = Instant::now();
-        let snapshot = Arc::new(Snapshot::build(notes.into_sorted(), attachments, resolver));
+        // Most saves edit text, not links: then the graph of the previous snapshot still holds.
+        let same_links = !files_changed
+            && resolutions.is_empty()
+            && upserts.iter().all(|r| {
+                old.get(&r.path).is_some_and(|o| {
+                    o.resolved == r.resolved && o.note.links.len() == r.note.links.len()
+                })
+            });
+        let graph = (same_links && !old.graph.is_empty()).then(|| Arc::clone(&old.graph));
+        let snapshot = Arc::new(Snapshot::build(
+            notes.into_sorted(),
+            attachments,
+            resolver,
+            graph,
+        ));
         match self.snapshot.write() {
             Ok(mut guard) => *guard = snapshot,
             Err(poisoned) => *poisoned.into_inner() = snapshot,
