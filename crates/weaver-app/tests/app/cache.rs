@@ -280,3 +280,31 @@ fn oversized_and_binary_files_are_diagnostics_not_failures() {
         vec![Some(VaultPath::new("ok.md").unwrap())]
     );
 }
+
+#[test]
+fn graph_follows_text_only_and_link_edits() {
+    let dir = vault(SPEC);
+    let (v, _) = open(dir.path());
+    let backlinks = |v: &Vault, note: &str| {
+        v.snapshot()
+            .backlinks(v.root(), note, weaver_app::Page::ALL)
+            .unwrap()
+            .total
+    };
+    assert_eq!(backlinks(&v, "b"), 1);
+    // Text-only edit of the linking note: same links, same graph.
+    write(dir.path(), "a.md", "# A\nReworded: [[b]] and [[c#Section]].\n");
+    v.sync(&Scope::All).unwrap();
+    assert_eq!(backlinks(&v, "b"), 1);
+    assert_eq!(backlinks(&v, "sub/c"), 1);
+    // Dropping a link updates backlinks of its old target.
+    write(dir.path(), "a.md", "# A\nOnly [[c#Section]] now.\n");
+    v.sync(&Scope::All).unwrap();
+    assert_eq!(backlinks(&v, "b"), 0);
+    assert_eq!(backlinks(&v, "sub/c"), 1);
+    // Retargeting keeps the count but moves it.
+    write(dir.path(), "a.md", "# A\nOnly [[b]] now.\n");
+    v.sync(&Scope::All).unwrap();
+    assert_eq!(backlinks(&v, "b"), 1);
+    assert_eq!(backlinks(&v, "sub/c"), 0);
+}
