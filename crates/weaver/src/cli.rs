@@ -35,9 +35,10 @@ pub struct Global {
     /// Print machine-readable JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,
-    /// Log filter (error, warn, info, debug, trace, or a tracing directive); RUST_LOG wins
-    #[arg(long, global = true, default_value = "warn", env = "WEAVER_LOG")]
-    pub log_level: String,
+    /// Log filter (error, warn, info, debug, trace, or a tracing directive) [default: warn;
+    /// `serve`: the config's `log.level`]; RUST_LOG wins, except for `serve`
+    #[arg(long, global = true, env = "WEAVER_LOG")]
+    pub log_level: Option<String>,
     /// Log as JSON lines
     #[arg(long, global = true)]
     pub log_json: bool,
@@ -63,6 +64,21 @@ pub enum Command {
     /// Generate test vaults and measure performance
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+    /// Serve one or more vaults over HTTP: REST API, live events, health and metrics
+    Serve(ServeArgs),
+}
+
+/// `weaver serve`. Settings are layered: defaults, the config file, `WEAVER__SECTION__KEY`
+/// environment variables, then these flags. `--vault PATH` (global) serves that one folder as
+/// the vault `default`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file [default: ./weaver.toml when it exists]
+    #[arg(long, env = "WEAVER_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on, such as 0.0.0.0:3000 in a container [default: 127.0.0.1:3000]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]

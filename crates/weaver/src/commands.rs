@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use weaver_app::{Progress, SearchQuery, Vault, VaultOptions, WatchOptions};
 
 use crate::cli::{Cli, Command, Global, GraphCommand, SearchArgs};
+use crate::dates::parse_date;
 use crate::output::{self, Out};
 
 /// Runs one command; `Ok` carries the exit status (1 when `check` finds problems).
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Bench(cmd) => return crate::bench::run(&cli.global, cmd),
+        Command::Serve(args) => return crate::serve::command(&cli.global, &args),
         Command::Index(args) => {
             let (vault, report) = open_vault(&cli.global, true)?;
             out.index_report(&report);
@@ -187,50 +189,4 @@ fn search_query(args: &SearchArgs) -> anyhow::Result<SearchQuery> {
         limit: args.limit,
         offset: args.offset,
     })
-}
-
-/// Parses `YYYY-MM-DD` (midnight UTC) or `YYYY-MM-DDTHH:MM[:SS][Z]` into Unix milliseconds.
-pub fn parse_date(s: &str) -> anyhow::Result<i64> {
-    let bad = || anyhow::anyhow!("invalid date `{s}`: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS");
-    let s = s.trim().trim_end_matches('Z');
-    let (date, time) = s.split_once(['T', ' ']).unwrap_or((s, "00:00:00"));
-    let mut d = date.splitn(3, '-').map(str::parse::<i64>);
-    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(day))) = (d.next(), d.next(), d.next()) else {
-        return Err(bad());
-    };
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
-        return Err(bad());
-    }
-    let mut t = time
-        .splitn(3, ':')
-        .map(|p| p.split('.').next().unwrap_or("0").parse::<i64>());
-    let hh = t.next().unwrap_or(Ok(0)).map_err(|_| bad())?;
-    let mm = t.next().unwrap_or(Ok(0)).map_err(|_| bad())?;
-    let ss = t.next().unwrap_or(Ok(0)).map_err(|_| bad())?;
-    // Days from civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Ok(((days * 86_400) + hh * 3600 + mm * 60 + ss) * 1000)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_date;
-
-    #[test]
-    fn dates() {
-        assert_eq!(parse_date("1970-01-01").unwrap(), 0);
-        assert_eq!(parse_date("2024-01-15").unwrap(), 1_705_276_800_000);
-        assert_eq!(
-            parse_date("2024-01-15T10:30:00Z").unwrap(),
-            1_705_314_600_000
-        );
-        assert!(parse_date("2024-13-01").is_err());
-        assert!(parse_date("yesterday").is_err());
-    }
 }

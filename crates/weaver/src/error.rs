@@ -1,34 +1,231 @@
 //! The one table of stable error codes, and how errors leave the process.
 //!
-//! Every public error maps to a snake_case code here, in an exhaustive `match` with no catch-all
-//! arm, so adding an error variant without deciding its code does not compile. The REST API and
-//! MCP tools will reuse this table for their bodies and statuses.
+//! Every public error maps to a [`Code`] here, in exhaustive `match`es with no catch-all arm, so
+//! adding an error variant without deciding its code does not compile. Each code has one
+//! snake_case name and one HTTP status; the CLI prints the name, the REST API answers with both
+//! (`{"code": "...", "message": "..."}`), and MCP tools will reuse the same names.
 
 use std::process::ExitCode;
 
+use axum::http::StatusCode;
 use weaver_app::AppError;
-use weaver_core::PathError;
+use weaver_core::{EditError, PathError};
+use weaver_search::SearchError;
 
-/// Stable snake_case code of an error.
-pub fn code(err: &AppError) -> &'static str {
-    match err {
-        AppError::VaultNotFound(_) => "vault_not_found",
-        AppError::VaultNotADirectory(_) => "vault_not_a_directory",
-        AppError::VaultUnreadable { .. } => "vault_unreadable",
-        AppError::NoteNotFound { .. } => "note_not_found",
-        AppError::InvalidPath(p) => match p {
-            PathError::Empty => "path_empty",
-            PathError::Absolute(_) => "path_absolute",
-            PathError::Escapes(_) => "path_escapes_vault",
-            PathError::ControlCharacter(_) => "path_control_character",
-            PathError::Reserved(..) => "path_reserved",
-        },
-        AppError::InvalidIgnorePattern { .. } => "invalid_ignore_pattern",
-        AppError::Io { .. } => "io_error",
-        AppError::Store(_) => "cache_error",
-        AppError::Search(_) => "search_error",
-        AppError::Watch { .. } => "watch_error",
+/// Every stable error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    // Vault and note errors (`AppError`).
+    VaultNotFound,
+    VaultNotADirectory,
+    VaultUnreadable,
+    NoteNotFound,
+    PathEmpty,
+    PathAbsolute,
+    PathEscapesVault,
+    PathControlCharacter,
+    PathReserved,
+    InvalidIgnorePattern,
+    IoError,
+    CacheError,
+    SearchError,
+    InvalidSearch,
+    WatchError,
+    // Write errors (`AppError` and `weaver_core::EditError`).
+    InvalidContent,
+    Conflict,
+    NoteAlreadyExists,
+    DestinationExists,
+    InvalidMove,
+    NotANote,
+    SymlinkNotAllowed,
+    VaultReadOnly,
+    HeadingNotFound,
+    HeadingAmbiguous,
+    BlockNotFound,
+    FrontmatterKeyNotFound,
+    FrontmatterNotEditable,
+    MatchCountMismatch,
+    EmptyFind,
+    InvalidFrontmatterKey,
+    EditChangesStructure,
+    // Input the CLI glue or the REST edge rejected.
+    InvalidArgument,
+    InvalidQuery,
+    // The service's own.
+    RouteNotFound,
+    MethodNotAllowed,
+    NotAcceptable,
+    BodyTooLarge,
+    UnsupportedMediaType,
+    Unauthorized,
+    PreconditionRequired,
+    VaultNotReady,
+    VaultUnavailable,
+    ShuttingDown,
+    RequestTimeout,
+    InternalError,
+}
+
+impl Code {
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VaultNotFound => "vault_not_found",
+            Self::VaultNotADirectory => "vault_not_a_directory",
+            Self::VaultUnreadable => "vault_unreadable",
+            Self::NoteNotFound => "note_not_found",
+            Self::PathEmpty => "path_empty",
+            Self::PathAbsolute => "path_absolute",
+            Self::PathEscapesVault => "path_escapes_vault",
+            Self::PathControlCharacter => "path_control_character",
+            Self::PathReserved => "path_reserved",
+            Self::InvalidIgnorePattern => "invalid_ignore_pattern",
+            Self::IoError => "io_error",
+            Self::CacheError => "cache_error",
+            Self::SearchError => "search_error",
+            Self::InvalidSearch => "invalid_search",
+            Self::WatchError => "watch_error",
+            Self::InvalidContent => "invalid_content",
+            Self::Conflict => "conflict",
+            Self::NoteAlreadyExists => "note_already_exists",
+            Self::DestinationExists => "destination_exists",
+            Self::InvalidMove => "invalid_move",
+            Self::NotANote => "not_a_note",
+            Self::SymlinkNotAllowed => "symlink_not_allowed",
+            Self::VaultReadOnly => "vault_read_only",
+            Self::HeadingNotFound => "heading_not_found",
+            Self::HeadingAmbiguous => "heading_ambiguous",
+            Self::BlockNotFound => "block_not_found",
+            Self::FrontmatterKeyNotFound => "frontmatter_key_not_found",
+            Self::FrontmatterNotEditable => "frontmatter_not_editable",
+            Self::MatchCountMismatch => "match_count_mismatch",
+            Self::EmptyFind => "empty_find",
+            Self::InvalidFrontmatterKey => "invalid_frontmatter_key",
+            Self::EditChangesStructure => "edit_changes_structure",
+            Self::InvalidArgument => "invalid_argument",
+            Self::InvalidQuery => "invalid_query",
+            Self::RouteNotFound => "route_not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotAcceptable => "not_acceptable",
+            Self::BodyTooLarge => "body_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Unauthorized => "unauthorized",
+            Self::PreconditionRequired => "precondition_required",
+            Self::VaultNotReady => "vault_not_ready",
+            Self::VaultUnavailable => "vault_unavailable",
+            Self::ShuttingDown => "shutting_down",
+            Self::RequestTimeout => "request_timeout",
+            Self::InternalError => "internal_error",
+        }
     }
+
+    /// The HTTP status the REST API answers with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::NoteNotFound | Self::VaultNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::PathEmpty
+            | Self::PathAbsolute
+            | Self::PathEscapesVault
+            | Self::PathControlCharacter
+            | Self::PathReserved
+            | Self::InvalidSearch
+            | Self::InvalidArgument
+            | Self::InvalidQuery
+            | Self::InvalidMove
+            | Self::NotANote
+            | Self::SymlinkNotAllowed => StatusCode::BAD_REQUEST,
+            Self::VaultReadOnly => StatusCode::FORBIDDEN,
+            // The write was based on a version that is no longer current (`If-Match`).
+            // `If-None-Match: *` found the note: the precondition failed too.
+            Self::Conflict | Self::NoteAlreadyExists => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            Self::DestinationExists => StatusCode::CONFLICT,
+            // The body is text, but not UTF-8.
+            Self::InvalidContent => StatusCode::UNPROCESSABLE_ENTITY,
+            // A patch whose target (heading, block, key, text) is not in the note as it is.
+            Self::HeadingNotFound
+            | Self::HeadingAmbiguous
+            | Self::BlockNotFound
+            | Self::FrontmatterKeyNotFound
+            | Self::FrontmatterNotEditable
+            | Self::MatchCountMismatch
+            | Self::EmptyFind
+            | Self::InvalidFrontmatterKey
+            | Self::EditChangesStructure => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            // A vault whose folder is missing or unreadable is a server-side outage of that
+            // vault, not a client mistake (the client named a configured vault).
+            Self::VaultNotADirectory
+            | Self::VaultUnreadable
+            | Self::VaultNotReady
+            | Self::VaultUnavailable
+            | Self::ShuttingDown
+            | Self::RequestTimeout => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InvalidIgnorePattern
+            | Self::IoError
+            | Self::CacheError
+            | Self::SearchError
+            | Self::WatchError
+            | Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The code of a vault error.
+pub fn classify(err: &AppError) -> Code {
+    match err {
+        AppError::VaultNotFound(_) => Code::VaultNotFound,
+        AppError::VaultNotADirectory(_) => Code::VaultNotADirectory,
+        AppError::VaultUnreadable { .. } => Code::VaultUnreadable,
+        AppError::NoteNotFound { .. } => Code::NoteNotFound,
+        AppError::InvalidPath(p) => match p {
+            PathError::Empty => Code::PathEmpty,
+            PathError::Absolute(_) => Code::PathAbsolute,
+            PathError::Escapes(_) => Code::PathEscapesVault,
+            PathError::ControlCharacter(_) => Code::PathControlCharacter,
+            PathError::Reserved(..) => Code::PathReserved,
+        },
+        AppError::InvalidIgnorePattern { .. } => Code::InvalidIgnorePattern,
+        AppError::Io { .. } => Code::IoError,
+        AppError::Store(_) => Code::CacheError,
+        AppError::Search(s) => match s {
+            SearchError::InvalidQuery(_) => Code::InvalidSearch,
+            SearchError::Io(_)
+            | SearchError::Index(_)
+            | SearchError::NotAnIndex { .. }
+            | SearchError::WriterUnavailable => Code::SearchError,
+        },
+        AppError::Watch { .. } => Code::WatchError,
+        AppError::InvalidContent { .. } => Code::InvalidContent,
+        AppError::Conflict { .. } => Code::Conflict,
+        AppError::AlreadyExists(_) => Code::NoteAlreadyExists,
+        AppError::DestinationExists(_) => Code::DestinationExists,
+        AppError::InvalidMove { .. } => Code::InvalidMove,
+        AppError::NotANote(_) => Code::NotANote,
+        AppError::SymlinkNotAllowed(_) => Code::SymlinkNotAllowed,
+        AppError::ReadOnly => Code::VaultReadOnly,
+        AppError::Edit(e) => match e {
+            EditError::HeadingNotFound { .. } => Code::HeadingNotFound,
+            EditError::HeadingAmbiguous { .. } => Code::HeadingAmbiguous,
+            EditError::BlockNotFound(_) => Code::BlockNotFound,
+            EditError::FrontmatterKeyNotFound(_) => Code::FrontmatterKeyNotFound,
+            EditError::FrontmatterInvalid(_) => Code::FrontmatterNotEditable,
+            EditError::MatchCountMismatch { .. } => Code::MatchCountMismatch,
+            EditError::EmptyFind => Code::EmptyFind,
+            EditError::InvalidKey(_) => Code::InvalidFrontmatterKey,
+            EditError::WouldChangeStructure(_) => Code::EditChangesStructure,
+        },
+    }
+}
+
+/// Stable snake_case code of a vault error.
+pub fn code(err: &AppError) -> &'static str {
+    classify(err).as_str()
 }
 
 /// Exit status for a failed command: 2 for every error (1 is reserved for `weaver check`
@@ -54,7 +251,7 @@ pub fn message(err: &anyhow::Error) -> String {
 pub fn any_code(err: &anyhow::Error) -> &'static str {
     err.chain()
         .find_map(|e| e.downcast_ref::<AppError>())
-        .map_or("invalid_argument", code)
+        .map_or(Code::InvalidArgument.as_str(), code)
 }
 
 /// One line: the stable code, then the error chain.

@@ -3,16 +3,29 @@
 mod bench;
 mod cli;
 mod commands;
+mod config;
+mod dates;
 mod error;
+mod logging;
+mod mcp;
 mod output;
+mod serve;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+// mimalloc returns freed memory to the system sooner than glibc's per-thread arenas, which
+// matters for the parallel indexing burst (measured: lower peak RSS on a 50k-note vault).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_tracing(&cli.global);
+    // `serve` starts logging itself once its configuration (which sets the level) is loaded.
+    if !matches!(cli.command, cli::Command::Serve(_)) {
+        logging::init(&logging::cli_filter(&cli.global), cli.global.log_json);
+    }
     let json = cli.global.json;
     match commands::run(cli) {
         Ok(code) => code,
@@ -24,26 +37,5 @@ fn main() -> ExitCode {
             }
             error::exit_code(&err)
         }
-    }
-}
-
-/// Logs go to stderr (stdout carries command output, and later the MCP protocol), at the level
-/// given by `--log-level` or `RUST_LOG`.
-fn init_tracing(global: &cli::Global) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(global.log_level.as_str()));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if global.log_json {
-        builder.json().init();
-    } else {
-        use std::io::IsTerminal;
-        builder
-            .with_target(false)
-            .with_ansi(std::io::stderr().is_terminal())
-            .compact()
-            .init();
     }
 }

@@ -1,0 +1,535 @@
+//! [`LocalBackend`]: the MCP backend over a vault open in this process.
+//!
+//! The vault may still be opening when the server starts ("serve immediately, index in the
+//! background"): [`LocalBackend::opening`] hands out a [`VaultSlot`] that the caller fills once
+//! `Vault::open` returns on a blocking thread. Meanwhile calls wait up to the backend's
+//! `ready_wait` and then fail with `vault_not_ready`, so an MCP client can initialise and list
+//! tools at once.
+//!
+//! Every vault call is blocking (file reads, tantivy, SQLite), so each runs on Tokio's blocking
+//! pool and the protocol loop never stalls.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use weaver_app::{AppError, Page as AppPage, Precondition, SearchQuery, Snapshot, Vault};
+use weaver_core::{Fragment, LinkKind, content_hash, fold_name};
+
+use super::backend::{
+    BackendFuture, BacklinkEntry, DeleteRequest, DeleteResult, EditRequest, LinkCounts, LinkEntry,
+    MoveRequest, MoveResult, MovedFile, NeighborEntry, NeighborsRequest, NoteEntry, NotePage,
+    NoteSource, Page, PathRequest, RecentNote, RewrittenNote, SearchHitEntry, SearchRequest,
+    TagEntry, ToolError, UnresolvedEntry, VaultBackend, VaultCounts, Window, WritePrecondition,
+    WriteRequest, WriteResult,
+};
+use crate::dates::format_timestamp_ns;
+use crate::error::Code;
+
+/// How long a call waits for a vault that is still opening, by default.
+pub const DEFAULT_READY_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+enum State {
+    Opening,
+    Ready(Arc<Vault>),
+    Failed(ToolError),
+}
+
+/// The vault in this process, possibly still opening. Cheap to clone.
+#[derive(Clone)]
+pub struct LocalBackend {
+    name: Arc<str>,
+    state: watch::Receiver<State>,
+    ready_wait: Duration,
+}
+
+impl std::fmt::Debug for LocalBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalBackend")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the opened vault (or the reason it failed to open) goes. Dropping it unfilled makes the
+/// backend answer `vault_unavailable`.
+pub struct VaultSlot {
+    sender: watch::Sender<State>,
+}
+
+impl std::fmt::Debug for VaultSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultSlot").finish_non_exhaustive()
+    }
+}
+
+impl VaultSlot {
+    /// Hands over the outcome of `Vault::open`.
+    pub fn set(self, opened: Result<Arc<Vault>, AppError>) {
+        let state = match opened {
+            Ok(vault) => State::Ready(vault),
+            Err(err) => State::Failed(ToolError::from(err)),
+        };
+        // `send_replace` stores the value even when no receiver is left.
+        self.sender.send_replace(state);
+    }
+}
+
+impl LocalBackend {
+    /// A backend over a vault that is already open.
+    pub fn new(name: &str, vault: Arc<Vault>) -> Self {
+        let (sender, state) = watch::channel(State::Ready(vault));
+        drop(sender);
+        Self {
+            name: Arc::from(name),
+            state,
+            ready_wait: Duration::ZERO,
+        }
+    }
+
+    /// A backend whose vault is still opening: calls wait up to `ready_wait` for the slot to be
+    /// filled, then fail with `vault_not_ready`.
+    pub fn opening(name: &str, ready_wait: Duration) -> (Self, VaultSlot) {
+        let (sender, state) = watch::channel(State::Opening);
+        let backend = Self {
+            name: Arc::from(name),
+            state,
+            ready_wait,
+        };
+        (backend, VaultSlot { sender })
+    }
+
+    /// The vault, once open.
+    async fn vault(&self) -> Result<Arc<Vault>, ToolError> {
+        let mut state = self.state.clone();
+        let current = state.borrow_and_update().clone();
+        let settled = match current {
+            State::Opening => {
+                let waited = tokio::time::timeout(
+                    self.ready_wait,
+                    state.wait_for(|s| !matches!(s, State::Opening)),
+                )
+                .await;
+                match waited {
+                    Ok(Ok(s)) => s.clone(),
+                    // The slot was dropped without a vault: whoever opened it gave up.
+                    Ok(Err(_)) => State::Failed(ToolError::new(
+                        Code::VaultUnavailable,
+                        format!("vault `{}` could not be opened", self.name),
+                    )),
+                    Err(_) => State::Opening,
+                }
+            }
+            other => other,
+        };
+        match settled {
+            State::Ready(vault) => Ok(vault),
+            State::Failed(err) => Err(err),
+            State::Opening => Err(ToolError::new(
+                Code::VaultNotReady,
+                format!(
+                    "vault `{}` is still being indexed; retry in a few seconds",
+                    self.name
+                ),
+            )),
+        }
+    }
+
+    /// Runs `f` on the blocking pool with the open vault.
+    async fn blocking<T, F>(&self, f: F) -> Result<T, ToolError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Vault) -> Result<T, ToolError> + Send + 'static,
+    {
+        let vault = self.vault().await?;
+        tokio::task::spawn_blocking(move || f(&vault))
+            .await
+            .map_err(|e| ToolError::new(Code::InternalError, format!("a vault call failed: {e}")))?
+    }
+}
+
+fn page(window: Window) -> AppPage {
+    AppPage {
+        limit: window.limit,
+        offset: window.offset,
+    }
+}
+
+fn note_entry(r: weaver_app::NoteRef) -> NoteEntry {
+    NoteEntry {
+        path: r.path.to_string(),
+        title: r.title,
+    }
+}
+
+fn link_kind(kind: LinkKind) -> String {
+    kind.as_str().to_owned()
+}
+
+/// The target of a link as written: `target`, `target#Heading` or `target#^block`.
+fn link_target(target: &str, fragment: Option<&Fragment>) -> String {
+    match fragment {
+        None => target.to_owned(),
+        Some(Fragment::Heading(h)) => format!("{target}#{h}"),
+        Some(Fragment::Block(b)) => format!("{target}#^{b}"),
+    }
+}
+
+fn read_source(vault: &Vault, snapshot: &Snapshot, note: &str) -> Result<NoteSource, AppError> {
+    let record = snapshot.find_note(note)?;
+    let absolute = vault.root().join(record.path.as_str());
+    let bytes = match std::fs::read(&absolute) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(AppError::NoteNotFound {
+                path: note.to_owned(),
+                suggestions: Vec::new(),
+            });
+        }
+        Err(source) => {
+            return Err(AppError::Io {
+                path: absolute,
+                source,
+            });
+        }
+    };
+    let backlinks = snapshot
+        .backlinks(vault.root(), record.path.as_str(), AppPage::first(0))?
+        .total;
+    let mut seen = HashSet::new();
+    let tags = record
+        .note
+        .tags
+        .iter()
+        .filter(|t| seen.insert(fold_name(&t.name)))
+        .map(|t| t.name.clone())
+        .collect();
+    Ok(NoteSource {
+        path: record.path.to_string(),
+        title: record.note.title.clone(),
+        hash: content_hash(&bytes),
+        modified: format_timestamp_ns(record.meta.mtime_ns),
+        content: String::from_utf8_lossy(&bytes).into_owned(),
+        frontmatter: record.note.frontmatter.clone(),
+        tags,
+        aliases: record.note.aliases.clone(),
+        links: LinkCounts {
+            outgoing: record.note.links.len(),
+            unresolved: record.resolved.iter().filter(|r| r.is_none()).count(),
+            backlinks,
+        },
+    })
+}
+
+impl VaultBackend for LocalBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn search(&self, request: SearchRequest) -> BackendFuture<'_, Page<SearchHitEntry>> {
+        Box::pin(self.blocking(move |vault| {
+            let query = SearchQuery {
+                text: request.text,
+                tags: request.tags,
+                folder: request.folder,
+                limit: request.window.limit,
+                offset: request.window.offset,
+                ..SearchQuery::default()
+            };
+            let results = vault.search(&query)?;
+            Ok(Page {
+                total: results.total,
+                items: results
+                    .hits
+                    .into_iter()
+                    .map(|hit| SearchHitEntry {
+                        path: hit.path,
+                        title: hit.title,
+                        snippet: hit.snippet,
+                        score: (hit.score * 1000.0).round() / 1000.0,
+                    })
+                    .collect(),
+            })
+        }))
+    }
+
+    fn read_note(&self, note: String) -> BackendFuture<'_, NoteSource> {
+        Box::pin(self.blocking(move |vault| Ok(read_source(vault, &vault.snapshot(), &note)?)))
+    }
+
+    fn list_notes(
+        &self,
+        folder: Option<String>,
+        window: Window,
+    ) -> BackendFuture<'_, Page<NoteEntry>> {
+        Box::pin(self.blocking(move |vault| {
+            let listed = vault.snapshot().list_notes(folder.as_deref(), page(window));
+            Ok(Page {
+                total: listed.total,
+                items: listed.items.into_iter().map(note_entry).collect(),
+            })
+        }))
+    }
+
+    fn recent_notes(
+        &self,
+        folder: Option<String>,
+        window: Window,
+    ) -> BackendFuture<'_, Page<RecentNote>> {
+        Box::pin(self.blocking(move |vault| {
+            let snapshot = vault.snapshot();
+            let mut notes: Vec<_> = snapshot
+                .list_notes(folder.as_deref(), AppPage::ALL)
+                .items
+                .iter()
+                .filter_map(|r| snapshot.get(&r.path))
+                .collect();
+            // Newest first; the path breaks ties so pages are stable.
+            notes.sort_by(|a, b| {
+                b.meta
+                    .mtime_ns
+                    .cmp(&a.meta.mtime_ns)
+                    .then_with(|| a.path.cmp(&b.path))
+            });
+            Ok(Page {
+                total: notes.len(),
+                items: notes
+                    .into_iter()
+                    .skip(window.offset)
+                    .take(window.limit)
+                    .map(|n| RecentNote {
+                        path: n.path.to_string(),
+                        title: n.note.title.clone(),
+                        modified: format_timestamp_ns(n.meta.mtime_ns),
+                    })
+                    .collect(),
+            })
+        }))
+    }
+
+    fn backlinks(
+        &self,
+        note: String,
+        window: Window,
+    ) -> BackendFuture<'_, NotePage<BacklinkEntry>> {
+        Box::pin(self.blocking(move |vault| {
+            let snapshot = vault.snapshot();
+            let path = snapshot.find_note(&note)?.path.to_string();
+            let found = snapshot.backlinks(vault.root(), &path, page(window))?;
+            Ok(NotePage {
+                note: path,
+                page: Page {
+                    total: found.total,
+                    items: found
+                        .items
+                        .into_iter()
+                        .map(|b| BacklinkEntry {
+                            source: b.source.to_string(),
+                            title: b.title,
+                            line: b.line,
+                            context: b.context,
+                        })
+                        .collect(),
+                },
+            })
+        }))
+    }
+
+    fn links(&self, note: String, window: Window) -> BackendFuture<'_, NotePage<LinkEntry>> {
+        Box::pin(self.blocking(move |vault| {
+            let snapshot = vault.snapshot();
+            let path = snapshot.find_note(&note)?.path.to_string();
+            let links = snapshot.outgoing(&path)?;
+            Ok(NotePage {
+                note: path,
+                page: Page {
+                    total: links.len(),
+                    items: links
+                        .into_iter()
+                        .skip(window.offset)
+                        .take(window.limit)
+                        .map(|l| LinkEntry {
+                            target: link_target(&l.target, l.fragment.as_ref()),
+                            resolved: l.resolved.map(|p| p.to_string()),
+                            line: l.line,
+                            kind: link_kind(l.kind),
+                        })
+                        .collect(),
+                },
+            })
+        }))
+    }
+
+    fn neighbors(&self, request: NeighborsRequest) -> BackendFuture<'_, NotePage<NeighborEntry>> {
+        Box::pin(self.blocking(move |vault| {
+            let snapshot = vault.snapshot();
+            let path = snapshot.find_note(&request.note)?.path.to_string();
+            let found = snapshot.neighbors(
+                &path,
+                request.depth,
+                request.direction.into(),
+                page(request.window),
+            )?;
+            Ok(NotePage {
+                note: path,
+                page: Page {
+                    total: found.total,
+                    items: found
+                        .items
+                        .into_iter()
+                        .map(|n| NeighborEntry {
+                            path: n.path.to_string(),
+                            title: n.title,
+                            distance: n.distance,
+                        })
+                        .collect(),
+                },
+            })
+        }))
+    }
+
+    fn shortest_path(&self, request: PathRequest) -> BackendFuture<'_, Option<Vec<NoteEntry>>> {
+        Box::pin(self.blocking(move |vault| {
+            let found = vault.snapshot().shortest_path(
+                &request.from,
+                &request.to,
+                request.direction.into(),
+            )?;
+            Ok(found.map(|notes| notes.into_iter().map(note_entry).collect()))
+        }))
+    }
+
+    fn tags(&self) -> BackendFuture<'_, Vec<TagEntry>> {
+        Box::pin(self.blocking(move |vault| {
+            Ok(vault
+                .snapshot()
+                .tags()
+                .into_iter()
+                .map(|t| TagEntry {
+                    name: t.name,
+                    notes: t.notes,
+                })
+                .collect())
+        }))
+    }
+
+    fn stats(&self) -> BackendFuture<'_, VaultCounts> {
+        Box::pin(self.blocking(move |vault| {
+            let s = vault.snapshot().stats();
+            Ok(VaultCounts {
+                notes: s.notes,
+                attachments: s.attachments,
+                links: s.links,
+                unresolved_links: s.unresolved_links,
+                tags: s.tags,
+                orphans: s.orphans,
+                tasks_open: s.tasks_open,
+                tasks_done: s.tasks_done,
+                words: s.words,
+            })
+        }))
+    }
+
+    fn orphans(&self, window: Window) -> BackendFuture<'_, Page<NoteEntry>> {
+        Box::pin(self.blocking(move |vault| {
+            let found = vault.snapshot().orphans(page(window));
+            Ok(Page {
+                total: found.total,
+                items: found.items.into_iter().map(note_entry).collect(),
+            })
+        }))
+    }
+
+    fn unresolved(&self, window: Window) -> BackendFuture<'_, Page<UnresolvedEntry>> {
+        Box::pin(self.blocking(move |vault| {
+            let found = vault.snapshot().unresolved(page(window));
+            Ok(Page {
+                total: found.total,
+                items: found
+                    .items
+                    .into_iter()
+                    .map(|u| UnresolvedEntry {
+                        source: u.source.to_string(),
+                        target: u.target,
+                        line: u.line,
+                    })
+                    .collect(),
+            })
+        }))
+    }
+
+    fn write_note(&self, request: WriteRequest) -> BackendFuture<'_, WriteResult> {
+        Box::pin(self.blocking(move |vault| {
+            let precondition = match request.precondition {
+                WritePrecondition::Any => Precondition::Any,
+                WritePrecondition::Matches(hash) => Precondition::Matches(hash),
+                WritePrecondition::Absent => Precondition::Absent,
+            };
+            let written =
+                vault.write_note(&request.path, request.content.as_bytes(), &precondition)?;
+            Ok(write_result(written))
+        }))
+    }
+
+    fn edit_note(&self, request: EditRequest) -> BackendFuture<'_, WriteResult> {
+        Box::pin(self.blocking(move |vault| {
+            let written =
+                vault.patch_note(&request.path, &request.ops, request.if_match.as_deref())?;
+            Ok(write_result(written))
+        }))
+    }
+
+    fn move_note(&self, request: MoveRequest) -> BackendFuture<'_, MoveResult> {
+        Box::pin(self.blocking(move |vault| {
+            let moved = vault.move_note(
+                &request.from,
+                &request.to,
+                request.update_links,
+                request.if_match.as_deref(),
+            )?;
+            Ok(MoveResult {
+                moved: moved
+                    .moved
+                    .into_iter()
+                    .map(|(from, to)| MovedFile {
+                        from: from.to_string(),
+                        to: to.to_string(),
+                    })
+                    .collect(),
+                rewritten: moved
+                    .rewritten
+                    .into_iter()
+                    .map(|r| RewrittenNote {
+                        path: r.path.to_string(),
+                        links: r.links.len(),
+                    })
+                    .collect(),
+            })
+        }))
+    }
+
+    fn delete_note(&self, request: DeleteRequest) -> BackendFuture<'_, DeleteResult> {
+        Box::pin(self.blocking(move |vault| {
+            let deleted = vault.delete_note(
+                &request.path,
+                request.permanent,
+                request.if_match.as_deref(),
+            )?;
+            Ok(DeleteResult {
+                path: deleted.path.to_string(),
+                trashed_to: deleted.trashed_to.map(|p| p.to_string()),
+            })
+        }))
+    }
+}
+
+fn write_result(w: weaver_app::WriteOutcome) -> WriteResult {
+    WriteResult {
+        path: w.path.to_string(),
+        hash: w.hash,
+        created: w.created,
+        size: w.size,
+    }
+}

@@ -1,0 +1,83 @@
+//! The MCP server: a vault as tools, resources and prompts for AI agents, on the official Rust
+//! SDK (`rmcp`).
+//!
+//! - Tools (`tools.rs`) search, read and walk the link graph, and (unless read-only) write,
+//!   edit, move and delete notes. Every result has a structured form with an output schema and
+//!   a readable text form, every list is paged, and every result is capped in size
+//!   (`output.rs`, [`McpOptions::max_output_bytes`]) so no call floods an agent's context.
+//!   Failures are tool results with `isError` and the stable code of the binary's error table
+//!   (`[note_not_found] note not found: ...; did you mean ...?`), never protocol errors.
+//! - Resources: every note at `weaver://{vault}/note/{path}` (template and paged list).
+//! - Prompts: `summarize_note` and `connect_notes`.
+//!
+//! Everything is written once against [`VaultBackend`] (`backend.rs`): [`LocalBackend`] serves
+//! a vault open in this process; a backend forwarding to a remote `weaver serve` can follow
+//! without touching the tools.
+//!
+//! Transports: [`serve_stdio`] for `weaver mcp` (stdout carries protocol messages only; logs go
+//! to stderr), and [`http_service`] for Streamable HTTP inside `weaver serve` (stateless; see
+//! `http.rs` for that choice and for DNS-rebinding protection).
+//!
+//! Start-up never waits for indexing: with [`LocalBackend::opening`] the server answers
+//! `initialize` and `tools/list` at once, and tools wait briefly for the vault, then answer
+//! `vault_not_ready`.
+//!
+//! ```ignore
+//! let (backend, slot) = LocalBackend::opening("notes", DEFAULT_READY_WAIT);
+//! std::thread::spawn(move || {
+//!     slot.set(Vault::open(&options, &|_| {}).map(|(vault, _)| Arc::new(vault)))
+//! });
+//! serve_stdio(Arc::new(backend), McpOptions::new(false)).await?;
+//! ```
+
+// Nothing calls into this module until the CLI wires `weaver mcp` and `weaver serve` mounts
+// `/mcp`; until then the binary would warn about every item (and the re-exports below).
+#![allow(dead_code)]
+
+mod backend;
+mod http;
+mod local;
+mod note;
+mod output;
+mod schema;
+mod server;
+mod tools;
+
+use std::sync::Arc;
+
+use rmcp::ServiceExt;
+
+#[allow(unused_imports)]
+pub use backend::{
+    BackendFuture, BacklinkEntry, DeleteRequest, DeleteResult, EditRequest, LinkCounts,
+    LinkDirection, LinkEntry, MoveRequest, MoveResult, MovedFile, NeighborEntry, NeighborsRequest,
+    NoteEntry, NotePage, NoteSource, Page, PathRequest, RecentNote, RewrittenNote, SearchHitEntry,
+    SearchRequest, SingleVault, TagEntry, ToolError, UnresolvedEntry, VaultBackend, VaultCounts,
+    VaultDirectory, Window, WritePrecondition, WriteRequest, WriteResult,
+};
+#[allow(unused_imports)]
+pub use http::{HttpOptions, http_service};
+#[allow(unused_imports)]
+pub use local::{DEFAULT_READY_WAIT, LocalBackend, VaultSlot};
+#[allow(unused_imports)]
+pub use server::{
+    DEFAULT_MAX_OUTPUT_BYTES, McpOptions, McpServer, NOTE_URI_TEMPLATE, VaultName, note_uri,
+    parse_note_uri,
+};
+
+/// Serves MCP over stdin/stdout until the client closes stdin.
+pub async fn serve_stdio(
+    backend: Arc<dyn VaultBackend>,
+    options: McpOptions,
+) -> anyhow::Result<()> {
+    let server = McpServer::single(backend, options);
+    let running = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| anyhow::anyhow!("MCP session failed to start: {e}"))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| anyhow::anyhow!("MCP session ended abnormally: {e}"))?;
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! The layers every request passes through, outermost first:
+//!
+//! 1. request id: keep the client's `X-Request-Id` or make a UUID; echoed in the response;
+//! 2. `Authorization` and `Cookie` marked sensitive, so no layer logs them;
+//! 3. a tracing span per request: method, route template, request id; the response is logged
+//!    with status and latency (never bodies, never raw headers);
+//! 4. metrics (`serve::metrics::track`);
+//! 5. panics become a 500 `internal_error` JSON answer;
+//! 6. timeout: `server.request_timeout_secs` until the response head, else 503
+//!    `request_timeout` (streams such as SSE are not cut once started);
+//! 7. body limit: `server.max_body_bytes`, else 413 `body_too_large`.
+//!
+//! Timeout and body limit read the live configuration on every request, so a reload applies to
+//! the next request.
+
+use std::any::Any;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnRequest, TraceLayer};
+use tracing::{Level, Span};
+
+use super::error::ApiError;
+use super::extract::BodyLimit;
+use super::metrics;
+use super::state::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Wraps `router` in every layer.
+pub fn layers(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    router
+        .layer(from_fn_with_state(state.clone(), limit_body))
+        .layer(from_fn_with_state(state.clone(), timeout))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(from_fn(metrics::track))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(make_span)
+                .on_request(DefaultOnRequest::new().level(Level::DEBUG))
+                .on_response(on_response)
+                // Errors are logged where they are made (`ApiError::into_response`); a 503 from
+                // `/readyz` while starting is not a failure worth an error line.
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
+        )
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+fn make_span(req: &Request) -> Span {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        route = %route,
+        request_id = %request_id,
+    )
+}
+
+fn on_response(response: &Response, latency: Duration, _span: &Span) {
+    tracing::info!(
+        status = response.status().as_u16(),
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        "response"
+    );
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = %detail, "a request handler panicked");
+    ApiError::Internal("the request handler panicked".to_owned()).into_response()
+}
+
+async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let secs = state.config.load().server.request_timeout_secs;
+    match tokio::time::timeout(Duration::from_secs(secs), next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout(secs).into_response(),
+    }
+}
+
+async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = state.config.load().server.max_body_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return ApiError::BodyTooLarge(limit).into_response();
+    }
+    let (mut parts, body) = req.into_parts();
+    parts.extensions.insert(BodyLimit(limit));
+    let limited = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
+    next.run(Request::from_parts(parts, Body::new(limited)))
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::{get, post};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::serve::extract::ApiJson;
+
+    fn state(config: Config) -> AppState {
+        AppState::new(
+            config,
+            crate::serve::metrics::install(),
+            tokio_util::sync::CancellationToken::new(),
+        )
+    }
+
+    async fn slow() -> &'static str {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        "late"
+    }
+
+    async fn boom() -> &'static str {
+        #[allow(clippy::panic)]
+        {
+            panic!("boom")
+        }
+    }
+
+    async fn echo(ApiJson(v): ApiJson<serde_json::Value>) -> axum::Json<serde_json::Value> {
+        axum::Json(v)
+    }
+
+    fn app(config: Config) -> Router {
+        let state = state(config);
+        layers(
+            Router::new()
+                .route("/slow", get(slow))
+                .route("/boom", get(boom))
+                .route("/echo", post(echo)),
+            &state,
+        )
+        .with_state(state)
+    }
+
+    async fn body_json(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_handlers_time_out_with_json() {
+        let mut config = Config::default();
+        config.server.request_timeout_secs = 2;
+        let response = app(config)
+            .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503);
+        assert!(response.headers().contains_key("x-request-id"));
+        let body = body_json(response).await;
+        assert_eq!(body["code"], "request_timeout");
+        assert_eq!(
+            body["message"],
+            "the request did not finish within 2 seconds"
+        );
+    }
+
+    #[tokio::test]
+    async fn panics_become_internal_errors() {
+        let response = app(Config::default())
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 500);
+        assert_eq!(body_json(response).await["code"], "internal_error");
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_and_wrong_types_are_rejected_with_json() {
+        let mut config = Config::default();
+        config.server.max_body_bytes = 16;
+        let big = "[".to_owned() + &"1,".repeat(20) + "1]";
+        // Declared too large.
+        let response = app(config.clone())
+            .oneshot(
+                Request::post("/echo")
+                    .header("content-type", "application/json")
+                    .body(Body::from(big.clone()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413);
+        assert_eq!(body_json(response).await["code"], "body_too_large");
+        // Streamed without a length.
+        let chunks = futures_util::stream::iter(
+            big.into_bytes()
+                .chunks(4)
+                .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+                .collect::<Vec<_>>(),
+        );
+        let response = app(config.clone())
+            .oneshot(
+                Request::post("/echo")
+                    .header("content-type", "application/json")
+                    .body(Body::from_stream(chunks))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413);
+        let body = body_json(response).await;
+        assert_eq!(body["code"], "body_too_large");
+        assert_eq!(
+            body["message"],
+            "request body is over the limit of 16 bytes"
+        );
+        // Wrong content type.
+        let response = app(config.clone())
+            .oneshot(Request::post("/echo").body(Body::from("[1]")).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415);
+        assert_eq!(body_json(response).await["code"], "unsupported_media_type");
+        // Malformed JSON.
+        let response = app(config.clone())
+            .oneshot(
+                Request::post("/echo")
+                    .header("content-type", "application/json")
+                    .body(Body::from("[1"))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+        assert_eq!(body_json(response).await["code"], "invalid_argument");
+        // Within the limit.
+        let response = app(config)
+            .oneshot(
+                Request::post("/echo")
+                    .header("content-type", "application/json")
+                    .body(Body::from("[1,2]"))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(body_json(response).await, serde_json::json!([1, 2]));
+    }
+}

@@ -1,0 +1,198 @@
+//! `weaver serve`: the core service. One process serves one or more named vaults over HTTP:
+//! the REST API under `/api/v1` (read side; see `routes/`), live change events (SSE), the
+//! OpenAPI document and Swagger UI, and the operations endpoints (`/livez`, `/readyz`,
+//! `/metrics`).
+//!
+//! [`run`] takes the listener and the shutdown token from its caller (mini-redis'
+//! `server::run(listener, shutdown)`), so a signal handler and a test stop the server the same
+//! way. Start-up never waits for a vault: the server listens at once, vaults open in the
+//! background (`vaults.rs`), and `/readyz` says when they are done.
+//!
+//! Shutdown, when the token is cancelled: `/readyz` answers 503, the listener stops accepting,
+//! event streams end, requests in flight get `server.shutdown_timeout_secs` to finish, then the
+//! watchers stop and the vaults are dropped (releasing their caches).
+//!
+//! Module map: `state.rs` (what handlers share), `vaults.rs` (vault lifecycle), `events.rs`
+//! (per-vault broadcast of changes), `routes/` (REST handlers and their DTOs), `ops.rs`
+//! (health and metrics routes), `metrics.rs` (every metric name), `middleware.rs` (the layer
+//! stack), `error.rs` (JSON errors), `extract.rs` (extractors with JSON rejections),
+//! `openapi.rs` (the document), `reload.rs` (config hot reload).
+
+mod error;
+mod events;
+mod extract;
+mod metrics;
+mod middleware;
+mod openapi;
+mod ops;
+mod reload;
+mod routes;
+mod state;
+mod vaults;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Global, ServeArgs};
+use crate::config::{Config, Loader, LogFormat, Overrides};
+use crate::logging::{self, LogHandle};
+use state::AppState;
+
+/// How long the runtime waits for blocking work (a vault still opening) once the server has
+/// stopped.
+const RUNTIME_GRACE: Duration = Duration::from_secs(5);
+
+/// What [`run`] serves: the configuration, where to re-read it, and the log filter to adjust.
+pub struct Service {
+    /// The configuration at start.
+    pub config: Config,
+    /// Re-reads the configuration on reload.
+    pub loader: Loader,
+    /// Changes the log level on reload.
+    pub log: LogHandle,
+}
+
+/// `weaver serve`: loads the configuration, starts logging, binds, and serves until SIGTERM or
+/// SIGINT.
+pub fn command(global: &Global, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    if global.no_cache {
+        anyhow::bail!(
+            "`--no-cache` is not supported by `weaver serve`: set a vault's `cache_dir` instead"
+        );
+    }
+    let overrides = Overrides {
+        listen: args.listen,
+        vault: global.vault.clone(),
+        cache_dir: global.cache_dir.clone(),
+        ignore: global.ignore.clone(),
+        max_file_bytes: Some(global.max_file_bytes),
+        log_level: global.log_level.clone(),
+        log_json: global.log_json,
+    };
+    let loader = Loader::new(args.config.clone(), overrides)?;
+    let config = loader.load()?;
+    let log = logging::init(&config.log.level, config.log.format == LogFormat::Json);
+    tracing::info!(
+        config = %loader.describe(),
+        vaults = ?config.vaults.keys().collect::<Vec<_>>(),
+        "configuration loaded"
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("weaver-serve")
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(async {
+        let listener = TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on `{}`", config.server.listen))?;
+        let shutdown = CancellationToken::new();
+        cancel_on_signal(&shutdown)?;
+        run(
+            listener,
+            Service {
+                config,
+                loader,
+                log,
+            },
+            shutdown,
+        )
+        .await
+    });
+    runtime.shutdown_timeout(RUNTIME_GRACE);
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Serves on `listener` until `shutdown` is cancelled, then drains and closes everything.
+pub async fn run(
+    listener: TcpListener,
+    service: Service,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let Service {
+        config,
+        loader,
+        log,
+    } = service;
+    let addr = listener
+        .local_addr()
+        .context("the listener has no address")?;
+    let state = AppState::new(config, metrics::install(), shutdown.clone());
+    state.vaults.apply(&state.config.load(), false);
+    let reload = reload::spawn(state.clone(), loader, log, shutdown.clone());
+    let app = app(&state);
+    tracing::info!(addr = %addr, "listening");
+    let draining = shutdown.clone();
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            draining.cancelled().await;
+            tracing::info!(
+                "shutting down: not accepting connections, finishing requests in flight"
+            );
+        })
+        .into_future();
+    tokio::select! {
+        served = server => served.context("the HTTP server failed")?,
+        () = drain_deadline(&state) => tracing::warn!(
+            "requests still running at the shutdown deadline were cut off"
+        ),
+    }
+    tracing::info!("closing vaults");
+    reload.abort();
+    state.vaults.close_all().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The whole application: API, documentation, operations, fallbacks, layers.
+fn app(state: &AppState) -> Router {
+    let router = Router::new()
+        .merge(routes::router())
+        .merge(ops::router())
+        .merge(openapi::router())
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed);
+    middleware::layers(router, state).with_state(state.clone())
+}
+
+/// Resolves `server.shutdown_timeout_secs` after shutdown begins.
+async fn drain_deadline(state: &AppState) {
+    state.shutdown.cancelled().await;
+    let secs = state.config.load().server.shutdown_timeout_secs;
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+}
+
+/// Cancels `shutdown` on SIGTERM (Kubernetes) or SIGINT (Ctrl-C). The handlers are installed
+/// when this returns, before the server listens.
+fn cancel_on_signal(shutdown: &CancellationToken) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = terminate.recv() => tracing::info!("SIGTERM received"),
+                _ = interrupt.recv() => tracing::info!("SIGINT received"),
+            }
+            shutdown.cancel();
+        });
+    }
+    #[cfg(not(unix))]
+    {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::info!("Ctrl-C received");
+                shutdown.cancel();
+            }
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations and the
+//! DTOs' `ToSchema` derives, served at `/api/v1/openapi.json` with Swagger UI at `/docs`
+//! (bundled into the binary: it works offline).
+//!
+//! The routes are registered by hand in `routes/` rather than through `utoipa-axum`'s router:
+//! one axum wildcard route serves `notes/{path}` and its three sub-resources, which the document
+//! lists as four operations. The integration tests check that every documented operation is
+//! routed, and snapshot the document so API changes are reviewed.
+
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::events::{ChangeData, LaggedData, ReadyData};
+use super::ops;
+use super::routes::{events, graph, notes, search, vaults, write};
+use super::state::AppState;
+
+/// Where the document is served.
+pub const OPENAPI_JSON: &str = "/api/v1/openapi.json";
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Weaver",
+        description = "A knowledge graph over a folder of Markdown notes (an Obsidian vault): \
+            notes, links, backlinks, graph walks, tags, full-text search and live change events. \
+            Errors are `{\"code\": \"...\", \"message\": \"...\"}` with a stable snake_case code."
+    ),
+    paths(
+        vaults::list,
+        notes::list,
+        notes::get_note,
+        notes::backlinks,
+        notes::links,
+        notes::neighbors,
+        write::put_note,
+        write::patch_note,
+        write::move_note,
+        write::delete_note,
+        graph::path,
+        graph::orphans,
+        graph::unresolved,
+        graph::tags,
+        graph::stats,
+        graph::check,
+        search::search,
+        events::events,
+        ops::livez,
+        ops::readyz,
+        ops::metrics,
+    ),
+    components(schemas(ChangeData, ReadyData, LaggedData)),
+    tags(
+        (name = "vaults", description = "The vaults this server serves"),
+        (name = "notes", description = "Notes, their content, links and backlinks"),
+        (name = "graph", description = "Whole-vault graph questions and statistics"),
+        (name = "search", description = "Full-text search"),
+        (name = "events", description = "Live changes as Server-Sent Events"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// `/api/v1/openapi.json` and `/docs`.
+pub fn router() -> Router<AppState> {
+    Router::new().merge(SwaggerUi::new("/docs").url(OPENAPI_JSON, ApiDoc::openapi()))
+}

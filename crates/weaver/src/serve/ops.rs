@@ -1,0 +1,189 @@
+//! Operations endpoints: `/livez`, `/readyz` and `/metrics`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
+use super::routes::vaults::summaries;
+use super::state::AppState;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// Liveness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Liveness {
+    /// Always `ok`.
+    pub status: String,
+}
+
+/// 200 while the process runs.
+#[utoipa::path(
+    get,
+    path = "/livez",
+    tag = "operations",
+    responses((status = 200, body = Liveness))
+)]
+pub async fn livez() -> Json<Liveness> {
+    Json(Liveness {
+        status: "ok".to_owned(),
+    })
+}
+
+/// Readiness, with every vault's state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready`, `opening` (a vault's initial index is not done) or `shutting_down`.
+    pub status: String,
+    /// By vault name.
+    pub vaults: BTreeMap<String, VaultReadiness>,
+}
+
+/// One vault's readiness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VaultReadiness {
+    /// `opening`, `ready`, `failed` or `closed`.
+    pub state: String,
+    /// Notes, once ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<usize>,
+    /// Why it failed, or why it is not watched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// 200 once every vault has finished opening (a vault that failed to open does not hold the
+/// others back: it is listed as `failed` and its routes answer 503); 503 before that and from
+/// the moment shutdown begins.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Serving", body = Readiness),
+        (status = 503, description = "A vault is still opening, or shutting down", body = Readiness),
+    )
+)]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let shutting_down = state.shutdown.is_cancelled();
+    let opened = state.vaults.all_opened();
+    let status = if shutting_down {
+        "shutting_down"
+    } else if opened {
+        "ready"
+    } else {
+        "opening"
+    };
+    let vaults = summaries(&state)
+        .into_iter()
+        .map(|s| {
+            (
+                s.name,
+                VaultReadiness {
+                    state: s.state,
+                    notes: s.notes,
+                    error: s.error,
+                },
+            )
+        })
+        .collect();
+    let code = if status == "ready" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(Readiness {
+            status: status.to_owned(),
+            vaults,
+        }),
+    )
+}
+
+/// Prometheus metrics (text format). When `server.metrics_token` is set, requires
+/// `Authorization: Bearer <token>`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"),
+        (status = 401, description = "Token required", body = ErrorBody),
+    )
+)]
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let config = state.config.load();
+    if let Some(token) = &config.server.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !constant_time_eq(given.as_bytes(), token.expose().as_bytes()) {
+            return ApiError::Unauthorized.into_response();
+        }
+    }
+    state.metrics.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Compares without an early exit, so the time taken does not tell how much of a guess matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::config::Config;
+
+    #[tokio::test]
+    async fn readiness_turns_503_when_shutdown_begins() {
+        let state = AppState::new(
+            Config::default(),
+            crate::serve::metrics::install(),
+            CancellationToken::new(),
+        );
+        let (status, Json(body)) = readyz(State(state.clone())).await;
+        assert_eq!((status, body.status.as_str()), (StatusCode::OK, "ready"));
+        state.shutdown.cancel();
+        let (status, Json(body)) = readyz(State(state)).await;
+        assert_eq!(
+            (status, body.status.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, "shutting_down")
+        );
+    }
+
+    #[test]
+    fn tokens_compare_exactly() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secrets"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+}

@@ -1,0 +1,990 @@
+//! Notes: the filtered list, one note (JSON or raw Markdown, with `ETag`), and a note's
+//! backlinks, links and neighbours.
+//!
+//! A note path may contain `/`, so one wildcard route serves `notes/{*path}` and its
+//! sub-resources: a last segment of exactly `backlinks`, `links` or `neighbors` selects the
+//! sub-resource (a note named like that is reached with its `.md`).
+//!
+//! The `ETag` of a note is its content hash, in both representations, so that it can serve as
+//! the version for conditional writes (`If-Match`). The JSON representation also shows
+//! backlinks, which change when *other* notes change: a client caching it should treat the
+//! `ETag` as the note's version, not as a fingerprint of every field.
+
+use std::path::Path;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use weaver_app::{AppError, Backlink, NoteDetails, OutgoingLink, Snapshot};
+use weaver_core::{Fragment, VaultPath, fold_name};
+use weaver_store::NoteRecord;
+
+use super::{DirectionParam, PageQuery, page, parse_fields};
+use crate::dates::format_timestamp_ns;
+use crate::serve::error::ApiError;
+use crate::serve::extract::{ApiPath, ApiQuery, parse_query};
+use crate::serve::metrics::RouteLabel;
+use crate::serve::state::{AppState, blocking};
+
+/// The list route.
+pub const NOTES: &str = "/api/v1/vaults/{vault}/notes";
+/// The one-note route (and its sub-resources).
+pub const NOTE: &str = "/api/v1/vaults/{vault}/notes/{*path}";
+
+const MARKDOWN: &str = "text/markdown; charset=utf-8";
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(NOTES, get(list))
+        .route(NOTE, get(note_or_sub_resource))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The list.
+
+/// Query of the note list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only notes in this folder or below (case-insensitive).
+    pub folder: Option<String>,
+    /// Only notes with this tag or one nested below it; repeatable, all must match.
+    #[serde(default)]
+    pub tag: Vec<String>,
+    /// Only notes whose frontmatter has `KEY:VALUE` (case-insensitive; a list matches when any
+    /// element does); repeatable, all must match.
+    #[serde(default)]
+    pub field: Vec<String>,
+    /// `path` (default), `modified`, or either with `-` for descending.
+    #[serde(default)]
+    #[param(inline)]
+    pub sort: NoteSort,
+    /// Items per page (default 50, at most 1000).
+    pub limit: Option<usize>,
+    /// Items to skip.
+    pub offset: Option<usize>,
+}
+
+/// Order of the note list.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+pub enum NoteSort {
+    /// By path, A to Z.
+    #[default]
+    #[serde(rename = "path")]
+    Path,
+    /// By path, Z to A.
+    #[serde(rename = "-path")]
+    PathDesc,
+    /// Oldest change first.
+    #[serde(rename = "modified")]
+    Modified,
+    /// Newest change first.
+    #[serde(rename = "-modified")]
+    ModifiedDesc,
+}
+
+/// A page of notes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteList {
+    /// Notes matching the filters.
+    pub total: usize,
+    /// This page.
+    pub items: Vec<NoteSummary>,
+}
+
+/// One note in a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteSummary {
+    /// Vault path.
+    pub path: String,
+    /// Title.
+    pub title: String,
+    /// Last modification, RFC 3339 UTC.
+    pub modified: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Distinct tags.
+    pub tags: Vec<String>,
+}
+
+/// List notes, filtered and sorted.
+#[utoipa::path(
+    get,
+    path = "/api/v1/vaults/{vault}/notes",
+    tag = "notes",
+    params(("vault" = String, Path, description = "Vault name"), ListQuery),
+    responses(
+        (status = 200, body = NoteList),
+        (status = 400, description = "Bad query parameter", body = crate::serve::error::ErrorBody),
+        (status = 404, description = "Unknown vault", body = crate::serve::error::ErrorBody),
+        (status = 503, description = "Vault opening or unavailable", body = crate::serve::error::ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiPath(vault): ApiPath<String>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<NoteList>, ApiError> {
+    let open = state.vault(&vault)?;
+    let page = page(query.limit, query.offset, super::DEFAULT_LIMIT)?;
+    let fields = parse_fields(&query.field)?;
+    blocking(move || {
+        let snapshot = open.vault.snapshot();
+        let mut notes = filter_notes(&snapshot, query.folder.as_deref(), &query.tag, &fields);
+        match query.sort {
+            NoteSort::Path => {}
+            NoteSort::PathDesc => notes.reverse(),
+            NoteSort::Modified => notes.sort_by_key(|n| (n.meta.mtime_ns, n.path.clone())),
+            NoteSort::ModifiedDesc => notes.sort_by(|a, b| {
+                b.meta
+                    .mtime_ns
+                    .cmp(&a.meta.mtime_ns)
+                    .then_with(|| a.path.cmp(&b.path))
+            }),
+        }
+        let total = notes.len();
+        let items = notes
+            .into_iter()
+            .skip(page.offset)
+            .take(page.limit)
+            .map(|n| NoteSummary {
+                path: n.path.to_string(),
+                title: n.note.title.clone(),
+                modified: format_timestamp_ns(n.meta.mtime_ns),
+                size: n.meta.size,
+                tags: distinct_tags(n),
+            })
+            .collect();
+        Ok(Json(NoteList { total, items }))
+    })
+    .await
+}
+
+/// Notes matching every filter, by path. Folder semantics are the app's (`list_notes`); tag and
+/// field semantics follow the search index's filters. (A `Snapshot::filter_notes` in weaver-app
+/// would let MCP share this.)
+fn filter_notes<'a>(
+    snapshot: &'a Snapshot,
+    folder: Option<&str>,
+    tags: &[String],
+    fields: &[(String, String)],
+) -> Vec<&'a NoteRecord> {
+    let tags: Vec<String> = tags
+        .iter()
+        .map(|t| fold_name(t.trim().trim_start_matches('#')))
+        .filter(|t| !t.is_empty())
+        .collect();
+    let in_folder: Vec<&NoteRecord> = match folder {
+        Some(folder) => snapshot
+            .list_notes(Some(folder), weaver_app::Page::ALL)
+            .items
+            .iter()
+            .filter_map(|r| snapshot.get(&r.path))
+            .collect(),
+        None => snapshot.notes().iter().map(AsRef::as_ref).collect(),
+    };
+    in_folder
+        .into_iter()
+        .filter(|n| tags.iter().all(|t| has_tag(n, t)))
+        .filter(|n| fields.iter().all(|(k, v)| has_field(n, k, v)))
+        .collect()
+}
+
+/// `wanted` is folded; `area` matches `area` and `Area/sub`, not `areas`.
+fn has_tag(note: &NoteRecord, wanted: &str) -> bool {
+    note.note.tags.iter().any(|t| {
+        let folded = fold_name(&t.name);
+        folded == wanted
+            || folded
+                .strip_prefix(wanted)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+fn has_field(note: &NoteRecord, key: &str, value: &str) -> bool {
+    let Some(frontmatter) = &note.note.frontmatter else {
+        return false;
+    };
+    let value = value.to_lowercase();
+    let matches = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.to_lowercase() == value,
+        serde_json::Value::Number(n) => n.to_string() == value,
+        serde_json::Value::Bool(b) => b.to_string() == value,
+        _ => false,
+    };
+    frontmatter
+        .iter()
+        .filter(|(k, _)| k.to_lowercase() == key.to_lowercase())
+        .any(|(_, v)| match v {
+            serde_json::Value::Array(items) => items.iter().any(matches),
+            other => matches(other),
+        })
+}
+
+fn distinct_tags(note: &NoteRecord) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    note.note
+        .tags
+        .iter()
+        .filter(|t| seen.insert(fold_name(&t.name)))
+        .map(|t| t.name.clone())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// One note and its sub-resources.
+
+#[derive(Debug, Clone, Copy)]
+enum Sub {
+    Backlinks,
+    Links,
+    Neighbors,
+}
+
+/// Splits `Projects/Plan.md/backlinks` into the note and the sub-resource.
+fn split_sub_resource(path: &str) -> (&str, Option<Sub>) {
+    let Some((note, last)) = path.rsplit_once('/') else {
+        return (path, None);
+    };
+    match last {
+        "backlinks" => (note, Some(Sub::Backlinks)),
+        "links" => (note, Some(Sub::Links)),
+        "neighbors" => (note, Some(Sub::Neighbors)),
+        _ => (path, None),
+    }
+}
+
+async fn note_or_sub_resource(
+    State(state): State<AppState>,
+    ApiPath((vault, path)): ApiPath<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let (note, sub) = split_sub_resource(&path);
+    let note = note.to_owned();
+    let query = uri.query();
+    let (label, result) = match sub {
+        None => (NOTE, get_note(state, vault, note, query, &headers).await),
+        Some(Sub::Backlinks) => (
+            "/api/v1/vaults/{vault}/notes/{*path}/backlinks",
+            backlinks(state, vault, note, query).await,
+        ),
+        Some(Sub::Links) => (
+            "/api/v1/vaults/{vault}/notes/{*path}/links",
+            links(state, vault, note, query).await,
+        ),
+        Some(Sub::Neighbors) => (
+            "/api/v1/vaults/{vault}/notes/{*path}/neighbors",
+            neighbors(state, vault, note, query).await,
+        ),
+    };
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    response.extensions_mut().insert(RouteLabel(label));
+    response
+}
+
+/// Query of one note.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NoteQuery {
+    /// Also return the raw Markdown in `content`.
+    #[serde(default)]
+    pub content: bool,
+}
+
+/// Everything known about one note.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteDto {
+    /// Vault path.
+    pub path: String,
+    /// Title: frontmatter `title`, else the file name.
+    pub title: String,
+    /// Aliases.
+    pub aliases: Vec<String>,
+    /// Distinct tags, frontmatter first.
+    pub tags: Vec<String>,
+    /// Frontmatter as a JSON object.
+    #[schema(value_type = Option<Object>)]
+    pub frontmatter: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Outline.
+    pub headings: Vec<HeadingDto>,
+    /// Block ids (`^id`).
+    pub blocks: Vec<BlockDto>,
+    /// Tasks.
+    pub tasks: Vec<TaskDto>,
+    /// Callouts.
+    pub callouts: Vec<CalloutDto>,
+    /// Links from this note, with where they resolve.
+    pub links: Vec<LinkDto>,
+    /// Links to URLs.
+    pub external_links: Vec<ExternalLinkDto>,
+    /// Links from other notes to this one.
+    pub backlinks: Vec<BacklinkDto>,
+    /// Parse problems.
+    pub diagnostics: Vec<DiagnosticDto>,
+    /// Content hash (blake3, hex); also the `ETag`.
+    pub hash: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification, RFC 3339 UTC.
+    pub modified: String,
+    /// Words in the body.
+    pub word_count: u32,
+    /// The raw Markdown, with `?content=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+
+/// A heading.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeadingDto {
+    /// 1 to 6.
+    pub level: u8,
+    /// Text.
+    pub text: String,
+    /// What `[[note#anchor]]` links use.
+    pub anchor: String,
+    /// Line (1-based).
+    pub line: u32,
+}
+
+/// A block id.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockDto {
+    /// The id, without `^`.
+    pub id: String,
+    /// Line.
+    pub line: u32,
+}
+
+/// A task.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskDto {
+    /// The status character (` ` open, `x` done, others custom).
+    pub status: String,
+    /// Done (`x` or `X`).
+    pub done: bool,
+    /// Text.
+    pub text: String,
+    /// Line.
+    pub line: u32,
+}
+
+/// A callout.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalloutDto {
+    /// Type, lower-case (`note`, `warning`, ...).
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Line.
+    pub line: u32,
+}
+
+/// A link from the note.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkDto {
+    /// `wikilink`, `embed`, `markdown` or `markdown_embed`.
+    pub kind: String,
+    /// Target as written.
+    pub target: String,
+    /// Heading or block after `#`.
+    pub fragment: Option<FragmentDto>,
+    /// Display text.
+    pub display: Option<String>,
+    /// Line.
+    pub line: u32,
+    /// The file it resolves to.
+    pub resolved: Option<String>,
+    /// For links into a note with a fragment: whether the heading or block exists.
+    pub anchor_exists: Option<bool>,
+}
+
+/// The part of a link after `#`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FragmentDto {
+    /// `heading` or `block`.
+    pub kind: String,
+    /// Heading text or block id.
+    pub value: String,
+}
+
+/// A link to a URL.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExternalLinkDto {
+    /// The URL.
+    pub url: String,
+    /// Link text.
+    pub display: Option<String>,
+    /// Line.
+    pub line: u32,
+}
+
+/// A link from another note.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BacklinkDto {
+    /// The linking note.
+    pub source: String,
+    /// Its title.
+    pub title: String,
+    /// Link syntax.
+    pub kind: String,
+    /// Line in the source.
+    pub line: u32,
+    /// Display text.
+    pub display: Option<String>,
+    /// The source line around the link.
+    pub context: String,
+}
+
+/// A parse problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiagnosticDto {
+    /// Stable code, such as `frontmatter_invalid`.
+    pub code: String,
+    /// Explanation.
+    pub message: String,
+    /// Line.
+    pub line: Option<u32>,
+}
+
+impl From<&OutgoingLink> for LinkDto {
+    fn from(l: &OutgoingLink) -> Self {
+        Self {
+            kind: l.kind.as_str().to_owned(),
+            target: l.target.clone(),
+            fragment: l.fragment.as_ref().map(|f| match f {
+                Fragment::Heading(h) => FragmentDto {
+                    kind: "heading".to_owned(),
+                    value: h.clone(),
+                },
+                Fragment::Block(b) => FragmentDto {
+                    kind: "block".to_owned(),
+                    value: b.clone(),
+                },
+            }),
+            display: l.display.clone(),
+            line: l.line,
+            resolved: l.resolved.as_ref().map(ToString::to_string),
+            anchor_exists: l.anchor_exists,
+        }
+    }
+}
+
+impl From<Backlink> for BacklinkDto {
+    fn from(b: Backlink) -> Self {
+        Self {
+            source: b.source.to_string(),
+            title: b.title,
+            kind: b.kind.as_str().to_owned(),
+            line: b.line,
+            display: b.display,
+            context: b.context,
+        }
+    }
+}
+
+impl NoteDto {
+    fn new(d: NoteDetails, content: Option<String>) -> Self {
+        Self {
+            path: d.path.to_string(),
+            title: d.title,
+            aliases: d.aliases,
+            tags: d.tags,
+            frontmatter: d.frontmatter,
+            headings: d
+                .headings
+                .into_iter()
+                .map(|h| HeadingDto {
+                    level: h.level,
+                    text: h.text,
+                    anchor: h.anchor,
+                    line: h.line,
+                })
+                .collect(),
+            blocks: d
+                .blocks
+                .into_iter()
+                .map(|b| BlockDto {
+                    id: b.id,
+                    line: b.line,
+                })
+                .collect(),
+            tasks: d
+                .tasks
+                .into_iter()
+                .map(|t| TaskDto {
+                    status: t.status.to_string(),
+                    done: t.done,
+                    text: t.text,
+                    line: t.line,
+                })
+                .collect(),
+            callouts: d
+                .callouts
+                .into_iter()
+                .map(|c| CalloutDto {
+                    kind: c.kind,
+                    title: c.title,
+                    line: c.line,
+                })
+                .collect(),
+            links: d.links.iter().map(LinkDto::from).collect(),
+            external_links: d
+                .external_links
+                .into_iter()
+                .map(|e| ExternalLinkDto {
+                    url: e.url,
+                    display: e.display,
+                    line: e.line,
+                })
+                .collect(),
+            backlinks: d.backlinks.into_iter().map(BacklinkDto::from).collect(),
+            diagnostics: d
+                .diagnostics
+                .into_iter()
+                .map(|x| DiagnosticDto {
+                    code: x.code.as_str().to_owned(),
+                    message: x.message,
+                    line: x.line,
+                })
+                .collect(),
+            hash: d.hash,
+            size: d.size,
+            modified: format_timestamp_ns(d.mtime_ns),
+            word_count: d.word_count,
+            content,
+        }
+    }
+}
+
+/// Which representation of a note the client wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Representation {
+    Json,
+    Markdown,
+}
+
+/// Picks JSON or Markdown from `Accept` by quality; JSON wins ties and a missing header.
+fn negotiate(headers: &HeaderMap) -> Result<Representation, ApiError> {
+    let Some(accept) = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(Representation::Json);
+    };
+    let (mut json, mut markdown) = (0.0_f32, 0.0_f32);
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match media.as_str() {
+            "application/json" | "application/*" => json = json.max(q),
+            "text/markdown" | "text/*" => markdown = markdown.max(q),
+            "*/*" => {
+                json = json.max(q);
+                markdown = markdown.max(q);
+            }
+            _ => {}
+        }
+    }
+    if json <= 0.0 && markdown <= 0.0 {
+        return Err(ApiError::NotAcceptable(accept.to_owned()));
+    }
+    Ok(if markdown > json {
+        Representation::Markdown
+    } else {
+        Representation::Json
+    })
+}
+
+/// True when `If-None-Match` lists `etag` (or is `*`).
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag)
+}
+
+/// Reads a note's bytes, refusing anything that resolves outside the vault (a file replaced by
+/// a symbolic link after it was indexed).
+fn read_note_file(root: &Path, path: &VaultPath) -> Result<Vec<u8>, ApiError> {
+    let full = root.join(path.as_str());
+    let gone = || {
+        ApiError::App(AppError::NoteNotFound {
+            path: path.to_string(),
+            suggestions: Vec::new(),
+        })
+    };
+    let canonical = match std::fs::canonicalize(&full) {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(gone()),
+        Err(source) => return Err(ApiError::App(AppError::Io { path: full, source })),
+    };
+    if !canonical.starts_with(root) {
+        return Err(gone());
+    }
+    std::fs::read(&canonical).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            gone()
+        } else {
+            ApiError::App(AppError::Io { path: full, source })
+        }
+    })
+}
+
+/// Get one note: metadata, outline, links and backlinks as JSON, or with `Accept:
+/// text/markdown` the raw file. Both carry `ETag: "<content hash>"` and honour
+/// `If-None-Match`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/vaults/{vault}/notes/{path}",
+    tag = "notes",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("path" = String, Path, description = "Note path (`Projects/Plan.md`), path without `.md`, name or alias"),
+        NoteQuery,
+    ),
+    responses(
+        (status = 200, description = "The note", body = NoteDto, content_type = "application/json",
+            headers(("ETag" = String, description = "The content hash, quoted"))),
+        (status = 200, description = "The raw Markdown", body = String, content_type = "text/markdown"),
+        (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
+        (status = 404, description = "Unknown vault or note (with suggestions)", body = crate::serve::error::ErrorBody),
+        (status = 406, description = "Neither JSON nor Markdown is acceptable", body = crate::serve::error::ErrorBody),
+        (status = 503, description = "Vault opening or unavailable", body = crate::serve::error::ErrorBody),
+    )
+)]
+pub async fn get_note(
+    state: AppState,
+    vault: String,
+    note: String,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let query: NoteQuery = parse_query(query)?;
+    let representation = negotiate(headers)?;
+    let open = state.vault(&vault)?;
+    let headers = headers.clone();
+    blocking(move || {
+        let snapshot = open.vault.snapshot();
+        let root = open.vault.root();
+        match representation {
+            Representation::Markdown => {
+                let record = snapshot.find_note(&note)?;
+                let bytes = read_note_file(root, &record.path)?;
+                // The hash of the bytes actually served, which may be newer than the index.
+                let etag = format!("\"{}\"", weaver_core::content_hash(&bytes));
+                if not_modified(&headers, &etag) {
+                    return Ok(not_modified_response(&etag));
+                }
+                let mut response = (
+                    [(header::CONTENT_TYPE, HeaderValue::from_static(MARKDOWN))],
+                    bytes,
+                )
+                    .into_response();
+                set_validators(&mut response, &etag);
+                Ok(response)
+            }
+            Representation::Json => {
+                let details = snapshot.details(root, &note)?;
+                let etag = format!("\"{}\"", details.hash);
+                if not_modified(&headers, &etag) {
+                    return Ok(not_modified_response(&etag));
+                }
+                let content = if query.content {
+                    let bytes = read_note_file(root, &details.path)?;
+                    Some(String::from_utf8_lossy(&bytes).into_owned())
+                } else {
+                    None
+                };
+                let mut response = Json(NoteDto::new(details, content)).into_response();
+                set_validators(&mut response, &etag);
+                Ok(response)
+            }
+        }
+    })
+    .await
+}
+
+fn set_validators(response: &mut Response, etag: &str) {
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::VARY, HeaderValue::from_static("accept"));
+}
+
+fn not_modified_response(etag: &str) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    set_validators(&mut response, etag);
+    response
+}
+
+/// A page of backlinks.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BacklinkList {
+    /// Backlinks in all.
+    pub total: usize,
+    /// This page, by source path and line.
+    pub items: Vec<BacklinkDto>,
+}
+
+/// Links from other notes to this one, each with its context line.
+#[utoipa::path(
+    get,
+    path = "/api/v1/vaults/{vault}/notes/{path}/backlinks",
+    tag = "notes",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("path" = String, Path, description = "Note path, name or alias"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, body = BacklinkList),
+        (status = 400, body = crate::serve::error::ErrorBody),
+        (status = 404, body = crate::serve::error::ErrorBody),
+        (status = 503, body = crate::serve::error::ErrorBody),
+    )
+)]
+pub async fn backlinks(
+    state: AppState,
+    vault: String,
+    note: String,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let page = parse_query::<PageQuery>(query)?.page()?;
+    let open = state.vault(&vault)?;
+    blocking(move || {
+        let paged = open
+            .vault
+            .snapshot()
+            .backlinks(open.vault.root(), &note, page)?;
+        Ok(Json(BacklinkList {
+            total: paged.total,
+            items: paged.items.into_iter().map(BacklinkDto::from).collect(),
+        })
+        .into_response())
+    })
+    .await
+}
+
+/// The links of a note.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkList {
+    /// Links in all.
+    pub total: usize,
+    /// In source order.
+    pub items: Vec<LinkDto>,
+}
+
+/// Links from a note, with where each resolves.
+#[utoipa::path(
+    get,
+    path = "/api/v1/vaults/{vault}/notes/{path}/links",
+    tag = "notes",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("path" = String, Path, description = "Note path, name or alias"),
+    ),
+    responses(
+        (status = 200, body = LinkList),
+        (status = 404, body = crate::serve::error::ErrorBody),
+        (status = 503, body = crate::serve::error::ErrorBody),
+    )
+)]
+pub async fn links(
+    state: AppState,
+    vault: String,
+    note: String,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let _: NoQuery = parse_query(query)?;
+    let open = state.vault(&vault)?;
+    blocking(move || {
+        let links = open.vault.snapshot().outgoing(&note)?;
+        Ok(Json(LinkList {
+            total: links.len(),
+            items: links.iter().map(LinkDto::from).collect(),
+        })
+        .into_response())
+    })
+    .await
+}
+
+/// No query parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoQuery {}
+
+/// Query of a neighbourhood.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NeighborsQuery {
+    /// Hops from the note, 1 to 10 (default 1).
+    pub depth: Option<u32>,
+    /// Which links to follow (default `both`).
+    #[serde(default)]
+    #[param(inline)]
+    pub direction: DirectionParam,
+    /// Items per page (default 50, at most 1000).
+    pub limit: Option<usize>,
+    /// Items to skip.
+    pub offset: Option<usize>,
+}
+
+/// The most hops a neighbourhood may span.
+const MAX_DEPTH: u32 = 10;
+
+/// A page of neighbours.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NeighborList {
+    /// Neighbours in all.
+    pub total: usize,
+    /// This page, nearest first.
+    pub items: Vec<NeighborDto>,
+}
+
+/// A note reached by the walk.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NeighborDto {
+    /// Vault path.
+    pub path: String,
+    /// Title.
+    pub title: String,
+    /// Hops from the start note.
+    pub distance: u32,
+}
+
+/// Notes within `depth` links of a note.
+#[utoipa::path(
+    get,
+    path = "/api/v1/vaults/{vault}/notes/{path}/neighbors",
+    tag = "notes",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("path" = String, Path, description = "Note path, name or alias"),
+        NeighborsQuery,
+    ),
+    responses(
+        (status = 200, body = NeighborList),
+        (status = 400, body = crate::serve::error::ErrorBody),
+        (status = 404, body = crate::serve::error::ErrorBody),
+        (status = 503, body = crate::serve::error::ErrorBody),
+    )
+)]
+pub async fn neighbors(
+    state: AppState,
+    vault: String,
+    note: String,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let query: NeighborsQuery = parse_query(query)?;
+    let page = page(query.limit, query.offset, super::DEFAULT_LIMIT)?;
+    let depth = query.depth.unwrap_or(1);
+    if !(1..=MAX_DEPTH).contains(&depth) {
+        return Err(ApiError::InvalidQuery(format!(
+            "`depth={depth}`: expected 1 to {MAX_DEPTH}"
+        )));
+    }
+    let open = state.vault(&vault)?;
+    blocking(move || {
+        let paged = open
+            .vault
+            .snapshot()
+            .neighbors(&note, depth, query.direction.into(), page)?;
+        Ok(Json(NeighborList {
+            total: paged.total,
+            items: paged
+                .items
+                .into_iter()
+                .map(|n| NeighborDto {
+                    path: n.path.to_string(),
+                    title: n.title,
+                    distance: n.distance,
+                })
+                .collect(),
+        })
+        .into_response())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn negotiation_prefers_json_unless_markdown_is_asked_for() {
+        use Representation::{Json, Markdown};
+        assert_eq!(negotiate(&HeaderMap::new()).unwrap(), Json);
+        assert_eq!(negotiate(&accept("text/markdown")).unwrap(), Markdown);
+        assert_eq!(negotiate(&accept("application/json")).unwrap(), Json);
+        assert_eq!(negotiate(&accept("*/*")).unwrap(), Json);
+        assert_eq!(
+            negotiate(&accept("application/json;q=0.5, text/markdown")).unwrap(),
+            Markdown
+        );
+        assert_eq!(
+            negotiate(&accept("text/html,application/xhtml+xml,*/*;q=0.8")).unwrap(),
+            Json
+        );
+        assert_eq!(
+            negotiate(&accept("image/png")).unwrap_err().code().as_str(),
+            "not_acceptable"
+        );
+    }
+
+    #[test]
+    fn sub_resources_are_the_last_segment() {
+        assert!(matches!(
+            split_sub_resource("a/b.md/backlinks"),
+            ("a/b.md", Some(Sub::Backlinks))
+        ));
+        assert!(matches!(
+            split_sub_resource("a/links"),
+            ("a", Some(Sub::Links))
+        ));
+        assert!(matches!(split_sub_resource("links"), ("links", None)));
+        assert!(matches!(
+            split_sub_resource("a/links.md"),
+            ("a/links.md", None)
+        ));
+    }
+
+    #[test]
+    fn if_none_match_lists_and_wildcards() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("\"x\", W/\"abc\""),
+        );
+        assert!(not_modified(&headers, "\"abc\""));
+        assert!(!not_modified(&headers, "\"abd\""));
+        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+        assert!(not_modified(&headers, "\"q\""));
+        assert!(!not_modified(&HeaderMap::new(), "\"q\""));
+    }
+}

@@ -1,0 +1,152 @@
+//! `GET /api/v1/vaults/{vault}/search`: full-text search with filters.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use weaver_app::SearchQuery;
+
+use super::{page, parse_fields};
+use crate::dates::parse_date;
+use crate::serve::error::{ApiError, ErrorBody};
+use crate::serve::extract::{ApiPath, ApiQuery};
+use crate::serve::state::{AppState, blocking};
+
+/// Hits per page when the request does not say.
+const DEFAULT_LIMIT: usize = 10;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/vaults/{vault}/search", get(search))
+}
+
+/// Query of a search.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Words (all must match), `"exact phrases"`, `prefix*`, `-excluded`. Empty lists the
+    /// filtered notes, newest first.
+    pub q: Option<String>,
+    /// Only notes with this tag or one nested below it; repeatable.
+    #[serde(default)]
+    pub tag: Vec<String>,
+    /// Only notes in this folder or below.
+    pub folder: Option<String>,
+    /// Only notes whose frontmatter has `KEY:VALUE`; repeatable.
+    #[serde(default)]
+    pub field: Vec<String>,
+    /// Only notes modified on or after this date (`YYYY-MM-DD` or RFC 3339, UTC).
+    pub after: Option<String>,
+    /// Only notes modified before this date.
+    pub before: Option<String>,
+    /// Hits per page (default 10, at most 1000).
+    pub limit: Option<usize>,
+    /// Hits to skip.
+    pub offset: Option<usize>,
+}
+
+/// A page of hits.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResultsDto {
+    /// Matching notes in all.
+    pub total: usize,
+    /// This page, best first.
+    pub items: Vec<SearchHitDto>,
+}
+
+/// One matching note.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHitDto {
+    /// Vault path.
+    pub path: String,
+    /// Title.
+    pub title: String,
+    /// BM25 relevance; 0 without query text.
+    pub score: f32,
+    /// About 160 characters around the best match.
+    pub snippet: String,
+    /// Byte ranges of the matched words in `snippet`.
+    pub highlights: Vec<RangeDto>,
+}
+
+/// A byte range.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RangeDto {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+/// Full-text search with filters.
+#[utoipa::path(
+    get,
+    path = "/api/v1/vaults/{vault}/search",
+    tag = "search",
+    params(("vault" = String, Path, description = "Vault name"), SearchParams),
+    responses(
+        (status = 200, body = SearchResultsDto),
+        (status = 400, description = "Bad date, field or limit", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    )
+)]
+pub async fn search(
+    State(state): State<AppState>,
+    ApiPath(vault): ApiPath<String>,
+    ApiQuery(params): ApiQuery<SearchParams>,
+) -> Result<Json<SearchResultsDto>, ApiError> {
+    let page = page(params.limit, params.offset, DEFAULT_LIMIT)?;
+    let date = |d: Option<&str>| {
+        d.map(parse_date)
+            .transpose()
+            .map_err(|e| ApiError::InvalidQuery(e.to_string()))
+    };
+    let query = SearchQuery {
+        text: params.q.unwrap_or_default(),
+        tags: params.tag,
+        folder: params.folder,
+        fields: parse_fields(&params.field)?,
+        modified_after: date(params.after.as_deref())?,
+        modified_before: date(params.before.as_deref())?,
+        limit: page.limit,
+        offset: page.offset,
+    };
+    let open = state.vault(&vault)?;
+    blocking(move || {
+        // The index treats 0 as "the default"; an explicit `limit=0` asks for the count only.
+        let results = open.vault.search(&SearchQuery {
+            limit: query.limit.max(1),
+            ..query.clone()
+        })?;
+        let items = if query.limit == 0 {
+            Vec::new()
+        } else {
+            results
+                .hits
+                .into_iter()
+                .map(|h| SearchHitDto {
+                    path: h.path,
+                    title: h.title,
+                    score: h.score,
+                    snippet: h.snippet,
+                    highlights: h
+                        .highlights
+                        .into_iter()
+                        .map(|r| RangeDto {
+                            start: r.start,
+                            end: r.end,
+                        })
+                        .collect(),
+                })
+                .collect()
+        };
+        Ok(Json(SearchResultsDto {
+            total: results.total,
+            items,
+        }))
+    })
+    .await
+}

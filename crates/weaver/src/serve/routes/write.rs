@@ -1,0 +1,579 @@
+//! Writes: create or replace (`PUT`), patch (`PATCH`), move with link rewriting
+//! (`POST .../move`) and delete (`DELETE`) a note.
+//!
+//! Versions are content hashes: `GET` returns one as the `ETag`, writes take it back as
+//! `If-Match`. Replacing an existing note without `If-Match` is refused with 428 unless
+//! `server.allow_blind_writes` is set; `If-None-Match: *` creates only. Every write is atomic and
+//! re-checks the file just before it lands, so an edit made meanwhile by another program is a 412
+//! rather than a lost update (see `weaver_app::write`). The index is updated before the response,
+//! so a read after a write sees it, and the change is broadcast on the vault's event stream.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::put;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use weaver_app::{AppError, MoveOutcome, Precondition, WriteOutcome};
+use weaver_core::EditOp;
+
+use super::notes::NOTE;
+use crate::serve::error::ApiError;
+use crate::serve::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::serve::metrics::{self, RouteLabel};
+use crate::serve::state::{AppState, blocking};
+
+/// The routes of this module (on the same wildcard route as `GET notes/{*path}`).
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        NOTE,
+        put(put_note)
+            .patch(patch_note)
+            .delete(delete_note)
+            .post(post_note),
+    )
+}
+
+/// The result of a create, replace or patch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WriteResult {
+    /// The note written.
+    pub path: String,
+    /// Its new content hash: the next `If-Match`.
+    pub hash: String,
+    /// True when the note was created.
+    pub created: bool,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl From<WriteOutcome> for WriteResult {
+    fn from(o: WriteOutcome) -> Self {
+        Self {
+            path: o.path.to_string(),
+            hash: o.hash,
+            created: o.created,
+            size: o.size,
+        }
+    }
+}
+
+fn written(outcome: WriteOutcome, label: &'static str) -> Response {
+    let status = if outcome.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let etag = HeaderValue::from_str(&format!("\"{}\"", outcome.hash)).ok();
+    let mut response = (status, Json(WriteResult::from(outcome))).into_response();
+    if let Some(etag) = etag {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response.extensions_mut().insert(RouteLabel(label));
+    response
+}
+
+/// The hash in an `If-Match` header: quotes and a weak prefix removed; `*` means "any".
+fn if_match(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::InvalidArgument("`If-Match` is not ASCII".to_owned()))?
+        .trim();
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    Ok(Some(text.trim_matches('"').to_owned()))
+}
+
+fn if_none_match_star(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "*")
+}
+
+/// Counts a conflict for the metrics before the error leaves.
+fn count_conflict(vault: &str, err: ApiError) -> ApiError {
+    if matches!(
+        err,
+        ApiError::App(AppError::Conflict { .. } | AppError::AlreadyExists(_))
+    ) {
+        metrics::write_conflict(vault);
+    }
+    err
+}
+
+/// Creates or replaces a note with the request body (UTF-8 Markdown).
+#[utoipa::path(
+    put,
+    path = "/api/v1/vaults/{vault}/notes/{path}",
+    tag = "notes",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("path" = String, Path, description = "Note path, ending in `.md`"),
+        ("If-Match" = Option<String>, Header, description = "Replace only this version (the `ETag` of a read)"),
+        ("If-None-Match" = Option<String>, Header, description = "`*`: create only"),
+    ),
+    request_body(content = String, content_type = "text/markdown", description = "The note's Markdown"),
+    responses(
+        (status = 200, description = "Replaced", body = WriteResult, headers(("ETag" = String))),
+        (status = 201, description = "Created", body = WriteResult, headers(("ETag" = String))),
+        (status = 400, description = "Bad path", body = crate::serve::error::ErrorBody),
+        (status = 403, description = "Read-only vault", body = crate::serve::error::ErrorBody),
+        (status = 412, description = "The note changed (or exists, with `If-None-Match: *`)", body = crate::serve::error::ErrorBody),
+        (status = 413, description = "Body over the limit", body = crate::serve::error::ErrorBody),
+        (status = 415, description = "Not a text body", body = crate::serve::error::ErrorBody),
+        (status = 422, description = "Body is not UTF-8", body = crate::serve::error::ErrorBody),
+        (status = 428, description = "Replacing needs `If-Match`", body = crate::serve::error::ErrorBody),
+    )
+)]
+pub async fn put_note(
+    State(state): State<AppState>,
+    ApiPath((vault, path)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        check_text_body(&headers)?;
+        let open = state.vault(&vault)?;
+        let blind_ok = state.config.load().server.allow_blind_writes;
+        let precondition = if if_none_match_star(&headers) {
+            Precondition::Absent
+        } else if let Some(hash) = if_match(&headers)? {
+            if hash == "*" {
+                Precondition::Any
+            } else {
+                Precondition::Matches(hash)
+            }
+        } else if blind_ok {
+            Precondition::Any
+        } else {
+            // Without a version, only a create is safe.
+            Precondition::Absent
+        };
+        let name = vault.clone();
+        let outcome = blocking(move || {
+            open.vault
+                .write_note(&path, &body, &precondition)
+                .map_err(|err| match (err, &precondition) {
+                    (AppError::AlreadyExists(p), Precondition::Absent)
+                        if !if_none_match_star(&headers) =>
+                    {
+                        ApiError::PreconditionRequired(p)
+                    }
+                    (err, _) => ApiError::App(err),
+                })
+        })
+        .await
+        .map_err(|e| count_conflict(&name, e))?;
+        Ok::<_, ApiError>(outcome)
+    }
+    .await;
+    match result {
+        Ok(outcome) => written(outcome, NOTE),
+        Err(err) => labelled(err, NOTE),
+    }
+}
+
+/// Only text bodies are notes.
+fn check_text_body(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let media = value.to_str().unwrap_or_default().to_ascii_lowercase();
+    let essence = media.split(';').next().unwrap_or_default().trim();
+    if essence.starts_with("text/") || essence == "application/octet-stream" {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!(
+            "`{essence}`: send the note as text/markdown"
+        )))
+    }
+}
+
+fn labelled(err: ApiError, label: &'static str) -> Response {
+    let mut response = err.into_response();
+    response.extensions_mut().insert(RouteLabel(label));
+    response
+}
+
+/// A list of edit operations, applied in order, all or nothing.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchRequest {
+    /// The operations.
+    pub operations: Vec<EditOperation>,
+}
+
+/// One edit operation. Everything outside the targeted range stays byte-for-byte identical.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EditOperation {
+    /// Add text at the end of the note.
+    Append {
+        /// Markdown to add.
+        text: String,
+    },
+    /// Add text at the start of the body, after the frontmatter.
+    Prepend {
+        /// Markdown to add.
+        text: String,
+    },
+    /// Insert text before a heading's line.
+    InsertBeforeHeading {
+        /// Heading text; `Parent#Child` or `## Text` to disambiguate.
+        heading: String,
+        /// Markdown to insert.
+        text: String,
+    },
+    /// Insert text right after a heading's line.
+    InsertAfterHeading {
+        /// Heading text.
+        heading: String,
+        /// Markdown to insert.
+        text: String,
+    },
+    /// Add text at the end of a heading's section (sub-sections included).
+    AppendToSection {
+        /// Heading text.
+        heading: String,
+        /// Markdown to add.
+        text: String,
+    },
+    /// Replace a heading's section body (sub-sections included); the heading line stays.
+    ReplaceSection {
+        /// Heading text.
+        heading: String,
+        /// The new section body.
+        text: String,
+    },
+    /// Replace the block labelled `^block`, keeping the label.
+    ReplaceBlock {
+        /// Block id without `^`.
+        block: String,
+        /// The new block content.
+        text: String,
+    },
+    /// Insert text after the block labelled `^block`.
+    AppendToBlock {
+        /// Block id without `^`.
+        block: String,
+        /// Markdown to insert.
+        text: String,
+    },
+    /// Set a frontmatter key (other keys, their order and the body untouched).
+    SetFrontmatter {
+        /// Key.
+        key: String,
+        /// Any JSON value.
+        #[schema(value_type = Object)]
+        value: serde_json::Value,
+    },
+    /// Delete a frontmatter key.
+    DeleteFrontmatter {
+        /// Key.
+        key: String,
+    },
+    /// Replace literal text; with `expected`, fail unless it occurs exactly that many times.
+    FindReplace {
+        /// Text to find.
+        find: String,
+        /// Replacement.
+        replace: String,
+        /// Expected number of occurrences.
+        expected: Option<usize>,
+    },
+}
+
+impl From<EditOperation> for EditOp {
+    fn from(op: EditOperation) -> Self {
+        match op {
+            EditOperation::Append { text } => Self::Append { text },
+            EditOperation::Prepend { text } => Self::Prepend { text },
+            EditOperation::InsertBeforeHeading { heading, text } => {
+                Self::InsertBeforeHeading { heading, text }
+            }
+            EditOperation::InsertAfterHeading { heading, text } => {
+                Self::InsertAfterHeading { heading, text }
+            }
+            EditOperation::AppendToSection { heading, text } => {
+                Self::AppendToSection { heading, text }
+            }
+            EditOperation::ReplaceSection { heading, text } => {
+                Self::ReplaceSection { heading, text }
+            }
+            EditOperation::ReplaceBlock { block, text } => Self::ReplaceBlock { block, text },
+            EditOperation::AppendToBlock { block, text } => Self::AppendToBlock { block, text },
+            EditOperation::SetFrontmatter { key, value } => Self::SetFrontmatter { key, value },
+            EditOperation::DeleteFrontmatter { key } => Self::DeleteFrontmatter { key },
+            EditOperation::FindReplace {
+                find,
+                replace,
+                expected,
+            } => Self::FindReplace {
+                find,
+                replace,
+                expected,
+            },
+        }
+    }
+}
+
+/// Applies edit operations to a note.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/vaults/{vault}/notes/{path}",
+    tag = "notes",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("path" = String, Path, description = "Note path, ending in `.md`"),
+        ("If-Match" = Option<String>, Header, description = "Apply only to this version"),
+    ),
+    request_body = PatchRequest,
+    responses(
+        (status = 200, description = "Patched", body = WriteResult, headers(("ETag" = String))),
+        (status = 404, description = "Unknown note", body = crate::serve::error::ErrorBody),
+        (status = 412, description = "The note changed", body = crate::serve::error::ErrorBody),
+        (status = 422, description = "An operation does not apply (heading not found, match count, ...)", body = crate::serve::error::ErrorBody),
+    )
+)]
+pub async fn patch_note(
+    State(state): State<AppState>,
+    ApiPath((vault, path)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<PatchRequest>,
+) -> Response {
+    let result = async {
+        let open = state.vault(&vault)?;
+        let expected = if_match(&headers)?;
+        let ops: Vec<EditOp> = request.operations.into_iter().map(EditOp::from).collect();
+        let name = vault.clone();
+        blocking(move || Ok(open.vault.patch_note(&path, &ops, expected.as_deref())?))
+            .await
+            .map_err(|e| count_conflict(&name, e))
+    }
+    .await;
+    match result {
+        Ok(outcome) => written(outcome, NOTE),
+        Err(err) => labelled(err, NOTE),
+    }
+}
+
+/// Where to move a note or folder.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    /// The new path.
+    pub to: String,
+    /// Rewrite every link that pointed at what moved (default true).
+    #[serde(default = "yes")]
+    pub update_links: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The result of a move.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MoveResult {
+    /// Every file moved.
+    pub moved: Vec<MovedFile>,
+    /// Notes whose links were rewritten.
+    pub rewritten: Vec<RewrittenNoteDto>,
+}
+
+/// One moved file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MovedFile {
+    /// Old path.
+    pub from: String,
+    /// New path.
+    pub to: String,
+}
+
+/// Links rewritten in one note.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RewrittenNoteDto {
+    /// The note (at its new path if it moved).
+    pub path: String,
+    /// The links changed.
+    pub links: Vec<RewrittenLinkDto>,
+}
+
+/// One rewritten link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RewrittenLinkDto {
+    /// Line of the link.
+    pub line: u32,
+    /// The link before.
+    pub before: String,
+    /// The link after.
+    pub after: String,
+}
+
+impl From<MoveOutcome> for MoveResult {
+    fn from(o: MoveOutcome) -> Self {
+        Self {
+            moved: o
+                .moved
+                .into_iter()
+                .map(|(from, to)| MovedFile {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                })
+                .collect(),
+            rewritten: o
+                .rewritten
+                .into_iter()
+                .map(|n| RewrittenNoteDto {
+                    path: n.path.to_string(),
+                    links: n
+                        .links
+                        .into_iter()
+                        .map(|l| RewrittenLinkDto {
+                            line: l.line,
+                            before: l.before,
+                            after: l.after,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+const MOVE: &str = "/api/v1/vaults/{vault}/notes/{*path}/move";
+
+/// `POST notes/{path}/move`; any other `POST` on a note is not allowed.
+async fn post_note(
+    State(state): State<AppState>,
+    ApiPath((vault, path)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<MoveRequest>,
+) -> Response {
+    let Some(from) = path.strip_suffix("/move").map(str::to_owned) else {
+        return labelled(ApiError::MethodNotAllowed("POST".to_owned()), NOTE);
+    };
+    match move_note(state, vault, from, headers, request).await {
+        Ok(result) => {
+            let mut response = Json(result).into_response();
+            response.extensions_mut().insert(RouteLabel(MOVE));
+            response
+        }
+        Err(err) => labelled(err, MOVE),
+    }
+}
+
+/// Moves or renames a note or folder, rewriting links to it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/vaults/{vault}/notes/{path}/move",
+    tag = "notes",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("path" = String, Path, description = "Note or folder path"),
+        ("If-Match" = Option<String>, Header, description = "Move only this version of the note"),
+    ),
+    request_body = MoveRequest,
+    responses(
+        (status = 200, description = "Moved", body = MoveResult),
+        (status = 404, description = "Unknown note", body = crate::serve::error::ErrorBody),
+        (status = 409, description = "The destination exists", body = crate::serve::error::ErrorBody),
+        (status = 412, description = "The note changed", body = crate::serve::error::ErrorBody),
+    )
+)]
+pub async fn move_note(
+    state: AppState,
+    vault: String,
+    from: String,
+    headers: HeaderMap,
+    request: MoveRequest,
+) -> Result<MoveResult, ApiError> {
+    let open = state.vault(&vault)?;
+    let expected = if_match(&headers)?;
+    let name = vault.clone();
+    let outcome = blocking(move || {
+        Ok(open.vault.move_note(
+            &from,
+            &request.to,
+            request.update_links,
+            expected.as_deref(),
+        )?)
+    })
+    .await
+    .map_err(|e| count_conflict(&name, e))?;
+    Ok(MoveResult::from(outcome))
+}
+
+/// How to delete.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    /// Delete for good instead of moving to the vault's `.trash/`.
+    #[serde(default)]
+    pub permanent: bool,
+}
+
+/// The result of a delete.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeleteResult {
+    /// The note deleted.
+    pub path: String,
+    /// Where it went in `.trash/`, unless deleted permanently.
+    pub trashed_to: Option<String>,
+}
+
+/// Deletes a note: to the vault's `.trash/` (as Obsidian does) or permanently.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/vaults/{vault}/notes/{path}",
+    tag = "notes",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("path" = String, Path, description = "Note path, ending in `.md`"),
+        ("If-Match" = Option<String>, Header, description = "Delete only this version"),
+        DeleteQuery,
+    ),
+    responses(
+        (status = 200, description = "Deleted", body = DeleteResult),
+        (status = 404, description = "Unknown note", body = crate::serve::error::ErrorBody),
+        (status = 412, description = "The note changed", body = crate::serve::error::ErrorBody),
+    )
+)]
+pub async fn delete_note(
+    State(state): State<AppState>,
+    ApiPath((vault, path)): ApiPath<(String, String)>,
+    ApiQuery(query): ApiQuery<DeleteQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let result = async {
+        let open = state.vault(&vault)?;
+        let expected = if_match(&headers)?;
+        let name = vault.clone();
+        blocking(move || {
+            Ok(open
+                .vault
+                .delete_note(&path, query.permanent, expected.as_deref())?)
+        })
+        .await
+        .map_err(|e| count_conflict(&name, e))
+    }
+    .await;
+    match result {
+        Ok(outcome) => {
+            let mut response = Json(DeleteResult {
+                path: outcome.path.to_string(),
+                trashed_to: outcome.trashed_to.map(|p| p.to_string()),
+            })
+            .into_response();
+            response.extensions_mut().insert(RouteLabel(NOTE));
+            response
+        }
+        Err(err) => labelled(err, NOTE),
+    }
+}

@@ -1,0 +1,76 @@
+//! What every handler can reach: the live configuration, the vaults, the metrics handle and the
+//! shutdown signal.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::error::ApiError;
+use super::vaults::{OpenVault, VaultEntry, Vaults};
+use crate::config::Config;
+
+/// Shared state of the server. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration in force; swapped whole on reload.
+    pub config: Arc<ArcSwap<Config>>,
+    /// The vaults.
+    pub vaults: Arc<Vaults>,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// Cancelled when the server starts shutting down.
+    pub shutdown: CancellationToken,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("vaults", &self.vaults)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State for `config`, with no vault opened yet.
+    pub fn new(config: Config, metrics: PrometheusHandle, shutdown: CancellationToken) -> Self {
+        Self {
+            config: Arc::new(ArcSwap::from_pointee(config)),
+            vaults: Arc::new(Vaults::new(shutdown.clone())),
+            metrics,
+            shutdown,
+        }
+    }
+
+    /// The configured vault `name`, whatever its state.
+    pub fn entry(&self, name: &str) -> Result<Arc<VaultEntry>, ApiError> {
+        match self.vaults.get(name) {
+            Some(entry) => Ok(entry),
+            None if self.shutdown.is_cancelled() => Err(ApiError::ShuttingDown),
+            None => Err(ApiError::UnknownVault(name.to_owned())),
+        }
+    }
+
+    /// The open vault `name`, or why it cannot answer.
+    pub fn vault(&self, name: &str) -> Result<Arc<OpenVault>, ApiError> {
+        let entry = self.entry(name)?;
+        match entry.ready() {
+            Err(ApiError::UnknownVault(_)) if self.shutdown.is_cancelled() => {
+                Err(ApiError::ShuttingDown)
+            }
+            other => other,
+        }
+    }
+}
+
+/// Runs blocking vault work (queries read files, searches touch tantivy) off the async threads.
+pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("a vault query failed: {e}")))?
+}

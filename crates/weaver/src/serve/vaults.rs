@@ -1,0 +1,416 @@
+//! The vaults a server serves, each with its own lifecycle:
+//!
+//! ```text
+//!   (configured) ──▶ Opening ──Vault::open + watch ok──▶ Ready ──removed/shutdown──▶ Closed
+//!                       │                                                  ▲
+//!                       └──────────── error ──▶ Failed ──reload/SIGHUP─────┘ (reopened)
+//! ```
+//!
+//! Opening runs on a blocking thread in the background, so the server listens at once and one
+//! slow or broken vault never holds up the others. A vault's state changes under its own lock,
+//! and `index.ready` is published under the same lock, so an events subscriber that checks the
+//! state and subscribes while holding it sees the transition exactly once.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+use weaver_app::{SyncReport, Vault, WatchHandle};
+
+use super::error::ApiError;
+use super::events::{VaultEvent, VaultEvents};
+use super::metrics;
+use crate::config::{Config, VaultConfig, WatchConfig};
+
+/// Where a vault is in its lifecycle.
+#[derive(Debug, Clone)]
+pub enum VaultState {
+    /// The initial index is being built.
+    Opening,
+    /// Serving queries.
+    Ready(Arc<OpenVault>),
+    /// Could not be opened; the reason names the problem.
+    Failed(Arc<str>),
+    /// Removed from the configuration, or the server is stopping.
+    Closed,
+}
+
+impl VaultState {
+    /// `opening`, `ready`, `failed` or `closed`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Opening => "opening",
+            Self::Ready(_) => "ready",
+            Self::Failed(_) => "failed",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// An open vault and its watcher.
+pub struct OpenVault {
+    /// The vault.
+    pub vault: Arc<Vault>,
+    watcher: Mutex<Option<WatchHandle>>,
+    /// Why the vault is not watched for changes, when it is not.
+    pub watch_error: Option<String>,
+}
+
+impl std::fmt::Debug for OpenVault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenVault")
+            .field("vault", &self.vault)
+            .field("watch_error", &self.watch_error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenVault {
+    /// Stops the watcher and waits for an in-progress sync. Blocking.
+    fn stop_watching(&self) {
+        let handle = match self.watcher.lock() {
+            Ok(mut guard) => guard.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(handle) = handle {
+            handle.stop();
+        }
+    }
+}
+
+/// One configured vault.
+#[derive(Debug)]
+pub struct VaultEntry {
+    /// Its name in the configuration and in URLs.
+    pub name: String,
+    /// Its settings (fixed while it is open: a change reopens it).
+    pub config: RwLock<VaultConfig>,
+    state: RwLock<VaultState>,
+    /// Its live change notifications.
+    pub events: VaultEvents,
+    /// Cancelled when the vault closes: ends its event streams and abandons its opening.
+    pub closed: CancellationToken,
+}
+
+impl VaultEntry {
+    /// The current state.
+    pub fn state(&self) -> VaultState {
+        match self.state.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Runs `f` with the state held, so no transition happens meanwhile.
+    pub fn with_state<T>(&self, f: impl FnOnce(&VaultState) -> T) -> T {
+        match self.state.read() {
+            Ok(guard) => f(&guard),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replaces the state, returning the previous one.
+    fn set_state(&self, state: VaultState) -> VaultState {
+        let mut guard = match self.state.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        std::mem::replace(&mut *guard, state)
+    }
+
+    /// The open vault, or the error a request for it gets.
+    pub fn ready(&self) -> Result<Arc<OpenVault>, ApiError> {
+        match self.state() {
+            VaultState::Ready(open) => Ok(open),
+            VaultState::Opening => Err(ApiError::VaultNotReady(self.name.clone())),
+            VaultState::Failed(reason) => Err(ApiError::VaultUnavailable {
+                name: self.name.clone(),
+                reason: reason.to_string(),
+            }),
+            VaultState::Closed => Err(ApiError::UnknownVault(self.name.clone())),
+        }
+    }
+}
+
+/// Every vault of the server, by name.
+#[derive(Debug)]
+pub struct Vaults {
+    map: RwLock<BTreeMap<String, Arc<VaultEntry>>>,
+    shutdown: CancellationToken,
+}
+
+impl Vaults {
+    /// No vaults yet; `shutdown` closes every vault's event streams.
+    pub fn new(shutdown: CancellationToken) -> Self {
+        Self {
+            map: RwLock::new(BTreeMap::new()),
+            shutdown,
+        }
+    }
+
+    /// The vault called `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<VaultEntry>> {
+        self.read_map().get(name).cloned()
+    }
+
+    /// Every vault, by name.
+    pub fn list(&self) -> Vec<Arc<VaultEntry>> {
+        self.read_map().values().cloned().collect()
+    }
+
+    /// True when no vault is still opening (failed vaults do not hold readiness back: they
+    /// answer 503 on their own routes while the others serve).
+    pub fn all_opened(&self) -> bool {
+        self.read_map()
+            .values()
+            .all(|v| !matches!(v.state(), VaultState::Opening))
+    }
+
+    fn read_map(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<VaultEntry>>> {
+        match self.map.read() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Brings the set of vaults in line with `config`: opens new vaults (and, when
+    /// `retry_failed`, failed ones again), closes removed ones, reopens those whose settings
+    /// changed in a way that needs it. Returns at once; opening and closing run in the
+    /// background.
+    pub fn apply(&self, config: &Config, retry_failed: bool) {
+        let mut to_open = Vec::new();
+        let mut to_close = Vec::new();
+        {
+            let mut map = match self.map.write() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let removed: Vec<String> = map
+                .keys()
+                .filter(|name| !config.vaults.contains_key(*name))
+                .cloned()
+                .collect();
+            for name in removed {
+                if let Some(entry) = map.remove(&name) {
+                    tracing::info!(vault = %name, "vault removed from the configuration");
+                    to_close.push(entry);
+                }
+            }
+            for (name, vault_config) in &config.vaults {
+                let mut replaced = None;
+                if let Some(entry) = map.get(name) {
+                    let failed = matches!(entry.state(), VaultState::Failed(_));
+                    // Every vault setting is fixed when the vault opens.
+                    let reopen = match entry.config.read() {
+                        Ok(current) => *current != *vault_config,
+                        Err(_) => true,
+                    };
+                    let retry = failed && retry_failed;
+                    if !reopen && !retry {
+                        continue;
+                    }
+                    tracing::info!(vault = %name, "reopening vault");
+                    replaced = map.remove(name);
+                }
+                let entry = Arc::new(VaultEntry {
+                    name: name.clone(),
+                    config: RwLock::new(vault_config.clone()),
+                    state: RwLock::new(VaultState::Opening),
+                    events: VaultEvents::default(),
+                    closed: self.shutdown.child_token(),
+                });
+                map.insert(name.clone(), Arc::clone(&entry));
+                to_open.push((entry, replaced));
+            }
+        }
+        for entry in to_close {
+            tokio::spawn(close(entry));
+        }
+        for (entry, replaced) in to_open {
+            let watch = config.watch.clone();
+            tokio::spawn(async move {
+                // The old vault must let go of the cache (its lock file) before the new one
+                // opens it, or the new one would fall back to an in-memory cache.
+                if let Some(old) = replaced {
+                    close(old).await;
+                }
+                open(entry, watch).await;
+            });
+        }
+    }
+
+    /// Closes every vault: stops watchers and drops the vaults (releasing their caches), waiting
+    /// for in-progress syncs.
+    pub async fn close_all(&self) {
+        let entries: Vec<Arc<VaultEntry>> = {
+            let mut map = match self.map.write() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            std::mem::take(&mut *map).into_values().collect()
+        };
+        let closing: Vec<_> = entries.into_iter().map(close).collect();
+        futures_util::future::join_all(closing).await;
+    }
+}
+
+/// Opens `entry`'s vault on a blocking thread and starts its watcher.
+async fn open(entry: Arc<VaultEntry>, watch: WatchConfig) {
+    let started = Instant::now();
+    let config = match entry.config.read() {
+        Ok(c) => c.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    tracing::info!(vault = %entry.name, path = %config.path.display(), "opening vault");
+    let for_open = Arc::clone(&entry);
+    let opened =
+        tokio::task::spawn_blocking(move || open_blocking(&for_open, &config, &watch)).await;
+    let open = match opened {
+        Ok(Ok(open)) => open,
+        Ok(Err(err)) => {
+            tracing::error!(vault = %entry.name, code = crate::error::code(&err), error = %err, "vault failed to open");
+            set_failed(&entry, err.to_string());
+            return;
+        }
+        Err(join) => {
+            tracing::error!(vault = %entry.name, error = %join, "opening the vault panicked");
+            set_failed(&entry, "opening the vault panicked".to_owned());
+            return;
+        }
+    };
+    let snapshot = open.vault.snapshot();
+    let stats = snapshot.stats();
+    let event = VaultEvent::IndexReady {
+        notes: stats.notes,
+        attachments: stats.attachments,
+    };
+    let became_ready = {
+        let mut state = match entry.state.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if matches!(*state, VaultState::Closed) || entry.closed.is_cancelled() {
+            false
+        } else {
+            *state = VaultState::Ready(Arc::clone(&open));
+            entry.events.publish(event);
+            true
+        }
+    };
+    if became_ready {
+        metrics::vault_opened(&entry.name);
+        metrics::vault_counts(&entry.name, &stats);
+        tracing::info!(
+            vault = %entry.name,
+            notes = stats.notes,
+            attachments = stats.attachments,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "vault ready"
+        );
+    } else {
+        // Closed while opening: release it on a blocking thread (dropping a vault joins threads).
+        tokio::task::spawn_blocking(move || {
+            open.stop_watching();
+            drop(open);
+        });
+    }
+}
+
+fn set_failed(entry: &VaultEntry, reason: String) {
+    let mut state = match entry.state.write() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if !matches!(*state, VaultState::Closed) {
+        *state = VaultState::Failed(reason.into());
+    }
+}
+
+fn open_blocking(
+    entry: &Arc<VaultEntry>,
+    config: &VaultConfig,
+    watch: &WatchConfig,
+) -> Result<Arc<OpenVault>, weaver_app::AppError> {
+    let (vault, _report) = Vault::open(&config.open_options(), &|_| {})?;
+    let vault = Arc::new(vault);
+    let name = entry.name.clone();
+    let events = entry.events.clone();
+    let weak: Weak<Vault> = Arc::downgrade(&vault);
+    // Every sync with changes, whatever caused it (the watcher, an API or MCP write, a
+    // reconcile), reaches the event stream through the vault's own broadcast. The forwarding
+    // thread ends when the vault is dropped (its sender closes).
+    let mut changes = vault.subscribe();
+    std::thread::Builder::new()
+        .name(format!("weaver-events-{name}"))
+        .spawn(move || {
+            loop {
+                match changes.blocking_recv() {
+                    Ok(weaver_app::VaultEvent::Synced(report)) => {
+                        synced(&name, &events, &weak, &report);
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(vault = %name, missed, "event forwarding lagged");
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        })
+        .map_err(|e| weaver_app::AppError::Watch {
+            path: vault.root().to_path_buf(),
+            reason: format!("cannot start the event thread: {e}"),
+        })?;
+    let (watcher, watch_error) = match weaver_app::watch(
+        Arc::clone(&vault),
+        watch.options(),
+        |_| {},
+    ) {
+        Ok(handle) => (Some(handle), None),
+        Err(err) => {
+            // The vault still answers queries; it just will not see changes until reopened.
+            tracing::error!(vault = %entry.name, error = %err, "cannot watch the vault; serving it without live updates");
+            (None, Some(err.to_string()))
+        }
+    };
+    Ok(Arc::new(OpenVault {
+        vault,
+        watcher: Mutex::new(watcher),
+        watch_error,
+    }))
+}
+
+/// Called on the watcher's thread after every sync that changed something.
+fn synced(name: &str, events: &VaultEvents, vault: &Weak<Vault>, report: &SyncReport) {
+    metrics::sync_finished(name, report.elapsed);
+    let Some(vault) = vault.upgrade() else {
+        return;
+    };
+    let snapshot = vault.snapshot();
+    metrics::vault_counts(name, &snapshot.stats());
+    tracing::debug!(vault = %name, changes = report.changes.len(), "vault synced");
+    for change in &report.changes {
+        let hash = snapshot.get(&change.path).map(|n| n.meta.hash.clone());
+        events.publish(VaultEvent::from_change(change, hash));
+    }
+}
+
+/// Marks `entry` closed, ends its event streams, then stops its watcher and drops its vault on a
+/// blocking thread.
+async fn close(entry: Arc<VaultEntry>) {
+    entry.closed.cancel();
+    let previous = entry.set_state(VaultState::Closed);
+    metrics::vault_closed(&entry.name);
+    if let VaultState::Ready(open) = previous {
+        let name = entry.name.clone();
+        let closed = tokio::task::spawn_blocking(move || {
+            open.stop_watching();
+            // Requests in flight may still hold the vault; the last one drops it.
+            drop(open);
+        })
+        .await;
+        match closed {
+            Ok(()) => tracing::info!(vault = %name, "vault closed"),
+            Err(err) => tracing::error!(vault = %name, error = %err, "closing the vault failed"),
+        }
+    }
+}
