@@ -20,7 +20,7 @@ pub struct Global {
     /// The vault folder [default: the current folder]
     #[arg(long, global = true, env = "WEAVER_VAULT")]
     pub vault: Option<PathBuf>,
-    /// Where to keep the cache and search index [default: <vault>/.weaver]
+    /// Where to keep the cache and search index [default: VAULT/.weaver]
     #[arg(long, global = true, env = "WEAVER_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Keep the cache in memory only: nothing is written next to the vault
