@@ -293,7 +293,11 @@ fn graph_follows_text_only_and_link_edits() {
     };
     assert_eq!(backlinks(&v, "b"), 1);
     // Text-only edit of the linking note: same links, same graph.
-    write(dir.path(), "a.md", "# A\nReworded: [[b]] and [[c#Section]].\n");
+    write(
+        dir.path(),
+        "a.md",
+        "# A\nReworded: [[b]] and [[c#Section]].\n",
+    );
     v.sync(&Scope::All).unwrap();
     assert_eq!(backlinks(&v, "b"), 1);
     assert_eq!(backlinks(&v, "sub/c"), 1);
