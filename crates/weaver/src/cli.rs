@@ -66,6 +66,32 @@ pub enum Command {
     Bench(crate::bench::BenchCommand),
     /// Serve one or more vaults over HTTP: REST API, live events, health and metrics
     Serve(ServeArgs),
+    /// Serve the vault to AI agents over the Model Context Protocol (stdio, or --http)
+    Mcp(McpArgs),
+}
+
+/// `weaver mcp`: stdio for desktop agents (stdout carries only protocol messages; logs go to
+/// stderr), or Streamable HTTP with `--http`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Hide and refuse the write tools
+    #[arg(long)]
+    pub read_only: bool,
+    /// Serve Streamable HTTP at /mcp instead of stdio
+    #[arg(long)]
+    pub http: bool,
+    /// Address for --http
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3001")]
+    pub listen: std::net::SocketAddr,
+    /// Host header accepted by --http (repeatable; DNS-rebinding protection) [default: loopback]
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+    /// Browser Origin accepted by --http (repeatable) [default: not checked]
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+    /// The vault's name, as tools and resource URIs show it
+    #[arg(long, default_value = "default")]
+    pub name: String,
 }
 
 /// `weaver serve`. Settings are layered: defaults, the config file, `WEAVER__SECTION__KEY`

@@ -19,6 +19,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Bench(cmd) => return crate::bench::run(&cli.global, cmd),
         Command::Serve(args) => return crate::serve::command(&cli.global, &args),
+        Command::Mcp(args) => return crate::mcp_command::command(&cli.global, &args),
         Command::Index(args) => {
             let (vault, report) = open_vault(&cli.global, true)?;
             out.index_report(&report);

@@ -125,6 +125,8 @@ pub struct Config {
     pub log: LogConfig,
     /// The file watchers.
     pub watch: WatchConfig,
+    /// The MCP endpoint at `/mcp` (Streamable HTTP).
+    pub mcp: McpConfig,
     /// The vaults served, by name (`[a-z0-9_-]+`).
     pub vaults: BTreeMap<String, VaultConfig>,
 }
@@ -156,6 +158,32 @@ impl Default for ServerConfig {
             max_body_bytes: 5 * 1024 * 1024,
             allow_blind_writes: false,
             metrics_token: None,
+        }
+    }
+}
+
+/// `[mcp]`: the Model Context Protocol endpoint of `weaver serve` at `/mcp` and `/mcp/{vault}`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpConfig {
+    /// Serve `/mcp` at all.
+    pub enabled: bool,
+    /// Hide and refuse the write tools (vaults marked `read_only` refuse writes anyway).
+    pub read_only: bool,
+    /// Accepted `Host` headers (DNS-rebinding protection). The default accepts loopback only;
+    /// list the public host names in a deployment, or `[]` behind a proxy that checks `Host`.
+    pub allowed_hosts: Vec<String>,
+    /// Accepted browser `Origin`s (`https://app.example.com`); empty: not checked.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            read_only: false,
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            allowed_origins: Vec::new(),
         }
     }
 }

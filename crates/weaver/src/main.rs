@@ -8,6 +8,7 @@ mod dates;
 mod error;
 mod logging;
 mod mcp;
+mod mcp_command;
 mod output;
 mod serve;
 

@@ -30,10 +30,6 @@
 //! serve_stdio(Arc::new(backend), McpOptions::new(false)).await?;
 //! ```
 
-// Nothing calls into this module until the CLI wires `weaver mcp` and `weaver serve` mounts
-// `/mcp`; until then the binary would warn about every item (and the re-exports below).
-#![allow(dead_code)]
-
 mod backend;
 mod http;
 mod local;

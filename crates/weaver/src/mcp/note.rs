@@ -13,6 +13,9 @@ use super::output::{NoteOutput, OutlineEntry};
 /// Characters of a note shown when the caller does not say.
 pub const DEFAULT_MAX_CHARS: usize = 20_000;
 
+/// Bytes of text a read shows at least, whatever else the result holds.
+const MIN_CONTENT_BYTES: usize = 1024;
+
 /// How to view a note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
@@ -73,18 +76,29 @@ pub fn render(source: NoteSource, view: &View) -> Result<NoteOutput, ToolError> 
         output.outline = Some(outline);
         return Ok(output);
     }
+    // Frontmatter that would crowd out the text is left to the text itself, where it is
+    // anyway when reading from the start.
+    let frontmatter_bytes = serde_json::to_vec(&output.frontmatter).map_or(0, |v| v.len());
+    if frontmatter_bytes > view.budget / 4 {
+        output.frontmatter = None;
+    }
     // What the content may take: the budget less everything else, less a tenth for the JSON
-    // escaping of quotes and line breaks.
+    // escaping of quotes and line breaks; never so little that a read cannot move forward.
     let envelope = serde_json::to_vec(&output).map_or(0, |v| v.len()) + 300;
-    let byte_budget = view.budget.saturating_sub(envelope) / 10 * 9;
+    let byte_budget = (view.budget.saturating_sub(envelope) / 10 * 9).max(MIN_CONTENT_BYTES);
     let (shown, taken) = window(&text, output.offset, view.max_chars, byte_budget);
     let end = output.offset + taken;
     let mut content = shown.to_owned();
     if end < chars {
         output.truncated = true;
         output.next_offset = Some(end);
+        let again = if output.section.is_some() {
+            "the same section and "
+        } else {
+            ""
+        };
         content.push_str(&format!(
-            "\n\n[… truncated: characters {}–{end} of {chars} shown; call read_note with offset={end} for more, or use section / outline_only]",
+            "\n\n[… truncated: characters {}–{end} of {chars} shown; call read_note with {again}offset={end} for more, or use section / outline_only]",
             output.offset
         ));
     }
@@ -281,6 +295,18 @@ mod tests {
         )
         .unwrap();
         assert!(next.content.unwrap().starts_with("line 010\n"));
+    }
+
+    #[test]
+    fn a_huge_frontmatter_never_stops_a_read_from_moving_forward() {
+        let mut huge = source(&"x".repeat(50_000));
+        let mut frontmatter = serde_json::Map::new();
+        frontmatter.insert("blob".into(), "y".repeat(40_000).into());
+        huge.frontmatter = Some(frontmatter);
+        let out = render(huge, &view()).unwrap();
+        assert!(out.frontmatter.is_none());
+        assert!(out.next_offset.unwrap() > 1000);
+        assert!(serde_json::to_vec(&out).unwrap().len() <= 32 * 1024);
     }
 
     #[test]

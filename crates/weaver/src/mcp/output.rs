@@ -358,7 +358,7 @@ impl Render for StatsOutput {
     fn render(&self) -> String {
         let c = &self.counts;
         format!(
-            "vault `{}`: {} notes, {} attachments, {} links ({} unresolved), {} tags, {} orphans, {} open tasks, {} done, {} words",
+            "vault `{}`: notes {}, attachments {}, links {} ({} unresolved), tags {}, orphans {}, open tasks {}, done tasks {}, words {}",
             self.vault,
             c.notes,
             c.attachments,

@@ -169,8 +169,9 @@ impl ServerHandler for McpServer {
             .into_call_tool_result();
         }
         let name = request.name.clone();
+        let started = std::time::Instant::now();
         let call = ToolCallContext::new(self, request, context);
-        let response = self.tool_router.call(call).await?;
+        let mut response = self.tool_router.call(call).await?;
         // rmcp reports arguments that do not deserialise as a tool error of its own wording;
         // give it the stable code every other failure has.
         if let CallToolResponse::Complete(result) = &response
@@ -181,12 +182,19 @@ impl ServerHandler for McpServer {
                 .and_then(|c| c.as_text())
                 .and_then(|t| t.text.strip_prefix(ARGUMENT_ERROR_PREFIX))
         {
-            return ToolError::invalid_argument(format!(
+            response = ToolError::invalid_argument(format!(
                 "invalid arguments for `{name}`: {}",
                 reason.trim()
             ))
-            .into_call_tool_result();
+            .into_call_tool_result()?;
         }
+        let failed = matches!(&response, CallToolResponse::Complete(r) if r.is_error == Some(true));
+        tracing::debug!(
+            mcp.tool = %name,
+            failed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "mcp tool call"
+        );
         Ok(response)
     }
 

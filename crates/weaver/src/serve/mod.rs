@@ -21,6 +21,7 @@
 mod error;
 mod events;
 mod extract;
+mod mcp;
 mod metrics;
 mod middleware;
 mod openapi;
@@ -151,10 +152,15 @@ pub async fn run(
 
 /// The whole application: API, documentation, operations, fallbacks, layers.
 fn app(state: &AppState) -> Router {
-    let router = Router::new()
+    let mut router = Router::new()
         .merge(routes::router())
         .merge(ops::router())
-        .merge(openapi::router())
+        .merge(openapi::router());
+    let mcp_config = state.config.load().mcp.clone();
+    if mcp_config.enabled {
+        router = router.nest("/mcp", mcp::router(state, &mcp_config));
+    }
+    let router = router
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed);
     middleware::layers(router, state).with_state(state.clone())

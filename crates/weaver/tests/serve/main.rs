@@ -17,5 +17,6 @@ mod api;
 mod config;
 mod events;
 mod lifecycle;
+mod mcp;
 mod ops;
 mod write;

@@ -1,0 +1,34 @@
+//! Tests of the MCP server with rmcp's own client: in process over an in-memory duplex pipe
+//! (the stdio framing without a child process) and over Streamable HTTP on `127.0.0.1:0`.
+//!
+//! The crate is a binary, so the MCP module and the two modules it uses are compiled into this
+//! test crate from their source files; `stdio.rs` drives the real `weaver mcp` binary.
+
+// clippy.toml allows these in `#[test]` functions, which does not cover the shared helpers of
+// an integration-test crate.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "../../src/dates.rs"]
+#[allow(dead_code)]
+mod dates;
+#[path = "../../src/error.rs"]
+#[allow(dead_code)]
+mod error;
+#[path = "../../src/mcp/mod.rs"]
+#[allow(dead_code)]
+mod mcp;
+
+mod support;
+
+mod http;
+mod prompts;
+mod read;
+mod resources;
+mod session;
+mod stdio;
+mod write;
