@@ -33,7 +33,7 @@ pub use vault::{
     CacheState, Change, ChangeKind, OpenReport, Progress, Scope, Snapshot, SyncReport, Vault,
     VaultEvent, VaultOptions,
 };
-pub use watch::{WatchHandle, WatchOptions, watch};
+pub use watch::{WatchHandle, WatchOptions, WatchStats, watch};
 pub use weaver_search::{SearchHit, SearchQuery, SearchResults};
 pub use write::{DeleteOutcome, MoveOutcome, Precondition, RewrittenNote, WriteOutcome};
 

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,49 @@ impl Default for WatchOptions {
     }
 }
 
+/// Live counters of a watcher, for metrics.
+#[derive(Debug, Default)]
+pub struct WatchStats {
+    events: AtomicU64,
+    /// Milliseconds since `epoch` of the oldest event not yet applied; 0 when none is pending.
+    pending_since_ms: AtomicU64,
+    epoch: std::sync::OnceLock<Instant>,
+}
+
+impl WatchStats {
+    fn now_ms(&self) -> u64 {
+        let epoch = self.epoch.get_or_init(Instant::now);
+        u64::try_from(epoch.elapsed().as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    fn received(&self, events: usize) {
+        self.events.fetch_add(events as u64, Ordering::Relaxed);
+        let now = self.now_ms();
+        let _ =
+            self.pending_since_ms
+                .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    fn applied(&self) {
+        self.pending_since_ms.store(0, Ordering::Relaxed);
+    }
+
+    /// File-system events received since the watcher started.
+    pub fn events(&self) -> u64 {
+        self.events.load(Ordering::Relaxed)
+    }
+
+    /// How long the oldest change not yet in the index has been waiting (zero when none is).
+    pub fn lag(&self) -> Duration {
+        match self.pending_since_ms.load(Ordering::Relaxed) {
+            0 => Duration::ZERO,
+            since => Duration::from_millis(self.now_ms().saturating_sub(since)),
+        }
+    }
+}
+
 enum Message {
     Paths(Vec<VaultPath>),
     Rescan,
@@ -51,6 +95,7 @@ enum Message {
 /// A running watcher. Dropping it stops the watcher and waits for the worker to finish.
 pub struct WatchHandle {
     stop: Sender<Message>,
+    stats: Arc<WatchStats>,
     worker: Option<JoinHandle<()>>,
     // Dropping the debouncer stops its thread; kept alive for as long as the handle.
     _debouncer: Box<dyn std::any::Any + Send>,
@@ -63,6 +108,11 @@ impl std::fmt::Debug for WatchHandle {
 }
 
 impl WatchHandle {
+    /// Event counters and index lag of this watcher.
+    pub fn stats(&self) -> Arc<WatchStats> {
+        Arc::clone(&self.stats)
+    }
+
     /// Stops watching and waits for an in-progress sync to finish.
     pub fn stop(mut self) {
         self.shutdown();
@@ -90,6 +140,8 @@ pub fn watch(
     on_sync: impl Fn(&SyncReport) + Send + 'static,
 ) -> Result<WatchHandle, AppError> {
     let (tx, rx) = crossbeam_channel::unbounded::<Message>();
+    let stats = Arc::new(WatchStats::default());
+    let counted = Arc::clone(&stats);
     let root = vault.root().to_path_buf();
     let forward = tx.clone();
     let callback_root = root.clone();
@@ -115,6 +167,7 @@ pub fn watch(
                     }
                 }
                 if !paths.is_empty() {
+                    counted.received(paths.len());
                     let _ = forward.send(Message::Paths(paths));
                 }
             }
@@ -141,13 +194,17 @@ pub fn watch(
     let _ = tx.send(Message::Rescan);
     let worker = std::thread::Builder::new()
         .name("weaver-watch".to_owned())
-        .spawn(move || run_worker(&vault, &rx, options.rescan, &on_sync))
+        .spawn({
+            let stats = Arc::clone(&stats);
+            move || run_worker(&vault, &rx, options.rescan, &stats, &on_sync)
+        })
         .map_err(|e| AppError::Watch {
             path: root.clone(),
             reason: e.to_string(),
         })?;
     Ok(WatchHandle {
         stop: tx,
+        stats,
         worker: Some(worker),
         _debouncer: Box::new(debouncer),
     })
@@ -157,6 +214,7 @@ fn run_worker(
     vault: &Vault,
     rx: &Receiver<Message>,
     rescan: Duration,
+    stats: &WatchStats,
     on_sync: &dyn Fn(&SyncReport),
 ) {
     let mut next_rescan = Instant::now() + rescan;
@@ -184,6 +242,9 @@ fn run_worker(
             .filter(|p| !vault.ignore_rules().is_ignored(p.as_str(), false))
             .collect();
         if !full && paths.is_empty() {
+            if rx.is_empty() {
+                stats.applied();
+            }
             continue;
         }
         let scope = if full || paths.len() > FULL_SYNC_THRESHOLD {
@@ -192,7 +253,12 @@ fn run_worker(
         } else {
             Scope::Paths(paths)
         };
-        match vault.sync(&scope) {
+        let synced = vault.sync(&scope);
+        // Events that arrived during the sync are still waiting: their lag keeps counting.
+        if rx.is_empty() {
+            stats.applied();
+        }
+        match synced {
             Ok(report) if !report.changes.is_empty() => on_sync(&report),
             Ok(_) => {}
             Err(err) => tracing::error!(error = %err, "live index update failed"),

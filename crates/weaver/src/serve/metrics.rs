@@ -184,8 +184,15 @@ pub fn sync_finished(vault: &str, elapsed: Duration) {
     histogram!(SYNC_DURATION_SECONDS, "vault" => vault.to_owned()).record(elapsed.as_secs_f64());
 }
 
+/// Publishes a watcher's counters: events received so far and the current index lag (how long
+/// the oldest change not yet in the index has waited). Read at scrape time.
+pub fn watcher(vault: &str, events: u64, lag: Duration) {
+    let label = vault.to_owned();
+    counter!(WATCHER_EVENTS_TOTAL, "vault" => label.clone()).absolute(events);
+    gauge!(INDEX_LAG_SECONDS, "vault" => label).set(lag.as_secs_f64());
+}
+
 /// Counts a conditional write refused because the note changed meanwhile.
-#[allow(dead_code, reason = "called by the write routes")]
 pub fn write_conflict(vault: &str) {
     counter!(WRITE_CONFLICTS_TOTAL, "vault" => vault.to_owned()).increment(1);
 }

@@ -136,6 +136,13 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
             return ApiError::Unauthorized.into_response();
         }
     }
+    for entry in state.vaults.list() {
+        if let Ok(open) = entry.ready()
+            && let Some(stats) = open.watch_stats()
+        {
+            super::metrics::watcher(&entry.name, stats.events(), stats.lag());
+        }
+    }
     state.metrics.run_upkeep();
     (
         [(

@@ -67,6 +67,15 @@ impl std::fmt::Debug for OpenVault {
 }
 
 impl OpenVault {
+    /// The watcher's counters, when the vault is watched.
+    pub fn watch_stats(&self) -> Option<Arc<weaver_app::WatchStats>> {
+        let guard = match self.watcher.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard.as_ref().map(WatchHandle::stats)
+    }
+
     /// Stops the watcher and waits for an in-progress sync. Blocking.
     fn stop_watching(&self) {
         let handle = match self.watcher.lock() {

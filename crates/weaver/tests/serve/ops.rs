@@ -155,3 +155,36 @@ async fn openapi_document_is_served_routed_and_snapshotted() {
     assert_eq!(init.status(), 200);
     assert!(init.text().await.unwrap().contains("/api/v1/openapi.json"));
 }
+
+#[tokio::test]
+async fn watcher_metrics_count_external_edits() {
+    let sandbox = Sandbox::new();
+    let vault = sandbox.vault("vault", VAULT);
+    let server = Start::vault(&vault).spawn();
+    server.wait_ready().await;
+    std::fs::write(vault.join("Edited elsewhere.md"), "# Typed in Obsidian\n").unwrap();
+    let line = server
+        .poll(|| async {
+            let text = server.get("/metrics").await.text().await.unwrap();
+            text.lines()
+                .find(|l| l.starts_with("weaver_watcher_events_total{vault=\"default\"}"))
+                .filter(|l| !l.ends_with(" 0"))
+                .map(str::to_owned)
+        })
+        .await;
+    let events: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(events >= 1.0, "{line}");
+    // Once the change is indexed, nothing is waiting.
+    server
+        .poll(|| async {
+            let found = server.ok("/api/v1/vaults/default/search?q=obsidian").await;
+            (found["total"].as_u64() >= Some(1)).then_some(())
+        })
+        .await;
+    let text = server.get("/metrics").await.text().await.unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l == "weaver_index_lag_seconds{vault=\"default\"} 0"),
+        "{text}"
+    );
+}
