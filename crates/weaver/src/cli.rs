@@ -68,6 +68,15 @@ pub enum Command {
     Serve(ServeArgs),
     /// Serve the vault to AI agents over the Model Context Protocol (stdio, or --http)
     Mcp(McpArgs),
+    /// API keys for remote access
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key: prints the key (once; give it to the client) and its hash (for the config)
+    Create,
 }
 
 /// `weaver mcp`: stdio for desktop agents (stdout carries only protocol messages; logs go to
@@ -92,6 +101,18 @@ pub struct McpArgs {
     /// The vault's name, as tools and resource URIs show it
     #[arg(long, default_value = "default")]
     pub name: String,
+    /// With --http, require `Authorization: Bearer KEY` for a key with this hash (repeatable;
+    /// from `weaver keys create`)
+    #[arg(
+        long = "api-key-hash",
+        value_name = "HASH",
+        env = "WEAVER_MCP_API_KEY_HASHES",
+        value_delimiter = ','
+    )]
+    pub api_key_hashes: Vec<String>,
+    /// With --http, larger request bodies are refused
+    #[arg(long, value_name = "BYTES", default_value_t = 5 * 1024 * 1024)]
+    pub max_body_bytes: usize,
 }
 
 /// `weaver serve`. Settings are layered: defaults, the config file, `WEAVER__SECTION__KEY`

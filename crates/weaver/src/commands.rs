@@ -20,6 +20,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(cmd) => return crate::bench::run(&cli.global, cmd),
         Command::Serve(args) => return crate::serve::command(&cli.global, &args),
         Command::Mcp(args) => return crate::mcp_command::command(&cli.global, &args),
+        Command::Keys(crate::cli::KeysCommand::Create) => {
+            let key = crate::keys::generate()?;
+            let hash = crate::keys::hash(&key);
+            if cli.global.json {
+                println!("{}", serde_json::json!({ "key": key, "hash": hash }));
+            } else {
+                println!("key:  {key}");
+                println!("hash: {hash}");
+                eprintln!(
+                    "Give the key to the client (it is not stored anywhere); put the hash in the \
+                     configuration, e.g. `[mcp] api_key_hashes = [\"{hash}\"]`."
+                );
+            }
+        }
         Command::Index(args) => {
             let (vault, report) = open_vault(&cli.global, true)?;
             out.index_report(&report);

@@ -175,6 +175,10 @@ pub struct McpConfig {
     pub allowed_hosts: Vec<String>,
     /// Accepted browser `Origin`s (`https://app.example.com`); empty: not checked.
     pub allowed_origins: Vec<String>,
+    /// When not empty, `/mcp` requires `Authorization: Bearer <key>` with a key whose hash is
+    /// listed (`sha256:...`, from `weaver keys create`). For direct remote use without the
+    /// gateway; reloads with the file.
+    pub api_key_hashes: Vec<String>,
 }
 
 impl Default for McpConfig {
@@ -184,6 +188,7 @@ impl Default for McpConfig {
             read_only: false,
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             allowed_origins: Vec::new(),
+            api_key_hashes: Vec::new(),
         }
     }
 }
@@ -520,6 +525,11 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
             reason: reason.to_owned(),
         })
     };
+    for hash in &config.mcp.api_key_hashes {
+        if let Err(reason) = crate::keys::validate_hash(hash) {
+            return invalid("mcp.api_key_hashes", &reason);
+        }
+    }
     if config.vaults.is_empty() {
         return invalid(
             "vaults",

@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod dates;
 mod error;
+mod keys;
 mod logging;
 mod mcp;
 mod mcp_command;

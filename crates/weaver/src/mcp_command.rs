@@ -62,10 +62,40 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
             http.allowed_hosts.clone_from(&args.allowed_hosts);
         }
         http.allowed_origins.clone_from(&args.allowed_origins);
-        let app = axum::Router::new().nest(
-            "/mcp",
-            http_service(Arc::new(SingleVault(backend)), mcp_options, http),
-        );
+        for hash in &args.api_key_hashes {
+            crate::keys::validate_hash(hash)
+                .map_err(|reason| anyhow::anyhow!("--api-key-hash: {reason}"))?;
+        }
+        let hashes = Arc::new(args.api_key_hashes.clone());
+        let app = axum::Router::new()
+            .nest(
+                "/mcp",
+                http_service(Arc::new(SingleVault(backend)), mcp_options, http),
+            )
+            .layer(axum::middleware::from_fn(
+                move |request: axum::extract::Request, next: axum::middleware::Next| {
+                    let hashes = Arc::clone(&hashes);
+                    async move {
+                        if crate::keys::authorize(request.headers(), &hashes).is_ok() {
+                            next.run(request).await
+                        } else {
+                            use axum::response::IntoResponse;
+                            (
+                                axum::http::StatusCode::UNAUTHORIZED,
+                                [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                                axum::Json(serde_json::json!({
+                                    "code": "unauthorized",
+                                    "message": "missing or invalid bearer token",
+                                })),
+                            )
+                                .into_response()
+                        }
+                    }
+                },
+            ))
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(
+                args.max_body_bytes,
+            ));
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on `{}`", args.listen))?;

@@ -32,9 +32,11 @@ impl VaultDirectory for ServeVaults {
     }
 }
 
-/// The `/mcp` router, to nest at `/mcp`.
+/// The `/mcp` router, to nest at `/mcp`. When `[mcp] api_key_hashes` is set (read live, so a
+/// reload adds or revokes keys), requests need a matching bearer key.
 pub fn router(state: &AppState, config: &McpConfig) -> axum::Router<AppState> {
-    crate::mcp::http_service(
+    let live = state.clone();
+    let service = crate::mcp::http_service(
         Arc::new(ServeVaults(state.clone())),
         McpOptions::new(config.read_only),
         HttpOptions {
@@ -42,5 +44,26 @@ pub fn router(state: &AppState, config: &McpConfig) -> axum::Router<AppState> {
             allowed_origins: config.allowed_origins.clone(),
             shutdown: state.shutdown.clone(),
         },
-    )
+    );
+    service.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let hashes = live.config.load().mcp.api_key_hashes.clone();
+            async move {
+                match crate::keys::authorize(request.headers(), &hashes) {
+                    Ok(()) => next.run(request).await,
+                    Err(()) => unauthorized(),
+                }
+            }
+        },
+    ))
+}
+
+fn unauthorized() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = super::error::ApiError::Unauthorized.into_response();
+    response.headers_mut().insert(
+        axum::http::header::WWW_AUTHENTICATE,
+        axum::http::HeaderValue::from_static("Bearer"),
+    );
+    response
 }

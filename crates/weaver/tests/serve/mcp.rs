@@ -114,3 +114,50 @@ async fn an_mcp_write_is_visible_to_rest_at_once() {
     assert_eq!(stale.is_error, Some(true));
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn mcp_can_require_an_api_key() {
+    let sandbox = Sandbox::new();
+    let vault = sandbox.vault("vault", VAULT);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_weaver"))
+        .args(["--json", "keys", "create"])
+        .output()
+        .unwrap();
+    let created: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let config = sandbox.write(
+        "weaver.toml",
+        &format!(
+            "[mcp]\napi_key_hashes = [\"{}\"]\n[vaults.default]\npath = \"{}\"\n",
+            created["hash"].as_str().unwrap(),
+            vault.display()
+        ),
+    );
+    let server = Start::new(&["--config", config.to_str().unwrap()]).spawn();
+    server.wait_ready().await;
+    let initialize = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "probe", "version": "0"}}
+    });
+    let post = |key: Option<&str>| {
+        let mut request = server
+            .client
+            .post(server.url("/mcp"))
+            .header("Accept", "application/json, text/event-stream")
+            .json(&initialize);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send()
+    };
+    let missing = post(None).await.unwrap();
+    assert_eq!(missing.status(), 401);
+    assert_eq!(missing.headers()["www-authenticate"], "Bearer");
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["code"], "unauthorized");
+    assert_eq!(post(Some("wvr_not-the-key")).await.unwrap().status(), 401);
+    assert_eq!(post(Some(&key)).await.unwrap().status(), 200);
+    // The REST API is not affected by the MCP key.
+    server.ok("/api/v1/vaults/default/stats").await;
+}
