@@ -22,6 +22,13 @@ use crate::cli::Global;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Measure `weaver mcp` over stdio on --vault: start-up to `initialize` with a warm cache,
+    /// and `read_note` / `search_notes` round trips
+    Mcp {
+        /// Round trips per tool
+        #[arg(long, default_value_t = 500)]
+        iterations: usize,
+    },
     /// Generate a deterministic synthetic vault (same notes and seed, same bytes)
     Gen {
         /// Number of notes
@@ -67,6 +74,13 @@ pub fn run(global: &Global, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
                 started.elapsed().as_secs_f64(),
                 out.display()
             );
+        }
+        BenchCommand::Mcp { iterations } => {
+            let source = match &global.vault {
+                Some(v) => v.clone(),
+                None => std::env::current_dir()?,
+            };
+            print!("{}", mcp_bench(&source, iterations)?);
         }
         BenchCommand::Run {
             iterations,
@@ -455,4 +469,180 @@ fn live_latency(vault: Vault, dir: &Path, rounds: usize) -> anyhow::Result<Laten
     }
     handle.stop();
     Ok(Latency::of(samples))
+}
+
+/// A line-delimited JSON-RPC peer over a child's stdin and stdout: just enough of the MCP
+/// stdio framing to time round trips without a client library in the measurement.
+struct StdioPeer {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    next_id: u64,
+}
+
+impl StdioPeer {
+    fn request(
+        &mut self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
+        use std::io::{BufRead, Write};
+        self.next_id += 1;
+        let id = self.next_id;
+        let message =
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        writeln!(self.stdin, "{message}")?;
+        self.stdin.flush()?;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if self.stdout.read_line(&mut line)? == 0 {
+                bail!("`weaver mcp` closed its output");
+            }
+            let reply: serde_json::Value = serde_json::from_str(&line)?;
+            if reply.get("id").and_then(serde_json::Value::as_u64) == Some(id) {
+                if let Some(error) = reply.get("error") {
+                    bail!("`{method}` failed: {error}");
+                }
+                return Ok(reply);
+            }
+        }
+    }
+
+    fn notify(&mut self, method: &str) -> anyhow::Result<()> {
+        use std::io::Write;
+        writeln!(
+            self.stdin,
+            "{}",
+            serde_json::json!({"jsonrpc": "2.0", "method": method})
+        )?;
+        Ok(self.stdin.flush()?)
+    }
+}
+
+impl Drop for StdioPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mcp_bench(source: &Path, iterations: usize) -> anyhow::Result<String> {
+    let exe = std::env::current_exe()?;
+    let cache = tempfile::tempdir()?;
+    // Warm the cache first: the measured start-up reuses it, as a desktop client's restart does.
+    let status = Command::new(&exe)
+        .arg("--vault")
+        .arg(source)
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .arg("index")
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("`weaver index` failed");
+    }
+    let started = Instant::now();
+    let mut child = Command::new(&exe)
+        .arg("--vault")
+        .arg(source)
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .arg("mcp")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let stdin = child.stdin.take().context("no stdin")?;
+    let stdout = std::io::BufReader::new(child.stdout.take().context("no stdout")?);
+    let mut peer = StdioPeer {
+        child,
+        stdin,
+        stdout,
+        next_id: 0,
+    };
+    peer.request(
+        "initialize",
+        serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                           "clientInfo": {"name": "weaver-bench", "version": "0"}}),
+    )?;
+    let initialize = started.elapsed();
+    peer.notify("notifications/initialized")?;
+    // Wait until the vault answers (it opens in the background), then measure.
+    let ready_started = Instant::now();
+    loop {
+        let reply = peer.request(
+            "tools/call",
+            serde_json::json!({"name": "vault_stats", "arguments": {}}),
+        )?;
+        if reply.pointer("/result/isError") != Some(&serde_json::Value::Bool(true)) {
+            break;
+        }
+        if ready_started.elapsed() > Duration::from_secs(60) {
+            bail!("the vault did not become ready");
+        }
+    }
+    let ready = started.elapsed();
+    let list = peer.request(
+        "tools/call",
+        serde_json::json!({"name": "list_notes", "arguments": {"limit": 200}}),
+    )?;
+    let notes: Vec<String> = list
+        .pointer("/result/structuredContent/items")
+        .and_then(serde_json::Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| {
+                    i.get("path")
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if notes.is_empty() {
+        bail!("the vault has no notes");
+    }
+    let mut reads = Vec::with_capacity(iterations);
+    let mut searches = Vec::with_capacity(iterations);
+    for i in 0..iterations {
+        let note = notes.get(i % notes.len()).cloned().unwrap_or_default();
+        let t = Instant::now();
+        peer.request(
+            "tools/call",
+            serde_json::json!({"name": "read_note", "arguments": {"note": note}}),
+        )?;
+        reads.push(t.elapsed());
+        let word: String = note
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .split(|c: char| !c.is_alphanumeric())
+            .find(|w| w.chars().count() >= 4)
+            .unwrap_or("note")
+            .to_owned();
+        let t = Instant::now();
+        peer.request(
+            "tools/call",
+            serde_json::json!({"name": "search_notes", "arguments": {"query": word}}),
+        )?;
+        searches.push(t.elapsed());
+    }
+    let (reads, searches) = (Latency::of(reads), Latency::of(searches));
+    let ms = |us: f64| format!("{:.3}", us / 1000.0);
+    Ok(format!(
+        "### MCP over stdio: {}\n\n| measure | value |\n|---|---:|\n| start-up to `initialize` answered (warm cache) | {:.0} ms |\n| start-up to the first tool answered from the vault | {:.0} ms |\n\n| tool round trip | p50 (ms) | p99 (ms) | max (ms) | samples |\n|---|---:|---:|---:|---:|\n| read_note | {} | {} | {} | {} |\n| search_notes | {} | {} | {} | {} |\n\n",
+        source.display(),
+        initialize.as_secs_f64() * 1000.0,
+        ready.as_secs_f64() * 1000.0,
+        ms(reads.p50_us),
+        ms(reads.p99_us),
+        ms(reads.max_us),
+        reads.samples,
+        ms(searches.p50_us),
+        ms(searches.p99_us),
+        ms(searches.max_us),
+        searches.samples,
+    ))
 }
