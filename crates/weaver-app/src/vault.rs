@@ -755,7 +755,7 @@ impl Vault {
             let store: &mut dyn Store = &mut **store;
             let applied = std::thread::scope(|scope| {
                 let writer = scope.spawn(|| store.apply(&changeset));
-                let committed = batch.map_or(Ok(()), |b| b.commit(generation));
+                let committed = batch.map_or(Ok(()), |b| b.commit_deferred(generation));
                 let applied = writer
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -785,6 +785,10 @@ impl Vault {
         match self.snapshot.write() {
             Ok(mut guard) => *guard = snapshot,
             Err(poisoned) => *poisoned.into_inner() = snapshot,
+        }
+        // Search sees the changes only now: a hit never names a note the snapshot lacks.
+        if any_change {
+            self.search.reload()?;
         }
         drop(store);
         let report = SyncReport {

@@ -212,6 +212,12 @@ impl SearchIndex {
         })
     }
 
+    /// Makes every committed change visible to searches started after this returns.
+    pub fn reload(&self) -> Result<(), SearchError> {
+        self.reader.reload()?;
+        Ok(())
+    }
+
     /// Runs `query`. See [`SearchQuery`] for the language and the filters.
     pub fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
@@ -437,7 +443,15 @@ impl IndexBatch<'_> {
     /// Commits the batch with `generation` recorded alongside, and makes it visible: searches
     /// started after this returns see the changes. On failure the writer is discarded, so the
     /// next batch starts again from the last successful commit.
-    pub fn commit(mut self, generation: u64) -> Result<(), SearchError> {
+    pub fn commit(self, generation: u64) -> Result<(), SearchError> {
+        let index = self.index;
+        self.commit_deferred(generation)?;
+        index.reload()
+    }
+
+    /// Commits like [`IndexBatch::commit`] but leaves the changes invisible to searches until
+    /// [`SearchIndex::reload`]: a caller can publish them together with other state.
+    pub fn commit_deferred(mut self, generation: u64) -> Result<(), SearchError> {
         self.committed = true;
         let payload = payload_json(self.index.schema_version, generation);
         let result = self.writer().and_then(|writer| {
@@ -455,7 +469,6 @@ impl IndexBatch<'_> {
             .generation
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(generation);
-        self.index.reader.reload()?;
         Ok(())
     }
 }

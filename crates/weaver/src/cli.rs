@@ -98,9 +98,14 @@ pub struct McpArgs {
     /// Browser Origin accepted by --http (repeatable) [default: not checked]
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
-    /// The vault's name, as tools and resource URIs show it
+    /// The vault's name, as tools and resource URIs show it; with --upstream, the upstream
+    /// vault served at /mcp and over stdio
     #[arg(long, default_value = "default")]
     pub name: String,
+    /// Open no vault here: serve the vaults of the `weaver serve` at URL through its REST API
+    /// (/mcp/{vault} is its vault {vault}); --vault and the cache options are ignored
+    #[arg(long, value_name = "URL", env = "WEAVER_MCP_UPSTREAM")]
+    pub upstream: Option<String>,
     /// With --http, require `Authorization: Bearer KEY` for a key with this hash (repeatable;
     /// from `weaver keys create`)
     #[arg(

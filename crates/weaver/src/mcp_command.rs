@@ -1,5 +1,7 @@
 //! `weaver mcp`: the MCP server as its own process, over stdio (desktop agents) or Streamable
-//! HTTP (`--http`), with the vault open in this process.
+//! HTTP (`--http`), with the vault open in this process, or (`--upstream URL`) with no vault at
+//! all: every tool is a call to the REST API of the `weaver serve` at URL. The latter is the
+//! stateless MCP service of the Kubernetes layout.
 //!
 //! The server answers `initialize` at once; the vault opens (and indexes) on a background
 //! thread, and tools called before it is ready wait briefly, then answer `vault_not_ready`.
@@ -9,49 +11,46 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
-use weaver_app::{Vault, WatchOptions};
+use weaver_app::{Vault, WatchHandle, WatchOptions};
 
 use crate::cli::{Global, McpArgs};
 use crate::commands::vault_options;
 use crate::mcp::{
-    DEFAULT_READY_WAIT, HttpOptions, LocalBackend, McpOptions, SingleVault, http_service,
-    serve_stdio,
+    DEFAULT_READY_WAIT, HttpOptions, LocalBackend, McpOptions, RestDirectory, SingleVault,
+    VaultBackend, VaultDirectory, http_service, serve_stdio,
 };
+
+/// The watcher of a vault opened here, once it runs; it lives as long as this is held.
+type Watcher = Arc<std::sync::Mutex<Option<WatchHandle>>>;
 
 /// Runs `weaver mcp`.
 pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
-    let options = vault_options(global)?;
-    let (backend, slot) = LocalBackend::opening(&args.name, DEFAULT_READY_WAIT);
-    // The watcher lives as long as the process: kept here, dropped on return.
-    let watcher = Arc::new(std::sync::Mutex::new(None));
-    let keep = Arc::clone(&watcher);
-    std::thread::Builder::new()
-        .name("weaver-open".to_owned())
-        .spawn(move || {
-            let opened = Vault::open(&options, &|_| {}).map(|(vault, report)| {
-                tracing::info!(notes = report.notes, "vault ready");
-                Arc::new(vault)
-            });
-            if let Ok(vault) = &opened {
-                match weaver_app::watch(Arc::clone(vault), WatchOptions::default(), |_| {}) {
-                    Ok(handle) => {
-                        if let Ok(mut slot) = keep.lock() {
-                            *slot = Some(handle);
-                        }
-                    }
-                    Err(err) => tracing::error!(error = %err, "serving without live updates"),
-                }
+    // What is served: the vaults of an upstream `weaver serve`, or one vault opened here. Over
+    // stdio, `backend` is the one vault; over HTTP, `vaults` answers `/mcp` and `/mcp/{vault}`.
+    let (vaults, backend, watcher): (Arc<dyn VaultDirectory>, Arc<dyn VaultBackend>, _) =
+        match &args.upstream {
+            Some(upstream) => {
+                let directory = RestDirectory::new(upstream, &args.name)?;
+                let backend = Arc::new(directory.vault(&args.name));
+                tracing::info!(upstream = %upstream, vault = %args.name, "serving an upstream weaver serve");
+                (Arc::new(directory), backend, None)
             }
-            slot.set(opened);
-        })
-        .context("cannot start the vault thread")?;
+            None => {
+                let (backend, watcher) = open_local(global, &args.name)?;
+                let backend: Arc<dyn VaultBackend> = Arc::new(backend);
+                (
+                    Arc::new(SingleVault(Arc::clone(&backend))),
+                    backend,
+                    Some(watcher),
+                )
+            }
+        };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("weaver-mcp")
         .build()
         .context("cannot start the async runtime")?;
     let mcp_options = McpOptions::new(args.read_only);
-    let backend: Arc<dyn crate::mcp::VaultBackend> = Arc::new(backend);
     let result = runtime.block_on(async move {
         if !args.http {
             return serve_stdio(backend, mcp_options).await;
@@ -68,10 +67,7 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
         }
         let hashes = Arc::new(args.api_key_hashes.clone());
         let app = axum::Router::new()
-            .nest(
-                "/mcp",
-                http_service(Arc::new(SingleVault(backend)), mcp_options, http),
-            )
+            .nest("/mcp", http_service(vaults, mcp_options, http))
             .layer(axum::middleware::from_fn(
                 move |request: axum::extract::Request, next: axum::middleware::Next| {
                     let hashes = Arc::clone(&hashes);
@@ -127,4 +123,35 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     drop(watcher);
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Opens the vault of `--vault` on a background thread (and then watches it); the backend
+/// answers at once, and waits briefly for the vault in each call until it is ready.
+fn open_local(global: &Global, name: &str) -> anyhow::Result<(LocalBackend, Watcher)> {
+    let options = vault_options(global)?;
+    let (backend, slot) = LocalBackend::opening(name, DEFAULT_READY_WAIT);
+    // The watcher lives as long as the caller keeps the returned handle.
+    let watcher: Watcher = Arc::new(std::sync::Mutex::new(None));
+    let keep = Arc::clone(&watcher);
+    std::thread::Builder::new()
+        .name("weaver-open".to_owned())
+        .spawn(move || {
+            let opened = Vault::open(&options, &|_| {}).map(|(vault, report)| {
+                tracing::info!(notes = report.notes, "vault ready");
+                Arc::new(vault)
+            });
+            if let Ok(vault) = &opened {
+                match weaver_app::watch(Arc::clone(vault), WatchOptions::default(), |_| {}) {
+                    Ok(handle) => {
+                        if let Ok(mut slot) = keep.lock() {
+                            *slot = Some(handle);
+                        }
+                    }
+                    Err(err) => tracing::error!(error = %err, "serving without live updates"),
+                }
+            }
+            slot.set(opened);
+        })
+        .context("cannot start the vault thread")?;
+    Ok((backend, watcher))
 }

@@ -5,7 +5,7 @@
 //! implementations fit behind it:
 //! - [`super::LocalBackend`]: the vault in this process (blocking calls on Tokio's blocking
 //!   pool);
-//! - later, a backend that forwards each call to the REST API of a `weaver serve` elsewhere
+//! - [`super::RestBackend`]: a vault of a `weaver serve` elsewhere, through its REST API
 //!   (`weaver mcp --upstream http://weaver:3000`): every request type here maps onto one REST
 //!   request and every result type is what that request answers, and [`ToolError`] is the REST
 //!   error body (`{"code": "...", "message": "..."}`) as is.
@@ -78,6 +78,18 @@ pub trait VaultBackend: Send + Sync {
 pub trait VaultDirectory: Send + Sync {
     /// The backend for the vault `name`, or the default vault for `None`.
     fn backend(&self, name: Option<&str>) -> Result<Arc<dyn VaultBackend>, ToolError>;
+
+    /// The backend for one Streamable HTTP request that came with `headers`. A directory that
+    /// forwards calls to another service passes the request's trace context on; by default
+    /// this is [`VaultDirectory::backend`].
+    fn backend_for_request(
+        &self,
+        name: Option<&str>,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Arc<dyn VaultBackend>, ToolError> {
+        let _ = headers;
+        self.backend(name)
+    }
 }
 
 /// A directory of exactly one vault, answering to its own name and to no name.

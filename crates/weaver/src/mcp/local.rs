@@ -169,7 +169,7 @@ fn link_kind(kind: LinkKind) -> String {
 }
 
 /// The target of a link as written: `target`, `target#Heading` or `target#^block`.
-fn link_target(target: &str, fragment: Option<&Fragment>) -> String {
+pub(super) fn link_target(target: &str, fragment: Option<&Fragment>) -> String {
     match fragment {
         None => target.to_owned(),
         Some(Fragment::Heading(h)) => format!("{target}#{h}"),

@@ -11,8 +11,9 @@
 //! - Prompts: `summarize_note` and `connect_notes`.
 //!
 //! Everything is written once against [`VaultBackend`] (`backend.rs`): [`LocalBackend`] serves
-//! a vault open in this process; a backend forwarding to a remote `weaver serve` can follow
-//! without touching the tools.
+//! a vault open in this process; [`RestBackend`] (`rest.rs`) a vault of a `weaver serve`
+//! elsewhere, through its REST API (`weaver mcp --upstream URL`), with the same results and the
+//! same error codes and messages.
 //!
 //! Transports: [`serve_stdio`] for `weaver mcp` (stdout carries protocol messages only; logs go
 //! to stderr), and [`http_service`] for Streamable HTTP inside `weaver serve` (stateless; see
@@ -35,6 +36,7 @@ mod http;
 mod local;
 mod note;
 mod output;
+mod rest;
 mod schema;
 mod server;
 mod tools;
@@ -55,6 +57,8 @@ pub use backend::{
 pub use http::{HttpOptions, http_service};
 #[allow(unused_imports)]
 pub use local::{DEFAULT_READY_WAIT, LocalBackend, VaultSlot};
+#[allow(unused_imports)]
+pub use rest::{RestBackend, RestDirectory};
 #[allow(unused_imports)]
 pub use server::{
     DEFAULT_MAX_OUTPUT_BYTES, McpOptions, McpServer, NOTE_URI_TEMPLATE, VaultName, note_uri,

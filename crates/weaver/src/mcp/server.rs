@@ -119,7 +119,19 @@ impl McpServer {
             .get::<Parts>()
             .and_then(|parts| parts.extensions.get::<VaultName>())
             .map(|v| v.0.as_str());
-        self.vaults.backend(name)
+        self.backend_named(ctx, name)
+    }
+
+    /// The backend of the vault `name` (the default vault for `None`), for this request.
+    fn backend_named(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        name: Option<&str>,
+    ) -> Result<Arc<dyn VaultBackend>, ToolError> {
+        match ctx.extensions.get::<Parts>() {
+            Some(parts) => self.vaults.backend_for_request(name, &parts.headers),
+            None => self.vaults.backend(name),
+        }
     }
 }
 
@@ -250,7 +262,7 @@ impl ServerHandler for McpServer {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let (vault, path) = parse_note_uri(&request.uri).ok_or_else(|| {
             ErrorData::resource_not_found(
@@ -261,7 +273,9 @@ impl ServerHandler for McpServer {
                 None,
             )
         })?;
-        let backend = self.vaults.backend(Some(&vault)).map_err(protocol_error)?;
+        let backend = self
+            .backend_named(&context, Some(&vault))
+            .map_err(protocol_error)?;
         let source = backend.read_note(path).await.map_err(protocol_error)?;
         let contents =
             ResourceContents::text(source.content, request.uri).with_mime_type("text/markdown");

@@ -29,6 +29,7 @@ mod http;
 mod prompts;
 mod read;
 mod resources;
+mod rest;
 mod session;
 mod stdio;
 mod write;

@@ -265,7 +265,17 @@ async fn links_backlinks_and_neighbors() {
     let empty = server
         .ok(&format!("{note}/backlinks?offset=1&limit=5"))
         .await;
-    assert_eq!(empty, json!({"total": 1, "items": []}));
+    assert_eq!(
+        empty,
+        json!({"note": "Projects/Plan.md", "total": 1, "items": []})
+    );
+    // Each list names the note it is about, as found: here by its alias.
+    for sub in ["backlinks", "links", "neighbors"] {
+        let by_alias = server
+            .ok(&format!("/api/v1/vaults/default/notes/roadmap/{sub}"))
+            .await;
+        assert_eq!(by_alias["note"], "Projects/Plan.md", "{sub}");
+    }
 
     let links = server.ok(&format!("{note}/links")).await;
     assert_eq!(links["total"], 2);

@@ -739,6 +739,8 @@ fn not_modified_response(etag: &str) -> Response {
 /// A page of backlinks.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BacklinkList {
+    /// The note, as found (its vault path).
+    pub note: String,
     /// Backlinks in all.
     pub total: usize,
     /// This page, by source path and line.
@@ -771,11 +773,11 @@ pub async fn backlinks(
     let page = parse_query::<PageQuery>(query)?.page()?;
     let open = state.vault(&vault)?;
     blocking(move || {
-        let paged = open
-            .vault
-            .snapshot()
-            .backlinks(open.vault.root(), &note, page)?;
+        let snapshot = open.vault.snapshot();
+        let path = snapshot.find_note(&note)?.path.to_string();
+        let paged = snapshot.backlinks(open.vault.root(), &path, page)?;
         Ok(Json(BacklinkList {
+            note: path,
             total: paged.total,
             items: paged.items.into_iter().map(BacklinkDto::from).collect(),
         })
@@ -787,6 +789,8 @@ pub async fn backlinks(
 /// The links of a note.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LinkList {
+    /// The note, as found (its vault path).
+    pub note: String,
     /// Links in all.
     pub total: usize,
     /// In source order.
@@ -817,8 +821,11 @@ pub async fn links(
     let _: NoQuery = parse_query(query)?;
     let open = state.vault(&vault)?;
     blocking(move || {
-        let links = open.vault.snapshot().outgoing(&note)?;
+        let snapshot = open.vault.snapshot();
+        let path = snapshot.find_note(&note)?.path.to_string();
+        let links = snapshot.outgoing(&path)?;
         Ok(Json(LinkList {
+            note: path,
             total: links.len(),
             items: links.iter().map(LinkDto::from).collect(),
         })
@@ -855,6 +862,8 @@ const MAX_DEPTH: u32 = 10;
 /// A page of neighbours.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NeighborList {
+    /// The start note, as found (its vault path).
+    pub note: String,
     /// Neighbours in all.
     pub total: usize,
     /// This page, nearest first.
@@ -905,11 +914,11 @@ pub async fn neighbors(
     }
     let open = state.vault(&vault)?;
     blocking(move || {
-        let paged = open
-            .vault
-            .snapshot()
-            .neighbors(&note, depth, query.direction.into(), page)?;
+        let snapshot = open.vault.snapshot();
+        let path = snapshot.find_note(&note)?.path.to_string();
+        let paged = snapshot.neighbors(&path, depth, query.direction.into(), page)?;
         Ok(Json(NeighborList {
+            note: path,
             total: paged.total,
             items: paged
                 .items

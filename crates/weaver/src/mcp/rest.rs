@@ -1,0 +1,895 @@
+//! [`RestBackend`]: the MCP backend over a vault of a `weaver serve` elsewhere, reached through
+//! its REST API. This is `weaver mcp --upstream URL`, the MCP server of the Kubernetes layout: a
+//! stateless service that opens no vault and scales apart from the core service.
+//!
+//! Each backend call is one HTTP request under `/api/v1/vaults/{vault}/`, and an error answer
+//! (`{"code", "message"}`) becomes a [`ToolError`] with the same code and message, so tools
+//! answer exactly as they do over a vault in this process. What the REST API leaves to its
+//! clients is done here the way [`super::LocalBackend`] does it: search scores rounded, link
+//! targets written with their fragment, a note's hash taken from the text it returned, recent
+//! notes as the note list sorted by `-modified`, list pages cut from the full list of a note's
+//! links. The section and outline views of `read_note` are cut from the returned text by the
+//! tools' own code (`note.rs`), whichever backend read it.
+//!
+//! [`RestDirectory`] maps `/mcp/{vault}` to the upstream vault of that name and `/mcp` to a
+//! default vault. A vault still opening upstream (`vault_not_ready`) is retried for a few
+//! seconds, as the local backend waits for its own. The W3C trace context (`traceparent`,
+//! `tracestate`) of an MCP request over HTTP is passed on, so one trace spans both services.
+//!
+//! ```ignore
+//! let vaults = RestDirectory::new("http://weaver:3000", "default")?;
+//! serve_stdio(Arc::new(vaults.vault("default")), McpOptions::new(false)).await?;
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use reqwest::{RequestBuilder, Url};
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use weaver_app::AppError;
+use weaver_core::{Fragment, VaultPath, content_hash};
+
+use super::backend::{
+    BackendFuture, BacklinkEntry, DeleteRequest, DeleteResult, EditRequest, LinkCounts, LinkEntry,
+    MoveRequest, MoveResult, MovedFile, NeighborEntry, NeighborsRequest, NoteEntry, NotePage,
+    NoteSource, Page, PathRequest, RecentNote, RewrittenNote, SearchHitEntry, SearchRequest,
+    TagEntry, ToolError, UnresolvedEntry, VaultBackend, VaultCounts, VaultDirectory, Window,
+    WritePrecondition, WriteRequest, WriteResult,
+};
+use super::local::{DEFAULT_READY_WAIT, link_target};
+use crate::error::Code;
+
+/// How often a call asks again for a vault that is still opening upstream.
+const READY_POLL: Duration = Duration::from_millis(250);
+
+/// How long connecting to the upstream service may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sub-resources of `notes/{path}`: a note whose last path segment is one of these is read as
+/// `{path}.md`, as the REST API documents.
+const SUB_RESOURCES: [&str; 3] = ["backlinks", "links", "neighbors"];
+
+/// The upstream service, shared by every backend of a directory.
+#[derive(Debug)]
+struct Upstream {
+    client: reqwest::Client,
+    /// The service's base URL, such as `http://weaver:3000/`.
+    base: Url,
+    ready_wait: Duration,
+}
+
+/// The vaults of an upstream `weaver serve`: any name is passed on (an unknown one is the
+/// upstream's `vault_not_found`), no name is the default vault. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RestDirectory {
+    upstream: Arc<Upstream>,
+    default_vault: Arc<str>,
+}
+
+impl RestDirectory {
+    /// The vaults of the `weaver serve` at `base` (`http://weaver:3000`, optionally with a path
+    /// prefix), with `default_vault` answering at `/mcp`.
+    pub fn new(base: &str, default_vault: &str) -> anyhow::Result<Self> {
+        let mut url = Url::parse(base).with_context(|| format!("invalid upstream URL `{base}`"))?;
+        match url.scheme() {
+            "http" => {}
+            other => anyhow::bail!(
+                "invalid upstream URL `{base}`: scheme `{other}` is not supported; expected http://"
+            ),
+        }
+        if url.cannot_be_a_base() || url.host_str().is_none() {
+            anyhow::bail!("invalid upstream URL `{base}`: expected http://HOST[:PORT][/PATH]");
+        }
+        url.set_query(None);
+        url.set_fragment(None);
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("weaver-mcp/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot build the HTTP client")?;
+        Ok(Self {
+            upstream: Arc::new(Upstream {
+                client,
+                base: url,
+                ready_wait: DEFAULT_READY_WAIT,
+            }),
+            default_vault: Arc::from(default_vault),
+        })
+    }
+
+    /// The backend of the upstream vault `name`.
+    pub fn vault(&self, name: &str) -> RestBackend {
+        RestBackend {
+            upstream: Arc::clone(&self.upstream),
+            vault: Arc::from(name),
+            trace: None,
+        }
+    }
+
+    fn checked(&self, name: Option<&str>) -> Result<RestBackend, ToolError> {
+        let name = name.unwrap_or(&self.default_vault);
+        // A URL path cannot carry these as a segment; no configured vault is named so.
+        if matches!(name, "" | "." | "..") {
+            return Err(ToolError::new(
+                Code::VaultNotFound,
+                format!("vault not found: `{name}`"),
+            ));
+        }
+        Ok(self.vault(name))
+    }
+}
+
+impl VaultDirectory for RestDirectory {
+    fn backend(&self, name: Option<&str>) -> Result<Arc<dyn VaultBackend>, ToolError> {
+        Ok(Arc::new(self.checked(name)?))
+    }
+
+    fn backend_for_request(
+        &self,
+        name: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Result<Arc<dyn VaultBackend>, ToolError> {
+        let mut backend = self.checked(name)?;
+        backend.trace = TraceContext::from_headers(headers).map(Arc::new);
+        Ok(Arc::new(backend))
+    }
+}
+
+/// The W3C trace context of the MCP request being served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TraceContext {
+    traceparent: HeaderValue,
+    tracestate: Option<HeaderValue>,
+}
+
+impl TraceContext {
+    /// The context in `headers`, when they carry a well-formed `traceparent`.
+    fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        let traceparent = headers.get("traceparent")?;
+        if !is_traceparent(traceparent.to_str().ok()?) {
+            return None;
+        }
+        Some(Self {
+            traceparent: traceparent.clone(),
+            tracestate: headers.get("tracestate").cloned(),
+        })
+    }
+}
+
+/// `version-traceid-parentid-flags` in lower-case hex, with non-zero ids (W3C Trace Context).
+fn is_traceparent(value: &str) -> bool {
+    let parts: Vec<&str> = value.trim().split('-').collect();
+    let hex = |s: &str, len: usize| {
+        s.len() == len
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    match parts.as_slice() {
+        [version, trace, parent, flags, ..] => {
+            hex(version, 2)
+                && *version != "ff"
+                && hex(trace, 32)
+                && hex(parent, 16)
+                && hex(flags, 2)
+                && trace.bytes().any(|b| b != b'0')
+                && parent.bytes().any(|b| b != b'0')
+        }
+        _ => false,
+    }
+}
+
+/// A vault of an upstream `weaver serve`, through its REST API. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RestBackend {
+    upstream: Arc<Upstream>,
+    vault: Arc<str>,
+    trace: Option<Arc<TraceContext>>,
+}
+
+impl RestBackend {
+    /// `{base}/api/v1/vaults/{vault}/{tail...}`.
+    fn url(&self, tail: &[&str]) -> Url {
+        let mut url = self.upstream.base.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments
+                .pop_if_empty()
+                .extend(["api", "v1", "vaults"])
+                .push(&self.vault)
+                .extend(tail);
+        }
+        url
+    }
+
+    /// `.../notes/{note}` (then `/{sub}`), or `None` when no URL can name `note`.
+    fn note_url(&self, note: &str, sub: Option<&str>) -> Option<Url> {
+        let mut url = self.url(&["notes"]);
+        push_note(&mut url, note)?;
+        if let (Some(sub), Ok(mut segments)) = (sub, url.path_segments_mut()) {
+            segments.push(sub);
+        }
+        Some(url)
+    }
+
+    /// Sends the request (again while the vault is still opening upstream, up to the
+    /// backend's `ready_wait`) and decodes the JSON answer.
+    async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, ToolError> {
+        let mut request = match &self.trace {
+            Some(trace) => {
+                let request = request.header("traceparent", trace.traceparent.clone());
+                match &trace.tracestate {
+                    Some(state) => request.header("tracestate", state.clone()),
+                    None => request,
+                }
+            }
+            None => request,
+        };
+        let deadline = tokio::time::Instant::now() + self.upstream.ready_wait;
+        loop {
+            let again = request.try_clone();
+            let result = self.send_once(request).await;
+            match (result, again) {
+                (Err(err), Some(again))
+                    if err.code == Code::VaultNotReady.as_str()
+                        && tokio::time::Instant::now() + READY_POLL <= deadline =>
+                {
+                    tokio::time::sleep(READY_POLL).await;
+                    request = again;
+                }
+                (result, _) => return result,
+            }
+        }
+    }
+
+    async fn send_once<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<T, ToolError> {
+        let request = request
+            .build()
+            .map_err(|e| ToolError::invalid_argument(error_chain(&e)))?;
+        let (method, path) = (request.method().clone(), request.url().path().to_owned());
+        let started = std::time::Instant::now();
+        let response = self
+            .upstream
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| self.unreachable(&e))?;
+        tracing::debug!(
+            upstream.method = %method,
+            upstream.path = %path,
+            upstream.status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "upstream call"
+        );
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| {
+                ToolError::new(
+                    Code::InternalError,
+                    format!(
+                        "the upstream service answered `{method} {path}` with unexpected JSON: {e}"
+                    ),
+                )
+            });
+        }
+        Err(upstream_error(status, &body))
+    }
+
+    fn unreachable(&self, err: &reqwest::Error) -> ToolError {
+        ToolError::new(
+            Code::VaultUnavailable,
+            format!(
+                "the upstream service `{}` cannot be reached: {}",
+                self.upstream.base,
+                error_chain(err)
+            ),
+        )
+    }
+
+    fn get(&self, url: Url) -> RequestBuilder {
+        self.upstream.client.get(url)
+    }
+
+    /// A page of the whole-vault list at `tail` (`orphans`, `unresolved`, `notes`).
+    async fn list<T: DeserializeOwned>(
+        &self,
+        tail: &str,
+        window: Window,
+        query: &[(&str, &str)],
+    ) -> Result<Page<T>, ToolError> {
+        let mut url = self.url(&[tail]);
+        {
+            let mut pairs = url.query_pairs_mut();
+            for (key, value) in query {
+                pairs.append_pair(key, value);
+            }
+        }
+        append_window(&mut url, window);
+        let list: ListJson<T> = self.send(self.get(url)).await?;
+        Ok(Page {
+            total: list.total,
+            items: list.items,
+        })
+    }
+}
+
+/// Adds `limit` and `offset` to the query string.
+fn append_window(url: &mut Url, window: Window) {
+    url.query_pairs_mut()
+        .append_pair("limit", &window.limit.to_string())
+        .append_pair("offset", &window.offset.to_string());
+}
+
+/// Appends a note path (or title, or alias) to `url`'s path: segment by segment when it can
+/// be, else as one segment with its slashes encoded (`../x.md` as `..%2Fx.md`), because URL
+/// parsers drop `.` and `..` segments; the REST API decodes either to the same text. `None` for
+/// `""`, `"."` and `".."`, which no URL path can carry.
+fn push_note(url: &mut Url, note: &str) -> Option<()> {
+    if matches!(note, "" | "." | "..") {
+        return None;
+    }
+    let mut segments = url.path_segments_mut().ok()?;
+    if note.split('/').all(|s| !matches!(s, "" | "." | "..")) {
+        segments.extend(note.split('/'));
+    } else {
+        segments.push(note);
+    }
+    Some(())
+}
+
+/// The error a local vault gives for a note input that no URL can carry.
+fn unreachable_note(note: &str) -> ToolError {
+    ToolError::from(AppError::NoteNotFound {
+        path: note.to_owned(),
+        suggestions: Vec::new(),
+    })
+}
+
+/// The error a local vault gives for a write path that no URL can carry: such a path is never
+/// a valid vault path, and the vault checks that first.
+fn unreachable_path(path: &str) -> ToolError {
+    match VaultPath::new(path) {
+        Err(err) => ToolError::from(AppError::from(err)),
+        Ok(_) => unreachable_note(path),
+    }
+}
+
+/// An error answer as the tool error it reports: the REST body `{"code", "message"}` as is.
+fn upstream_error(status: StatusCode, body: &[u8]) -> ToolError {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        code: String,
+        message: String,
+    }
+    if let Ok(error) = serde_json::from_slice::<ErrorBody>(body) {
+        return ToolError {
+            code: error.code,
+            message: error.message,
+        };
+    }
+    // Not the API's own answer: a proxy or a load balancer between the services.
+    let text = String::from_utf8_lossy(body);
+    let text: String = text.trim().chars().take(200).collect();
+    let code = if status.is_server_error() {
+        Code::VaultUnavailable
+    } else {
+        Code::InternalError
+    };
+    ToolError::new(
+        code,
+        format!("the upstream service answered `{status}`: {text}"),
+    )
+}
+
+/// An error and its causes, `: `-separated.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// `If-Match: "<hash>"`.
+fn if_match(request: RequestBuilder, hash: Option<&str>) -> RequestBuilder {
+    match hash {
+        Some(hash) => request.header(header::IF_MATCH, format!("\"{hash}\"")),
+        None => request,
+    }
+}
+
+// What the REST API answers, as far as the tools need it; unknown fields are ignored.
+
+#[derive(Deserialize)]
+struct ListJson<T> {
+    total: usize,
+    items: Vec<T>,
+}
+
+#[derive(Deserialize)]
+struct NoteListJson<T> {
+    note: String,
+    total: usize,
+    items: Vec<T>,
+}
+
+impl<T> From<NoteListJson<T>> for NotePage<T> {
+    fn from(list: NoteListJson<T>) -> Self {
+        Self {
+            note: list.note,
+            page: Page {
+                total: list.total,
+                items: list.items,
+            },
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ItemsJson<T> {
+    items: Vec<T>,
+}
+
+#[derive(Deserialize)]
+struct HitJson {
+    path: String,
+    title: String,
+    score: f32,
+    snippet: String,
+}
+
+#[derive(Deserialize)]
+struct NoteJson {
+    path: String,
+    title: String,
+    aliases: Vec<String>,
+    tags: Vec<String>,
+    frontmatter: Option<serde_json::Map<String, serde_json::Value>>,
+    hash: String,
+    modified: String,
+    content: Option<String>,
+    links: Vec<LinkJson>,
+    backlinks: Vec<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct LinkJson {
+    kind: String,
+    target: String,
+    fragment: Option<FragmentJson>,
+    line: u32,
+    resolved: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct FragmentJson {
+    kind: String,
+    value: String,
+}
+
+impl From<LinkJson> for LinkEntry {
+    fn from(link: LinkJson) -> Self {
+        let fragment = link.fragment.map(|f| match f.kind.as_str() {
+            "block" => Fragment::Block(f.value),
+            _ => Fragment::Heading(f.value),
+        });
+        Self {
+            target: link_target(&link.target, fragment.as_ref()),
+            resolved: link.resolved,
+            line: link.line,
+            kind: link.kind,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct PathJson {
+    found: bool,
+    notes: Vec<NoteEntry>,
+}
+
+#[derive(Deserialize)]
+struct MoveJson {
+    moved: Vec<MovedFile>,
+    rewritten: Vec<RewrittenJson>,
+}
+
+#[derive(Deserialize)]
+struct RewrittenJson {
+    path: String,
+    links: Vec<IgnoredAny>,
+}
+
+impl NoteJson {
+    fn into_source(self) -> NoteSource {
+        let content = self.content.unwrap_or_default();
+        // The hash of the text shown, as a local read computes it from the bytes it read; the
+        // index's hash only for text that was not valid UTF-8 (and so was not shown as is).
+        let hash = if content.contains(char::REPLACEMENT_CHARACTER) {
+            self.hash
+        } else {
+            content_hash(content.as_bytes())
+        };
+        NoteSource {
+            path: self.path,
+            title: self.title,
+            hash,
+            modified: self.modified,
+            frontmatter: self.frontmatter,
+            tags: self.tags,
+            aliases: self.aliases,
+            links: LinkCounts {
+                outgoing: self.links.len(),
+                unresolved: self.links.iter().filter(|l| l.resolved.is_none()).count(),
+                backlinks: self.backlinks.len(),
+            },
+            content,
+        }
+    }
+}
+
+impl VaultBackend for RestBackend {
+    fn name(&self) -> &str {
+        &self.vault
+    }
+
+    fn search(&self, request: SearchRequest) -> BackendFuture<'_, Page<SearchHitEntry>> {
+        Box::pin(async move {
+            let mut url = self.url(&["search"]);
+            {
+                let mut pairs = url.query_pairs_mut();
+                pairs.append_pair("q", &request.text);
+                for tag in &request.tags {
+                    pairs.append_pair("tag", tag);
+                }
+                if let Some(folder) = &request.folder {
+                    pairs.append_pair("folder", folder);
+                }
+            }
+            append_window(&mut url, request.window);
+            let found: ListJson<HitJson> = self.send(self.get(url)).await?;
+            Ok(Page {
+                total: found.total,
+                items: found
+                    .items
+                    .into_iter()
+                    .map(|hit| SearchHitEntry {
+                        path: hit.path,
+                        title: hit.title,
+                        snippet: hit.snippet,
+                        score: (hit.score * 1000.0).round() / 1000.0,
+                    })
+                    .collect(),
+            })
+        })
+    }
+
+    fn read_note(&self, note: String) -> BackendFuture<'_, NoteSource> {
+        Box::pin(async move {
+            // `Folder/links` would name the sub-resource; the note is `Folder/links.md`.
+            let last = note.trim().rsplit('/').next().unwrap_or_default();
+            let as_file = note.contains('/') && SUB_RESOURCES.contains(&last);
+            let asked = if as_file {
+                format!("{}.md", note.trim())
+            } else {
+                note.clone()
+            };
+            let mut url = self
+                .note_url(&asked, None)
+                .ok_or_else(|| unreachable_note(&note))?;
+            url.query_pairs_mut().append_pair("content", "true");
+            let found: Result<NoteJson, ToolError> = self.send(self.get(url)).await;
+            match found {
+                Ok(json) => Ok(json.into_source()),
+                Err(mut err) if as_file && err.code == Code::NoteNotFound.as_str() => {
+                    err.message =
+                        err.message
+                            .replacen(&format!("`{asked}`"), &format!("`{note}`"), 1);
+                    Err(err)
+                }
+                Err(err) => Err(err),
+            }
+        })
+    }
+
+    fn list_notes(
+        &self,
+        folder: Option<String>,
+        window: Window,
+    ) -> BackendFuture<'_, Page<NoteEntry>> {
+        Box::pin(async move {
+            let mut query = Vec::new();
+            if let Some(folder) = &folder {
+                query.push(("folder", folder.as_str()));
+            }
+            self.list("notes", window, &query).await
+        })
+    }
+
+    fn recent_notes(
+        &self,
+        folder: Option<String>,
+        window: Window,
+    ) -> BackendFuture<'_, Page<RecentNote>> {
+        Box::pin(async move {
+            let mut query = vec![("sort", "-modified")];
+            if let Some(folder) = &folder {
+                query.push(("folder", folder.as_str()));
+            }
+            self.list("notes", window, &query).await
+        })
+    }
+
+    fn backlinks(
+        &self,
+        note: String,
+        window: Window,
+    ) -> BackendFuture<'_, NotePage<BacklinkEntry>> {
+        Box::pin(async move {
+            let mut url = self
+                .note_url(&note, Some("backlinks"))
+                .ok_or_else(|| unreachable_note(&note))?;
+            append_window(&mut url, window);
+            let found: NoteListJson<BacklinkEntry> = self.send(self.get(url)).await?;
+            Ok(found.into())
+        })
+    }
+
+    fn links(&self, note: String, window: Window) -> BackendFuture<'_, NotePage<LinkEntry>> {
+        Box::pin(async move {
+            // The REST API answers every link at once (they come from the index, no file is
+            // read); the page is cut here, as the local backend cuts it.
+            let url = self
+                .note_url(&note, Some("links"))
+                .ok_or_else(|| unreachable_note(&note))?;
+            let found: NoteListJson<LinkJson> = self.send(self.get(url)).await?;
+            Ok(NotePage {
+                note: found.note,
+                page: Page {
+                    total: found.total,
+                    items: found
+                        .items
+                        .into_iter()
+                        .skip(window.offset)
+                        .take(window.limit)
+                        .map(LinkEntry::from)
+                        .collect(),
+                },
+            })
+        })
+    }
+
+    fn neighbors(&self, request: NeighborsRequest) -> BackendFuture<'_, NotePage<NeighborEntry>> {
+        Box::pin(async move {
+            let mut url = self
+                .note_url(&request.note, Some("neighbors"))
+                .ok_or_else(|| unreachable_note(&request.note))?;
+            url.query_pairs_mut()
+                .append_pair("depth", &request.depth.to_string())
+                .append_pair("direction", direction(request.direction));
+            append_window(&mut url, request.window);
+            let found: NoteListJson<NeighborEntry> = self.send(self.get(url)).await?;
+            Ok(found.into())
+        })
+    }
+
+    fn shortest_path(&self, request: PathRequest) -> BackendFuture<'_, Option<Vec<NoteEntry>>> {
+        Box::pin(async move {
+            let mut url = self.url(&["path"]);
+            url.query_pairs_mut()
+                .append_pair("from", &request.from)
+                .append_pair("to", &request.to)
+                .append_pair("direction", direction(request.direction));
+            let found: PathJson = self.send(self.get(url)).await?;
+            Ok(found.found.then_some(found.notes))
+        })
+    }
+
+    fn tags(&self) -> BackendFuture<'_, Vec<TagEntry>> {
+        Box::pin(async move {
+            let found: ItemsJson<TagEntry> = self.send(self.get(self.url(&["tags"]))).await?;
+            Ok(found.items)
+        })
+    }
+
+    fn stats(&self) -> BackendFuture<'_, VaultCounts> {
+        Box::pin(async move { self.send(self.get(self.url(&["stats"]))).await })
+    }
+
+    fn orphans(&self, window: Window) -> BackendFuture<'_, Page<NoteEntry>> {
+        Box::pin(async move { self.list("orphans", window, &[]).await })
+    }
+
+    fn unresolved(&self, window: Window) -> BackendFuture<'_, Page<UnresolvedEntry>> {
+        Box::pin(async move { self.list("unresolved", window, &[]).await })
+    }
+
+    fn write_note(&self, request: WriteRequest) -> BackendFuture<'_, WriteResult> {
+        Box::pin(async move {
+            let url = self
+                .note_url(&request.path, None)
+                .ok_or_else(|| unreachable_path(&request.path))?;
+            let put = self
+                .upstream
+                .client
+                .put(url)
+                .header(header::CONTENT_TYPE, "text/markdown; charset=utf-8")
+                .body(request.content);
+            // `If-Match: *` is the API's "whatever is there"; without a header it creates only.
+            let put = match &request.precondition {
+                WritePrecondition::Any => put.header(header::IF_MATCH, "*"),
+                WritePrecondition::Matches(hash) => if_match(put, Some(hash)),
+                WritePrecondition::Absent => put.header(header::IF_NONE_MATCH, "*"),
+            };
+            self.send(put).await
+        })
+    }
+
+    fn edit_note(&self, request: EditRequest) -> BackendFuture<'_, WriteResult> {
+        Box::pin(async move {
+            let url = self
+                .note_url(&request.path, None)
+                .ok_or_else(|| unreachable_path(&request.path))?;
+            let patch = self
+                .upstream
+                .client
+                .patch(url)
+                .json(&serde_json::json!({ "operations": request.ops }));
+            self.send(if_match(patch, request.if_match.as_deref()))
+                .await
+        })
+    }
+
+    fn move_note(&self, request: MoveRequest) -> BackendFuture<'_, MoveResult> {
+        Box::pin(async move {
+            let url = self
+                .note_url(&request.from, Some("move"))
+                .ok_or_else(|| unreachable_path(&request.from))?;
+            let post = self.upstream.client.post(url).json(&serde_json::json!({
+                "to": request.to,
+                "update_links": request.update_links,
+            }));
+            let moved: MoveJson = self
+                .send(if_match(post, request.if_match.as_deref()))
+                .await?;
+            Ok(MoveResult {
+                moved: moved.moved,
+                rewritten: moved
+                    .rewritten
+                    .into_iter()
+                    .map(|r| RewrittenNote {
+                        path: r.path,
+                        links: r.links.len(),
+                    })
+                    .collect(),
+            })
+        })
+    }
+
+    fn delete_note(&self, request: DeleteRequest) -> BackendFuture<'_, DeleteResult> {
+        Box::pin(async move {
+            let mut url = self
+                .note_url(&request.path, None)
+                .ok_or_else(|| unreachable_path(&request.path))?;
+            if request.permanent {
+                url.query_pairs_mut().append_pair("permanent", "true");
+            }
+            let delete = self.upstream.client.delete(url);
+            self.send(if_match(delete, request.if_match.as_deref()))
+                .await
+        })
+    }
+}
+
+fn direction(direction: super::backend::LinkDirection) -> &'static str {
+    use super::backend::LinkDirection;
+    match direction {
+        LinkDirection::Out => "out",
+        LinkDirection::In => "in",
+        LinkDirection::Both => "both",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend() -> RestBackend {
+        RestDirectory::new("http://weaver:3000/prefix/", "default")
+            .unwrap()
+            .vault("notes")
+    }
+
+    #[test]
+    fn note_paths_become_segments_and_dot_segments_survive() {
+        let b = backend();
+        let url = |note: &str, sub: Option<&str>| b.note_url(note, sub).map(|u| u.to_string());
+        assert_eq!(
+            url("Projects/Plan A#1?.md", None).as_deref(),
+            Some("http://weaver:3000/prefix/api/v1/vaults/notes/notes/Projects/Plan%20A%231%3F.md")
+        );
+        assert_eq!(
+            url("../x.md", Some("move")).as_deref(),
+            Some("http://weaver:3000/prefix/api/v1/vaults/notes/notes/..%2Fx.md/move")
+        );
+        assert_eq!(
+            url("a/./b.md", None).as_deref(),
+            Some("http://weaver:3000/prefix/api/v1/vaults/notes/notes/a%2F.%2Fb.md")
+        );
+        assert_eq!(
+            url("50%.md", Some("links")).as_deref(),
+            Some("http://weaver:3000/prefix/api/v1/vaults/notes/notes/50%25.md/links")
+        );
+        assert_eq!(
+            url("a\\..\\x.md", None).as_deref(),
+            Some("http://weaver:3000/prefix/api/v1/vaults/notes/notes/a%5C..%5Cx.md")
+        );
+        assert_eq!(url("..", None), None);
+        assert_eq!(url("", None), None);
+    }
+
+    #[test]
+    fn unreachable_paths_fail_as_a_local_vault_would() {
+        assert_eq!(unreachable_path("..").code, "path_escapes_vault");
+        assert_eq!(unreachable_note("..").code, "note_not_found");
+    }
+
+    #[test]
+    fn only_http_upstreams_are_accepted() {
+        assert!(RestDirectory::new("https://weaver", "default").is_err());
+        assert!(RestDirectory::new("weaver:3000", "default").is_err());
+        assert!(RestDirectory::new("http://weaver:3000", "default").is_ok());
+    }
+
+    #[test]
+    fn error_bodies_keep_their_code_and_message() {
+        let err = upstream_error(
+            StatusCode::NOT_FOUND,
+            br#"{"code":"note_not_found","message":"note not found: `x`","suggestions":["y.md"]}"#,
+        );
+        assert_eq!(
+            err,
+            ToolError {
+                code: "note_not_found".into(),
+                message: "note not found: `x`".into()
+            }
+        );
+        let proxy = upstream_error(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>");
+        assert_eq!(proxy.code, "vault_unavailable");
+        assert!(proxy.message.contains("502"), "{}", proxy.message);
+    }
+
+    #[test]
+    fn only_well_formed_trace_parents_are_passed_on() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(TraceContext::from_headers(&headers), None);
+        headers.insert(
+            "traceparent",
+            HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        );
+        headers.insert("tracestate", HeaderValue::from_static("congo=t61rcWkgMzE"));
+        let trace = TraceContext::from_headers(&headers).unwrap();
+        assert_eq!(trace.tracestate.unwrap(), "congo=t61rcWkgMzE");
+        for bad in [
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "garbage",
+        ] {
+            headers.insert("traceparent", HeaderValue::from_static(bad));
+            assert_eq!(TraceContext::from_headers(&headers), None, "{bad}");
+        }
+    }
+}
