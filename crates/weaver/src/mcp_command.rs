@@ -20,6 +20,60 @@ use crate::mcp::{
     VaultBackend, VaultDirectory, http_service, serve_stdio,
 };
 
+/// `/livez`, `/readyz` (the vault answers: opened here, or the upstream is ready) and
+/// `/metrics` (process metrics), outside the API-key check so probes and scrapers need no key.
+fn operations(vaults: Arc<dyn VaultDirectory>) -> axum::Router {
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    let metrics = crate::serve::metrics::install();
+    axum::Router::new()
+        .route("/livez", get(|| async { (StatusCode::OK, "ok") }))
+        .route(
+            "/readyz",
+            get(move || {
+                let vaults = Arc::clone(&vaults);
+                async move {
+                    let answered = match vaults.backend(None) {
+                        Ok(backend) => {
+                            tokio::time::timeout(std::time::Duration::from_secs(1), backend.stats())
+                                .await
+                                .is_ok_and(|r| r.is_ok())
+                        }
+                        Err(_) => false,
+                    };
+                    if answered {
+                        (
+                            StatusCode::OK,
+                            axum::Json(serde_json::json!({"status": "ready"})),
+                        )
+                    } else {
+                        (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            axum::Json(serde_json::json!({"status": "not_ready"})),
+                        )
+                    }
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    crate::serve::metrics::process();
+                    metrics.run_upkeep();
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        metrics.render(),
+                    )
+                }
+            }),
+        )
+}
+
 /// The watcher of a vault opened here, once it runs; it lives as long as this is held.
 type Watcher = Arc<std::sync::Mutex<Option<WatchHandle>>>;
 
@@ -66,7 +120,8 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|reason| anyhow::anyhow!("--api-key-hash: {reason}"))?;
         }
         let hashes = Arc::new(args.api_key_hashes.clone());
-        let app = axum::Router::new()
+        let probe = Arc::clone(&vaults);
+        let mcp = axum::Router::new()
             .nest("/mcp", http_service(vaults, mcp_options, http))
             .layer(axum::middleware::from_fn(
                 move |request: axum::extract::Request, next: axum::middleware::Next| {
@@ -92,6 +147,7 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
             .layer(tower_http::limit::RequestBodyLimitLayer::new(
                 args.max_body_bytes,
             ));
+        let app = operations(probe).merge(mcp);
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on `{}`", args.listen))?;

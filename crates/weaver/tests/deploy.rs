@@ -10,8 +10,7 @@
 //!   `WEAVER__*` variables and unknown flags make it exit at start;
 //! - mcp-server runs for real in front of it, with the manifest's arguments and `--upstream`
 //!   pointed at that weaver: it must accept its Service name as `Host`, refuse a foreign one, and
-//!   stop on SIGTERM. Its probe paths are checked once `weaver mcp --http` serves them (until
-//!   then the test says `pending`);
+//!   stop on SIGTERM, and answer its probe paths and `/metrics`;
 //! - every flag and every `WEAVER_*` variable of the mcp-server and api-gateway containers is one
 //!   their command documents in `--help` (api-gateway's once `weaver gateway` exists);
 //! - ports, probes, mounts, the MCP host lists and the drain time agree with the configuration;
@@ -495,16 +494,14 @@ fn run_mcp(what: &str, mut args: Vec<String>, env: Vec<(String, String)>, upstre
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_mcp_hosts(what, addr, &format!("mcp-server:{}", addr.port()));
-    match get(addr, "/livez", None).unwrap() {
-        (404, _) => eprintln!(
-            "pending: `weaver mcp --http` does not serve /livez and /readyz yet; the mcp-server \
-             probes need them (the probe paths are unchecked against the binary)"
-        ),
-        _ => {
-            server.wait_for(addr, "/livez");
-            server.wait_for(addr, "/readyz");
-        }
-    }
+    server.wait_for(addr, "/livez");
+    server.wait_for(addr, "/readyz");
+    let (status, metrics) = get(addr, "/metrics", None).unwrap();
+    assert_eq!(status, 200, "{what}: /metrics");
+    assert!(
+        metrics.contains("process_resident_memory_bytes"),
+        "{metrics}"
+    );
     server.terminate();
 }
 

@@ -37,6 +37,12 @@ pub const WATCHER_EVENTS_TOTAL: &str = "weaver_watcher_events_total";
 pub const WRITE_CONFLICTS_TOTAL: &str = "weaver_write_conflicts_total";
 /// Duration of index syncs that changed something, by `vault`.
 pub const SYNC_DURATION_SECONDS: &str = "weaver_sync_duration_seconds";
+/// Gauge: resident memory of the process, in bytes (Linux).
+pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
+/// Gauge: CPU time used by the process, in seconds (Linux; a gauge set from the kernel's total).
+pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds_total";
+/// Gauge: open file descriptors (Linux).
+pub const PROCESS_OPEN_FDS: &str = "process_open_fds";
 
 /// The route label of requests no route matched.
 const UNMATCHED: &str = "unmatched";
@@ -101,6 +107,17 @@ fn describe() {
         metrics::Unit::Seconds,
         "Duration of index syncs that changed something"
     );
+    describe_gauge!(
+        PROCESS_RESIDENT_MEMORY_BYTES,
+        metrics::Unit::Bytes,
+        "Resident memory of the process"
+    );
+    describe_gauge!(
+        PROCESS_CPU_SECONDS,
+        metrics::Unit::Seconds,
+        "CPU time used by the process"
+    );
+    describe_gauge!(PROCESS_OPEN_FDS, "Open file descriptors");
 }
 
 /// Middleware: counts and times every request under its route template.
@@ -190,6 +207,37 @@ pub fn watcher(vault: &str, events: u64, lag: Duration) {
     let label = vault.to_owned();
     counter!(WATCHER_EVENTS_TOTAL, "vault" => label.clone()).absolute(events);
     gauge!(INDEX_LAG_SECONDS, "vault" => label).set(lag.as_secs_f64());
+}
+
+/// Sets the process gauges from `/proc/self` (Linux; elsewhere nothing is set). Called at
+/// scrape time, so the values are current.
+pub fn process() {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(kb) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+    {
+        gauge!(PROCESS_RESIDENT_MEMORY_BYTES).set(kb * 1024.0);
+    }
+    // utime and stime are fields 14 and 15 of /proc/self/stat, after the `(comm)` field, in
+    // clock ticks (100 per second on Linux).
+    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat")
+        && let Some(rest) = stat.rsplit(')').next()
+    {
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        gauge!(PROCESS_CPU_SECONDS).set((ticks(11) + ticks(12)) / 100.0);
+    }
+    if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
+        gauge!(PROCESS_OPEN_FDS).set(entries.count() as f64);
+    }
 }
 
 /// Counts a conditional write refused because the note changed meanwhile.

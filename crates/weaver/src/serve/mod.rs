@@ -22,7 +22,7 @@ mod error;
 mod events;
 mod extract;
 mod mcp;
-mod metrics;
+pub(crate) mod metrics;
 mod middleware;
 mod openapi;
 mod ops;

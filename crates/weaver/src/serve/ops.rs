@@ -143,6 +143,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
             super::metrics::watcher(&entry.name, stats.events(), stats.lag());
         }
     }
+    super::metrics::process();
     state.metrics.run_upkeep();
     (
         [(
