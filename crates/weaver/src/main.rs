@@ -17,11 +17,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-// mimalloc returns freed memory to the system sooner than glibc's per-thread arenas, which
-// matters for the parallel indexing burst (measured: lower peak RSS on a 50k-note vault).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // `serve` starts logging itself once its configuration (which sets the level) is loaded.
