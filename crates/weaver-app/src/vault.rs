@@ -392,6 +392,7 @@ impl std::fmt::Debug for Vault {
 impl Vault {
     /// Opens a vault: checks the folder, opens (or rebuilds) the cache and search index, and
     /// brings them up to date with the files. `progress` is called from this thread only.
+    #[tracing::instrument(name = "vault.open", skip_all, fields(root = %options.root.display()))]
     pub fn open(
         options: &VaultOptions,
         progress: &dyn Fn(Progress),
@@ -517,6 +518,7 @@ impl Vault {
         self.sync_inner(scope, false, &|_| {})
     }
 
+    #[tracing::instrument(name = "vault.sync", skip_all, fields(full = matches!(scope, Scope::All)))]
     fn sync_inner(
         &self,
         scope: &Scope,

@@ -80,6 +80,7 @@ pub struct DeleteOutcome {
 
 impl Vault {
     /// Creates or replaces a note with `content` (UTF-8 Markdown).
+    #[tracing::instrument(name = "vault.write_note", skip_all, fields(note.path = %path))]
     pub fn write_note(
         &self,
         path: &str,
@@ -114,6 +115,7 @@ impl Vault {
     /// Applies edit operations to a note, all or nothing. With `if_match`, the note must still
     /// have that hash; without, the edit applies to the current content, and a change made by
     /// another program between reading and writing is still detected.
+    #[tracing::instrument(name = "vault.patch_note", skip_all, fields(note.path = %path, ops = ops.len()))]
     pub fn patch_note(
         &self,
         path: &str,
@@ -148,6 +150,7 @@ impl Vault {
 
     /// Moves or renames a note or a folder. With `update_links`, every wikilink, embed and
     /// Markdown link that pointed at a moved file is rewritten in place, in every note.
+    #[tracing::instrument(name = "vault.move_note", skip_all, fields(from = %from, to = %to))]
     pub fn move_note(
         &self,
         from: &str,
@@ -300,6 +303,7 @@ impl Vault {
     }
 
     /// Deletes a note: into the vault's `.trash/` (as Obsidian does) or permanently.
+    #[tracing::instrument(name = "vault.delete_note", skip_all, fields(note.path = %path, permanent))]
     pub fn delete_note(
         &self,
         path: &str,

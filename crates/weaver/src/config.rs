@@ -127,6 +127,8 @@ pub struct Config {
     pub watch: WatchConfig,
     /// The MCP endpoint at `/mcp` (Streamable HTTP).
     pub mcp: McpConfig,
+    /// Trace export.
+    pub tracing: TracingConfig,
     /// The vaults served, by name (`[a-z0-9_-]+`).
     pub vaults: BTreeMap<String, VaultConfig>,
 }
@@ -160,6 +162,15 @@ impl Default for ServerConfig {
             metrics_token: None,
         }
     }
+}
+
+/// `[tracing]`: OpenTelemetry trace export over OTLP/HTTP. Off unless an endpoint is set here
+/// or in `OTEL_EXPORTER_OTLP_ENDPOINT`. Not reload-safe.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TracingConfig {
+    /// OTLP/HTTP base URL, such as `http://jaeger:4318` (`/v1/traces` is appended).
+    pub otlp_endpoint: Option<String>,
 }
 
 /// `[mcp]`: the Model Context Protocol endpoint of `weaver serve` at `/mcp` and `/mcp/{vault}`.

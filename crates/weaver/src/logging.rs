@@ -21,7 +21,11 @@ impl LogHandle {
 
 /// Installs the global subscriber. An invalid filter falls back to `warn` (the service validates
 /// its filter before calling this).
-pub fn init(directives: &str, json: bool) -> LogHandle {
+pub fn init(
+    directives: &str,
+    json: bool,
+    tracer: Option<opentelemetry_sdk::trace::Tracer>,
+) -> LogHandle {
     let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("warn"));
     let (filter, handle) = reload::Layer::new(filter);
     let json_layer = json.then(|| {
@@ -38,11 +42,14 @@ pub fn init(directives: &str, json: bool) -> LogHandle {
             .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
     });
+    // Spans go to the OTLP exporter when trace export is on (see `telemetry.rs`).
+    let otel_layer = tracer.map(|t| tracing_opentelemetry::layer().with_tracer(t));
     // Only fails when a subscriber is already installed, which cannot happen in this binary.
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(json_layer)
         .with(human_layer)
+        .with(otel_layer)
         .try_init();
     LogHandle(handle)
 }

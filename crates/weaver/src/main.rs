@@ -12,6 +12,7 @@ mod mcp;
 mod mcp_command;
 mod output;
 mod serve;
+mod telemetry;
 
 use std::process::ExitCode;
 
@@ -19,9 +20,26 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    // `serve` starts logging itself once its configuration (which sets the level) is loaded.
+    // `serve` starts logging itself once its configuration (which sets the level and the trace
+    // endpoint) is loaded.
+    let mut _telemetry = None;
     if !matches!(cli.command, cli::Command::Serve(_)) {
-        logging::init(&logging::cli_filter(&cli.global), cli.global.log_json);
+        let tracer = match telemetry::endpoint(None).map(|e| telemetry::provider(&e)) {
+            Some(Ok((guard, tracer))) => {
+                _telemetry = Some(guard);
+                Some(tracer)
+            }
+            Some(Err(err)) => {
+                eprintln!("warning: {err:#}; traces are not exported");
+                None
+            }
+            None => None,
+        };
+        logging::init(
+            &logging::cli_filter(&cli.global),
+            cli.global.log_json,
+            tracer,
+        );
     }
     let json = cli.global.json;
     match commands::run(cli) {

@@ -147,6 +147,15 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
             .layer(tower_http::limit::RequestBodyLimitLayer::new(
                 args.max_body_bytes,
             ));
+        // A span per request, continuing the caller's W3C trace (the gateway's), so tool calls
+        // and the upstream requests they make (which forward `traceparent`) join it.
+        let mcp = mcp.layer(axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                let span = tracing::info_span!("mcp.request", method = %request.method());
+                crate::telemetry::continue_trace(&span, request.headers());
+                tracing::Instrument::instrument(next.run(request), span).await
+            },
+        ));
         let app = operations(probe).merge(mcp);
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

@@ -183,7 +183,10 @@ impl ServerHandler for McpServer {
         let name = request.name.clone();
         let started = std::time::Instant::now();
         let call = ToolCallContext::new(self, request, context);
-        let mut response = self.tool_router.call(call).await?;
+        // One span per tool call: exported with the caller's trace when trace export is on.
+        let span = tracing::info_span!("mcp.tool", mcp.tool = %name);
+        let mut response =
+            tracing::Instrument::instrument(self.tool_router.call(call), span).await?;
         // rmcp reports arguments that do not deserialise as a tool error of its own wording;
         // give it the stable code every other failure has.
         if let CallToolResponse::Complete(result) = &response

@@ -69,12 +69,16 @@ fn make_span(req: &Request) -> Span {
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "request",
         method = %req.method(),
         route = %route,
         request_id = %request_id,
-    )
+    );
+    // A W3C `traceparent` from the gateway or the MCP service makes this request part of its
+    // trace (only matters when traces are exported).
+    crate::telemetry::continue_trace(&span, req.headers());
+    span
 }
 
 fn on_response(response: &Response, latency: Duration, _span: &Span) {

@@ -77,7 +77,22 @@ pub fn command(global: &Global, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let loader = Loader::new(args.config.clone(), overrides)?;
     let config = loader.load()?;
-    let log = logging::init(&config.log.level, config.log.format == LogFormat::Json);
+    let (telemetry, tracer) =
+        match crate::telemetry::endpoint(config.tracing.otlp_endpoint.as_deref()) {
+            Some(endpoint) => {
+                let (guard, tracer) = crate::telemetry::provider(&endpoint)?;
+                (Some(guard), Some(tracer))
+            }
+            None => (None, None),
+        };
+    let log = logging::init(
+        &config.log.level,
+        config.log.format == LogFormat::Json,
+        tracer,
+    );
+    if telemetry.is_some() {
+        tracing::info!("exporting traces over OTLP");
+    }
     tracing::info!(
         config = %loader.describe(),
         vaults = ?config.vaults.keys().collect::<Vec<_>>(),

@@ -19,4 +19,5 @@ mod events;
 mod lifecycle;
 mod mcp;
 mod ops;
+mod tracing;
 mod write;
