@@ -26,8 +26,8 @@ mod write;
 
 pub use error::AppError;
 pub use query::{
-    Backlink, Neighbor, NoteDetails, NoteRef, OutgoingLink, Page, Paged, Problem, TagCount,
-    UnresolvedLink, VaultStats,
+    Backlink, Neighbor, NoteDetails, NoteFilter, NoteOrder, NoteRef, OutgoingLink, Page, Paged,
+    Problem, TagCount, UnresolvedLink, VaultStats,
 };
 pub use vault::{
     CacheState, Change, ChangeKind, OpenReport, Progress, Scope, Snapshot, SyncReport, Vault,

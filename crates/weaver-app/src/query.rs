@@ -318,17 +318,7 @@ impl Snapshot {
         let items = self
             .notes
             .iter()
-            .filter(|n| match &prefix {
-                None => true,
-                Some(p) if p.is_empty() => true,
-                Some(p) => {
-                    let folded = fold_name(n.path.folder());
-                    folded == *p
-                        || folded
-                            .strip_prefix(p.as_str())
-                            .is_some_and(|r| r.starts_with('/'))
-                }
-            })
+            .filter(|n| in_folder(n, prefix.as_deref()))
             .map(|n| NoteRef {
                 path: n.path.clone(),
                 title: n.note.title.clone(),
@@ -337,11 +327,57 @@ impl Snapshot {
         page.apply(items)
     }
 
+    /// Notes matching every part of `filter`, in `order`: the REST note list and the MCP
+    /// `recent_changes` tool both answer from here.
+    pub fn filter_notes(
+        &self,
+        filter: &NoteFilter<'_>,
+        order: NoteOrder,
+        page: Page,
+    ) -> Paged<&NoteRecord> {
+        let prefix = filter.folder.map(|f| fold_name(f.trim_matches('/')));
+        let tags: Vec<String> = filter
+            .tags
+            .iter()
+            .map(|t| fold_name(t.trim().trim_start_matches('#')))
+            .filter(|t| !t.is_empty())
+            .collect();
+        let mut notes: Vec<&NoteRecord> = self
+            .notes
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|n| in_folder(n, prefix.as_deref()))
+            .filter(|n| tags.iter().all(|t| has_tag(n, t)))
+            .filter(|n| filter.fields.iter().all(|(k, v)| has_field(n, k, v)))
+            .collect();
+        match order {
+            NoteOrder::Path => {}
+            NoteOrder::PathDesc => notes.reverse(),
+            NoteOrder::Modified => notes.sort_by(|a, b| {
+                a.meta
+                    .mtime_ns
+                    .cmp(&b.meta.mtime_ns)
+                    .then_with(|| a.path.cmp(&b.path))
+            }),
+            // Newest first; the path breaks ties so pages are stable.
+            NoteOrder::ModifiedDesc => notes.sort_by(|a, b| {
+                b.meta
+                    .mtime_ns
+                    .cmp(&a.meta.mtime_ns)
+                    .then_with(|| a.path.cmp(&b.path))
+            }),
+        }
+        page.apply(notes)
+    }
+
     /// Everything about one note, with its links and backlinks. `root` is the vault folder, used
     /// to read backlink context lines.
     pub fn details(&self, root: &Path, input: &str) -> Result<NoteDetails, AppError> {
         let id = self.find(input)?;
-        let record = self.find_note(input)?;
+        let record = self.note(id).ok_or_else(|| AppError::NoteNotFound {
+            path: input.to_owned(),
+            suggestions: Vec::new(),
+        })?;
         let note = &record.note;
         let mut seen = HashSet::new();
         let tags = note
@@ -638,6 +674,74 @@ impl Snapshot {
         problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
         problems
     }
+}
+
+/// Which notes [`Snapshot::filter_notes`] keeps. Empty parts keep everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoteFilter<'a> {
+    /// Notes in this folder or below (case-insensitive).
+    pub folder: Option<&'a str>,
+    /// Tags that must all be present; `area` also matches `area/sub`, not `areas`.
+    pub tags: &'a [String],
+    /// Frontmatter `key`/`value` pairs that must all match (case-insensitive; a list matches when
+    /// any element does).
+    pub fields: &'a [(String, String)],
+}
+
+/// The order of [`Snapshot::filter_notes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoteOrder {
+    /// By path, A to Z.
+    #[default]
+    Path,
+    /// By path, Z to A.
+    PathDesc,
+    /// Oldest first.
+    Modified,
+    /// Newest first.
+    ModifiedDesc,
+}
+
+/// `prefix` is folded; `None` or empty keeps every note.
+fn in_folder(note: &NoteRecord, prefix: Option<&str>) -> bool {
+    match prefix {
+        None | Some("") => true,
+        Some(p) => {
+            let folded = fold_name(note.path.folder());
+            folded == p || folded.strip_prefix(p).is_some_and(|r| r.starts_with('/'))
+        }
+    }
+}
+
+/// `wanted` is folded; `area` matches `area` and `Area/sub`, not `areas`.
+fn has_tag(note: &NoteRecord, wanted: &str) -> bool {
+    note.note.tags.iter().any(|t| {
+        let folded = fold_name(&t.name);
+        folded == wanted
+            || folded
+                .strip_prefix(wanted)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+fn has_field(note: &NoteRecord, key: &str, value: &str) -> bool {
+    let Some(frontmatter) = &note.note.frontmatter else {
+        return false;
+    };
+    let value = value.to_lowercase();
+    let matches = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.to_lowercase() == value,
+        serde_json::Value::Number(n) => n.to_string() == value,
+        serde_json::Value::Bool(b) => b.to_string() == value,
+        _ => false,
+    };
+    frontmatter
+        .iter()
+        .filter(|(k, _)| k.to_lowercase() == key.to_lowercase())
+        .any(|(_, v)| match v {
+            serde_json::Value::Array(items) => items.iter().any(matches),
+            other => matches(other),
+        })
 }
 
 fn link_text(link: &weaver_core::Link) -> String {

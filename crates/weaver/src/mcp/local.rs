@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use weaver_app::{AppError, Page as AppPage, Precondition, SearchQuery, Snapshot, Vault};
+use weaver_app::{
+    AppError, NoteFilter, NoteOrder, Page as AppPage, Precondition, SearchQuery, Snapshot, Vault,
+};
 use weaver_core::{Fragment, LinkKind, content_hash, fold_name};
 
 use super::backend::{
@@ -280,25 +282,16 @@ impl VaultBackend for LocalBackend {
     ) -> BackendFuture<'_, Page<RecentNote>> {
         Box::pin(self.blocking(move |vault| {
             let snapshot = vault.snapshot();
-            let mut notes: Vec<_> = snapshot
-                .list_notes(folder.as_deref(), AppPage::ALL)
-                .items
-                .iter()
-                .filter_map(|r| snapshot.get(&r.path))
-                .collect();
-            // Newest first; the path breaks ties so pages are stable.
-            notes.sort_by(|a, b| {
-                b.meta
-                    .mtime_ns
-                    .cmp(&a.meta.mtime_ns)
-                    .then_with(|| a.path.cmp(&b.path))
-            });
+            let filter = NoteFilter {
+                folder: folder.as_deref(),
+                ..NoteFilter::default()
+            };
+            let listed = snapshot.filter_notes(&filter, NoteOrder::ModifiedDesc, page(window));
             Ok(Page {
-                total: notes.len(),
-                items: notes
+                total: listed.total,
+                items: listed
+                    .items
                     .into_iter()
-                    .skip(window.offset)
-                    .take(window.limit)
                     .map(|n| RecentNote {
                         path: n.path.to_string(),
                         title: n.note.title.clone(),

@@ -19,7 +19,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use weaver_app::{AppError, Backlink, NoteDetails, OutgoingLink, Snapshot};
+use weaver_app::{AppError, Backlink, NoteDetails, NoteFilter, NoteOrder, OutgoingLink};
 use weaver_core::{Fragment, VaultPath, fold_name};
 use weaver_store::NoteRecord;
 
@@ -136,23 +136,22 @@ pub async fn list(
     let fields = parse_fields(&query.field)?;
     blocking(move || {
         let snapshot = open.vault.snapshot();
-        let mut notes = filter_notes(&snapshot, query.folder.as_deref(), &query.tag, &fields);
-        match query.sort {
-            NoteSort::Path => {}
-            NoteSort::PathDesc => notes.reverse(),
-            NoteSort::Modified => notes.sort_by_key(|n| (n.meta.mtime_ns, n.path.clone())),
-            NoteSort::ModifiedDesc => notes.sort_by(|a, b| {
-                b.meta
-                    .mtime_ns
-                    .cmp(&a.meta.mtime_ns)
-                    .then_with(|| a.path.cmp(&b.path))
-            }),
-        }
-        let total = notes.len();
-        let items = notes
+        let filter = NoteFilter {
+            folder: query.folder.as_deref(),
+            tags: &query.tag,
+            fields: &fields,
+        };
+        let order = match query.sort {
+            NoteSort::Path => NoteOrder::Path,
+            NoteSort::PathDesc => NoteOrder::PathDesc,
+            NoteSort::Modified => NoteOrder::Modified,
+            NoteSort::ModifiedDesc => NoteOrder::ModifiedDesc,
+        };
+        let listed = snapshot.filter_notes(&filter, order, page);
+        let total = listed.total;
+        let items = listed
+            .items
             .into_iter()
-            .skip(page.offset)
-            .take(page.limit)
             .map(|n| NoteSummary {
                 path: n.path.to_string(),
                 title: n.note.title.clone(),
@@ -164,67 +163,6 @@ pub async fn list(
         Ok(Json(NoteList { total, items }))
     })
     .await
-}
-
-/// Notes matching every filter, by path. Folder semantics are the app's (`list_notes`); tag and
-/// field semantics follow the search index's filters. (A `Snapshot::filter_notes` in weaver-app
-/// would let MCP share this.)
-fn filter_notes<'a>(
-    snapshot: &'a Snapshot,
-    folder: Option<&str>,
-    tags: &[String],
-    fields: &[(String, String)],
-) -> Vec<&'a NoteRecord> {
-    let tags: Vec<String> = tags
-        .iter()
-        .map(|t| fold_name(t.trim().trim_start_matches('#')))
-        .filter(|t| !t.is_empty())
-        .collect();
-    let in_folder: Vec<&NoteRecord> = match folder {
-        Some(folder) => snapshot
-            .list_notes(Some(folder), weaver_app::Page::ALL)
-            .items
-            .iter()
-            .filter_map(|r| snapshot.get(&r.path))
-            .collect(),
-        None => snapshot.notes().iter().map(AsRef::as_ref).collect(),
-    };
-    in_folder
-        .into_iter()
-        .filter(|n| tags.iter().all(|t| has_tag(n, t)))
-        .filter(|n| fields.iter().all(|(k, v)| has_field(n, k, v)))
-        .collect()
-}
-
-/// `wanted` is folded; `area` matches `area` and `Area/sub`, not `areas`.
-fn has_tag(note: &NoteRecord, wanted: &str) -> bool {
-    note.note.tags.iter().any(|t| {
-        let folded = fold_name(&t.name);
-        folded == wanted
-            || folded
-                .strip_prefix(wanted)
-                .is_some_and(|rest| rest.starts_with('/'))
-    })
-}
-
-fn has_field(note: &NoteRecord, key: &str, value: &str) -> bool {
-    let Some(frontmatter) = &note.note.frontmatter else {
-        return false;
-    };
-    let value = value.to_lowercase();
-    let matches = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.to_lowercase() == value,
-        serde_json::Value::Number(n) => n.to_string() == value,
-        serde_json::Value::Bool(b) => b.to_string() == value,
-        _ => false,
-    };
-    frontmatter
-        .iter()
-        .filter(|(k, _)| k.to_lowercase() == key.to_lowercase())
-        .any(|(_, v)| match v {
-            serde_json::Value::Array(items) => items.iter().any(matches),
-            other => matches(other),
-        })
 }
 
 fn distinct_tags(note: &NoteRecord) -> Vec<String> {
