@@ -20,6 +20,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(cmd) => return crate::bench::run(&cli.global, cmd),
         Command::Serve(args) => return crate::serve::command(&cli.global, &args),
         Command::Mcp(args) => return crate::mcp_command::command(&cli.global, &args),
+        Command::Gateway(args) => return crate::gateway::command(&cli.global, &args),
         Command::Keys(crate::cli::KeysCommand::Create) => {
             let key = crate::keys::generate()?;
             let hash = crate::keys::hash(&key);

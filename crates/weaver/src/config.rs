@@ -407,30 +407,8 @@ impl Loader {
     /// Validates the configuration made of `contents` (the file's text, already read), the
     /// environment and the overrides.
     pub fn load_from(&self, contents: Option<&str>) -> Result<Config, ConfigError> {
-        let parse = |source| ConfigError::Parse {
-            file: self.file.clone(),
-            source,
-        };
-        let mut builder = config::Config::builder();
-        if let Some(text) = contents {
-            builder = builder.add_source(config::File::from_str(text, config::FileFormat::Toml));
-        }
-        let env = config::Environment::with_prefix(ENV_PREFIX)
-            .prefix_separator("__")
-            .separator("__")
-            .try_parsing(true)
-            .source(self.env.clone());
-        let merged: serde_json::Value = builder
-            .add_source(env)
-            .build()
-            .and_then(config::Config::try_deserialize)
-            .map_err(parse)?;
-        let resolved = resolve_secret_files(merged, "")?;
-        // Back through `config` so that its lenient typing applies (`"8080"` from the
-        // environment is a fine `u64`, `123` a fine string) and errors name the key.
-        let mut config: Config = config::Config::try_from(&resolved)
-            .and_then(config::Config::try_deserialize)
-            .map_err(parse)?;
+        let (mut config, _files): (Config, _) =
+            layered(self.file.as_deref(), contents, ENV_PREFIX, self.env.clone())?;
         self.apply_overrides(&mut config);
         validate(&config)?;
         Ok(config)
@@ -467,10 +445,50 @@ impl Loader {
     }
 }
 
-/// Replaces every `foo_file = "path"` by `foo = "<content of path>"`, recursively.
+/// Parses the layers shared by every service's configuration: `contents` (the TOML file's text,
+/// already read from `file`), then `<env_prefix>__SECTION__KEY` variables (`env`, or the
+/// process environment when `None`), with `foo_file` keys replaced by the files' contents. Also
+/// returns the files so read, for a reload to watch.
+pub(crate) fn layered<T: serde::de::DeserializeOwned>(
+    file: Option<&Path>,
+    contents: Option<&str>,
+    env_prefix: &str,
+    env: Option<HashMap<String, String>>,
+) -> Result<(T, Vec<PathBuf>), ConfigError> {
+    let parse = |source| ConfigError::Parse {
+        file: file.map(Path::to_path_buf),
+        source,
+    };
+    let mut builder = config::Config::builder();
+    if let Some(text) = contents {
+        builder = builder.add_source(config::File::from_str(text, config::FileFormat::Toml));
+    }
+    let env = config::Environment::with_prefix(env_prefix)
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+        .source(env);
+    let merged: serde_json::Value = builder
+        .add_source(env)
+        .build()
+        .and_then(config::Config::try_deserialize)
+        .map_err(parse)?;
+    let mut files = Vec::new();
+    let resolved = resolve_secret_files(merged, "", &mut files)?;
+    // Back through `config` so that its lenient typing applies (`"8080"` from the
+    // environment is a fine `u64`, `123` a fine string) and errors name the key.
+    let config: T = config::Config::try_from(&resolved)
+        .and_then(config::Config::try_deserialize)
+        .map_err(parse)?;
+    Ok((config, files))
+}
+
+/// Replaces every `foo_file = "path"` by `foo = "<content of path>"`, recursively; the paths
+/// read are added to `files`.
 fn resolve_secret_files(
     value: serde_json::Value,
     prefix: &str,
+    files: &mut Vec<PathBuf>,
 ) -> Result<serde_json::Value, ConfigError> {
     let serde_json::Value::Object(map) = value else {
         return Ok(value);
@@ -498,6 +516,7 @@ fn resolve_secret_files(
                         source,
                     })?;
                 let content = content.trim_end_matches(['\n', '\r']).to_owned();
+                files.push(path);
                 if out
                     .insert(field.to_owned(), serde_json::Value::String(content))
                     .is_some()
@@ -506,7 +525,7 @@ fn resolve_secret_files(
                 }
             }
             _ => {
-                let value = resolve_secret_files(value, &full)?;
+                let value = resolve_secret_files(value, &full, files)?;
                 if out.insert(key.clone(), value).is_some() {
                     return Err(both_given(prefix, &key));
                 }

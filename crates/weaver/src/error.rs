@@ -65,6 +65,19 @@ pub enum Code {
     ShuttingDown,
     RequestTimeout,
     InternalError,
+    // The gateway's own.
+    /// The identity may not reach this vault, or its role is too low for the request.
+    Forbidden,
+    /// A token bucket (per identity or per client address) is empty; see `Retry-After`.
+    RateLimited,
+    /// The request body did not arrive in time.
+    BodyTimeout,
+    /// An MCP request body the gateway cannot read as JSON-RPC, so cannot authorise.
+    InvalidMcpMessage,
+    /// The upstream service could not be reached.
+    UpstreamUnavailable,
+    /// The upstream service did not start its response in time.
+    UpstreamTimeout,
 }
 
 impl Code {
@@ -117,6 +130,12 @@ impl Code {
             Self::ShuttingDown => "shutting_down",
             Self::RequestTimeout => "request_timeout",
             Self::InternalError => "internal_error",
+            Self::Forbidden => "forbidden",
+            Self::RateLimited => "rate_limited",
+            Self::BodyTimeout => "body_timeout",
+            Self::InvalidMcpMessage => "invalid_mcp_message",
+            Self::UpstreamUnavailable => "upstream_unavailable",
+            Self::UpstreamTimeout => "upstream_timeout",
         }
     }
 
@@ -154,6 +173,12 @@ impl Code {
             | Self::InvalidFrontmatterKey
             | Self::EditChangesStructure => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::InvalidMcpMessage => StatusCode::BAD_REQUEST,
+            Self::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
+            Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod dates;
 mod error;
+mod gateway;
 mod keys;
 mod logging;
 mod mcp;
@@ -23,7 +24,13 @@ fn main() -> ExitCode {
     // `serve` starts logging itself once its configuration (which sets the level and the trace
     // endpoint) is loaded.
     let mut _telemetry = None;
-    if !matches!(cli.command, cli::Command::Serve(_)) {
+    // So does `gateway` (but not `gateway keys`).
+    let configures_logging = match &cli.command {
+        cli::Command::Serve(_) => true,
+        cli::Command::Gateway(args) => args.command.is_none(),
+        _ => false,
+    };
+    if !configures_logging {
         let tracer = match telemetry::endpoint(None).map(|e| telemetry::provider(&e)) {
             Some(Ok((guard, tracer))) => {
                 _telemetry = Some(guard);

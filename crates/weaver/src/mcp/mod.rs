@@ -64,6 +64,8 @@ pub use server::{
     DEFAULT_MAX_OUTPUT_BYTES, McpOptions, McpServer, NOTE_URI_TEMPLATE, VaultName, note_uri,
     parse_note_uri,
 };
+#[allow(unused_imports)]
+pub use tools::READ_TOOLS;
 
 /// Serves MCP over stdin/stdout until the client closes stdin.
 pub async fn serve_stdio(

@@ -520,4 +520,21 @@ mod tests {
         assert_eq!(parse_note_uri("weaver://notes/tag/x"), None);
         assert_eq!(parse_note_uri("file:///x.md"), None);
     }
+
+    #[test]
+    fn every_tool_is_classified_as_reading_or_writing() {
+        let mut listed: Vec<String> = McpServer::tool_router()
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.into_owned())
+            .collect();
+        listed.sort();
+        let mut classified: Vec<String> = super::super::tools::READ_TOOLS
+            .iter()
+            .chain(WRITE_TOOLS.iter())
+            .map(|t| (*t).to_owned())
+            .collect();
+        classified.sort();
+        assert_eq!(listed, classified);
+    }
 }

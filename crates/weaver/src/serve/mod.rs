@@ -26,7 +26,7 @@ pub(crate) mod metrics;
 mod middleware;
 mod openapi;
 mod ops;
-mod reload;
+pub(crate) mod reload;
 mod routes;
 mod state;
 mod vaults;
@@ -190,7 +190,7 @@ async fn drain_deadline(state: &AppState) {
 
 /// Cancels `shutdown` on SIGTERM (Kubernetes) or SIGINT (Ctrl-C). The handlers are installed
 /// when this returns, before the server listens.
-fn cancel_on_signal(shutdown: &CancellationToken) -> anyhow::Result<()> {
+pub(crate) fn cancel_on_signal(shutdown: &CancellationToken) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

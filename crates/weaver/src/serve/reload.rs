@@ -40,10 +40,16 @@ pub fn spawn(
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let (tx, rx) = mpsc::channel::<Trigger>(16);
-    let watcher = loader
-        .file()
-        .and_then(|file| watch_folder(file, tx.clone()));
-    spawn_hangup_listener(tx, shutdown.clone());
+    let watcher = loader.file().and_then(|file| {
+        let tx = tx.clone();
+        watch_folder(file, move || {
+            // A full channel already holds a pending reload.
+            let _ = tx.try_send(Trigger::FileEvent);
+        })
+    });
+    spawn_hangup_listener(shutdown.clone(), move || {
+        let _ = tx.try_send(Trigger::Hangup);
+    });
     tokio::spawn(async move {
         let _watcher = watcher;
         run(state, loader, log, shutdown, rx).await;
@@ -123,17 +129,17 @@ fn apply(state: &AppState, log: &LogHandle, new: Config, hangup: bool) {
     tracing::info!(vaults = ?vaults, level = %new.log.level, "configuration reloaded");
 }
 
-/// Watches the folder of `file`; events are forwarded as [`Trigger::FileEvent`].
-fn watch_folder(
+/// Watches the folder of `file` (not the file: see the module docs); `on_event` runs on every
+/// event in it, on the watcher's thread.
+pub(crate) fn watch_folder(
     file: &std::path::Path,
-    tx: mpsc::Sender<Trigger>,
+    on_event: impl Fn() + Send + 'static,
 ) -> Option<notify::RecommendedWatcher> {
     let folder = file.parent()?.to_path_buf();
     let mut watcher = match notify::recommended_watcher(
         move |event: notify::Result<notify::Event>| {
             if event.is_ok() {
-                // A full channel already holds a pending reload.
-                let _ = tx.try_send(Trigger::FileEvent);
+                on_event();
             }
         },
     ) {
@@ -151,8 +157,13 @@ fn watch_folder(
     Some(watcher)
 }
 
+/// Runs `on_hangup` on every SIGHUP until `shutdown`; the handler is in place when this
+/// returns (a SIGHUP before that would end the process).
 #[cfg(unix)]
-fn spawn_hangup_listener(tx: mpsc::Sender<Trigger>, shutdown: CancellationToken) {
+pub(crate) fn spawn_hangup_listener(
+    shutdown: CancellationToken,
+    on_hangup: impl Fn() + Send + 'static,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangup = match signal(SignalKind::hangup()) {
         Ok(s) => s,
@@ -170,7 +181,7 @@ fn spawn_hangup_listener(tx: mpsc::Sender<Trigger>, shutdown: CancellationToken)
                         return;
                     }
                     tracing::info!("SIGHUP: reloading the configuration");
-                    let _ = tx.send(Trigger::Hangup).await;
+                    on_hangup();
                 }
             }
         }
@@ -178,4 +189,8 @@ fn spawn_hangup_listener(tx: mpsc::Sender<Trigger>, shutdown: CancellationToken)
 }
 
 #[cfg(not(unix))]
-fn spawn_hangup_listener(_tx: mpsc::Sender<Trigger>, _shutdown: CancellationToken) {}
+pub(crate) fn spawn_hangup_listener(
+    _shutdown: CancellationToken,
+    _on_hangup: impl Fn() + Send + 'static,
+) {
+}
