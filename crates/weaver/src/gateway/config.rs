@@ -4,7 +4,7 @@
 //! 2. a TOML file: `--config PATH` or `WEAVER_GATEWAY_CONFIG` (must exist when given),
 //!    otherwise `./gateway.toml` when there is one;
 //! 3. environment variables `WEAVER_GATEWAY__SECTION__KEY`;
-//! 4. the `--listen` flag.
+//! 4. the flags `--listen`, `--log-level` and `--log-json`.
 //!
 //! Unknown keys are errors. As in `weaver serve`, any string setting `foo` may be given as
 //! `foo_file` (the path of a file holding the value, as Kubernetes mounts Secrets); every file
@@ -285,6 +285,8 @@ pub struct KeysFile {
 pub struct Loader {
     file: Option<PathBuf>,
     listen: Option<SocketAddr>,
+    log_level: Option<String>,
+    log_json: bool,
     env: Option<HashMap<String, String>>,
 }
 
@@ -309,8 +311,17 @@ impl Loader {
         Ok(Self {
             file,
             listen,
+            log_level: None,
+            log_json: false,
             env: None,
         })
+    }
+
+    /// `--log-level` and `--log-json`, which win over the file as for `weaver serve`.
+    pub fn with_log(mut self, level: Option<String>, json: bool) -> Self {
+        self.log_level = level;
+        self.log_json = json;
+        self
     }
 
     /// Uses `env` instead of the process environment (for tests).
@@ -340,6 +351,12 @@ impl Loader {
         )?;
         if let Some(listen) = self.listen {
             config.server.listen = listen;
+        }
+        if let Some(level) = &self.log_level {
+            config.log.level.clone_from(level);
+        }
+        if self.log_json {
+            config.log.format = crate::config::LogFormat::Json;
         }
         validate(&config)?;
         if let Some(file) = &self.file {

@@ -468,12 +468,13 @@ fn restart_keys(old: &GatewayConfig, new: &GatewayConfig) -> Vec<&'static str> {
 pub fn command(global: &Global, args: &GatewayArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         Some(GatewayCommand::Keys(keys)) => keys_command(global, keys),
-        None => run_command(args),
+        None => run_command(global, args),
     }
 }
 
-fn run_command(args: &GatewayArgs) -> anyhow::Result<ExitCode> {
-    let loader = Loader::new(args.config.clone(), args.listen)?;
+fn run_command(global: &Global, args: &GatewayArgs) -> anyhow::Result<ExitCode> {
+    let loader = Loader::new(args.config.clone(), args.listen)?
+        .with_log(global.log_level.clone(), global.log_json);
     let Loaded { config, files } = loader.load()?;
     let (telemetry, tracer) =
         match crate::telemetry::endpoint(config.tracing.otlp_endpoint.as_deref()) {
