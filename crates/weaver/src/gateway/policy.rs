@@ -13,7 +13,8 @@
 //!   `delete_note` with `permanent` needs `admin`. A body that is not JSON-RPC the gateway can
 //!   read is refused rather than forwarded: the gateway and mcp-server parse with the same
 //!   `serde_json`, and duplicate keys in the fields read here are an error, so the two cannot
-//!   see different tool names.
+//!   see different tool names. A `tools/list` from an identity that may not write is answered
+//!   without the write tools.
 //! - REST: `GET`/`HEAD`/`OPTIONS` need `read`; other methods on a vault need `write`, and
 //!   `DELETE ...?permanent=...` needs `admin`; other methods outside a vault need `admin`.
 
@@ -208,8 +209,30 @@ pub enum BodyError {
     Unreadable(String),
 }
 
+/// What the gateway needs to know of an MCP request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct McpRequest {
+    /// The least role that may send it.
+    pub role: Role,
+    /// It is a single `tools/list`: its answer can be trimmed to the tools the caller may use.
+    pub lists_tools: bool,
+}
+
+/// Reads an MCP request body (one message or a batch).
+pub fn mcp_request(body: &[u8]) -> Result<McpRequest, BodyError> {
+    let (role, messages) = mcp_messages(body)?;
+    let lists_tools =
+        matches!(messages.as_slice(), [m] if m.method.as_deref() == Some("tools/list"));
+    Ok(McpRequest { role, lists_tools })
+}
+
 /// The least role that may send this MCP request body (one message or a batch).
-pub fn mcp_role(body: &[u8]) -> Result<Role, BodyError> {
+#[cfg(test)]
+fn mcp_role(body: &[u8]) -> Result<Role, BodyError> {
+    mcp_messages(body).map(|(role, _)| role)
+}
+
+fn mcp_messages(body: &[u8]) -> Result<(Role, Vec<Message>), BodyError> {
     let unreadable = |e: serde_json::Error| BodyError::Unreadable(e.to_string());
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     let messages: Vec<Message> = match first {
@@ -228,7 +251,13 @@ pub fn mcp_role(body: &[u8]) -> Result<Role, BodyError> {
     for message in &messages {
         role = role.max(message_role(message)?);
     }
-    Ok(role)
+    Ok((role, messages))
+}
+
+/// Whether an identity with `role` may call the tool `name` at all (`delete_note` may still
+/// need `admin` for a permanent delete).
+pub fn tool_allowed(role: Role, name: &str) -> bool {
+    role >= Role::Write || READ_TOOLS.contains(&name)
 }
 
 fn message_role(message: &Message) -> Result<Role, BodyError> {
@@ -371,6 +400,20 @@ mod tests {
             mcp_role(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
             Ok(Role::Read)
         );
+        assert_eq!(
+            mcp_request(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#),
+            Ok(McpRequest {
+                role: Role::Read,
+                lists_tools: true
+            })
+        );
+        assert!(
+            !mcp_request(call("read_note", "{}").as_bytes())
+                .unwrap()
+                .lists_tools
+        );
+        assert!(tool_allowed(Role::Read, "read_note") && !tool_allowed(Role::Read, "write_note"));
+        assert!(tool_allowed(Role::Write, "write_note"));
         let batch = format!("[{},{}]", call("read_note", "{}"), call("move_note", "{}"));
         assert_eq!(mcp_role(batch.as_bytes()), Ok(Role::Write));
         for bad in [

@@ -24,7 +24,7 @@ use crate::error::Code;
 /// The HTTP client to the upstreams (plain HTTP inside the deployment; pooled connections).
 pub type UpstreamClient = Client<HttpConnector, Body>;
 
-/// The largest `/api/v1/vaults` answer the gateway reads to filter it.
+/// The largest answer (`/api/v1/vaults`, `tools/list`) the gateway reads to filter it.
 const MAX_VAULT_LIST_BYTES: usize = 1024 * 1024;
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus the ones the
@@ -231,10 +231,11 @@ async fn authorised(
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
+    let mut trim_tools = false;
     if target.inspect_body {
-        match policy::mcp_role(&body) {
-            Ok(role) if identity.role < role => return forbidden_role(identity, role),
-            Ok(_) => {}
+        match policy::mcp_request(&body) {
+            Ok(mcp) if identity.role < mcp.role => return forbidden_role(identity, mcp.role),
+            Ok(mcp) => trim_tools = mcp.lists_tools && identity.role < super::auth::Role::Write,
             Err(policy::BodyError::Unreadable(why)) => {
                 return error(
                     Code::InvalidMcpMessage,
@@ -293,6 +294,14 @@ async fn authorised(
     }
     if target.vault_list && head.status == StatusCode::OK {
         return filter_vault_list(head, body, identity).await;
+    }
+    let json = head
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if trim_tools && head.status == StatusCode::OK && json {
+        return trim_tool_list(head, body, identity).await;
     }
     Response::from_parts(head, Body::new(body))
 }
@@ -449,6 +458,38 @@ async fn filter_vault_list(
     head.headers.remove(header::CONTENT_LENGTH);
     head.headers.remove(header::ETAG);
     Response::from_parts(head, Body::from(bytes))
+}
+
+/// A `tools/list` answer for an identity that may not write: the write tools are left out, so
+/// an agent is never offered a tool it would be refused.
+async fn trim_tool_list(
+    mut head: axum::http::response::Parts,
+    body: hyper::body::Incoming,
+    identity: &Identity,
+) -> Response<Body> {
+    let limited = http_body_util::Limited::new(body, MAX_VAULT_LIST_BYTES);
+    let Ok(collected) = limited.collect().await else {
+        return error(Code::UpstreamUnavailable, "the tool list could not be read");
+    };
+    let bytes = collected.to_bytes();
+    let Ok(mut message) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Response::from_parts(head, Body::from(bytes));
+    };
+    if let Some(tools) = message
+        .pointer_mut("/result/tools")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        tools.retain(|tool| {
+            tool.get("name")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|name| policy::tool_allowed(identity.role, name))
+        });
+    }
+    head.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(
+        head,
+        Body::from(serde_json::to_vec(&message).unwrap_or_default()),
+    )
 }
 
 /// Checks both upstreams' `/readyz` at once, each within two seconds.
