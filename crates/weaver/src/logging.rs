@@ -54,6 +54,31 @@ pub fn init(
     LogHandle(handle)
 }
 
+/// Logging and trace export for a service (`serve`, `gateway`), from its `[log]` and `[tracing]`
+/// settings. Keep the returned guard alive while the service runs: dropping it flushes traces.
+pub fn init_service(
+    log: &crate::config::LogConfig,
+    tracing_config: &crate::config::TracingConfig,
+) -> anyhow::Result<(Option<crate::telemetry::Telemetry>, LogHandle)> {
+    let (telemetry, tracer) =
+        match crate::telemetry::endpoint(tracing_config.otlp_endpoint.as_deref()) {
+            Some(endpoint) => {
+                let (guard, tracer) = crate::telemetry::provider(&endpoint)?;
+                (Some(guard), Some(tracer))
+            }
+            None => (None, None),
+        };
+    let handle = init(
+        &log.level,
+        log.format == crate::config::LogFormat::Json,
+        tracer,
+    );
+    if telemetry.is_some() {
+        tracing::info!("exporting traces over OTLP");
+    }
+    Ok((telemetry, handle))
+}
+
 /// The CLI's filter: `RUST_LOG`, else `--log-level`/`WEAVER_LOG`, else `warn`.
 pub fn cli_filter(global: &crate::cli::Global) -> String {
     std::env::var("RUST_LOG")

@@ -45,7 +45,6 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
 use crate::cli::{GatewayArgs, GatewayCommand, GatewayKeysCommand, Global};
-use crate::config::LogFormat;
 use auth::Authenticator;
 use config::{GatewayConfig, Loaded, Loader};
 use limits::Limiters;
@@ -287,7 +286,7 @@ async fn observe(request: Request, next: Next) -> Response {
         .get::<IdentityLabel>()
         .map_or_else(|| "anonymous".to_owned(), |l| l.0.clone());
     let status = response.status().as_u16();
-    let method_label = method_label(&method);
+    let method_label = crate::serve::metrics::method_label(&method);
     counter!(
         crate::serve::metrics::HTTP_REQUESTS_TOTAL,
         "route" => route,
@@ -332,20 +331,6 @@ fn own_route(path: &str) -> &'static str {
     }
 }
 
-fn method_label(method: &axum::http::Method) -> &'static str {
-    use axum::http::Method;
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    }
-}
-
 fn security_headers(headers: &mut axum::http::HeaderMap, tls: bool) {
     let set = |headers: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
@@ -374,6 +359,7 @@ fn spawn_reload(
     gateway: Gateway,
     loader: Loader,
     mut files: Vec<std::path::PathBuf>,
+    log: crate::logging::LogHandle,
     shutdown: CancellationToken,
 ) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(4);
@@ -420,6 +406,11 @@ fn spawn_reload(
             match loaded {
                 Ok(None) => {}
                 Ok(Some((live, config, new_files))) => {
+                    if config.log.level != last.log.level
+                        && let Err(err) = log.set_filter(&config.log.level)
+                    {
+                        tracing::error!(error = %err, "cannot change the log level");
+                    }
                     let restart = restart_keys(&last, &config);
                     if !restart.is_empty() {
                         tracing::warn!(keys = ?restart, "these settings changed but apply only after a restart");
@@ -476,19 +467,7 @@ fn run_command(global: &Global, args: &GatewayArgs) -> anyhow::Result<ExitCode> 
     let loader = Loader::new(args.config.clone(), args.listen)?
         .with_log(global.log_level.clone(), global.log_json);
     let Loaded { config, files } = loader.load()?;
-    let (telemetry, tracer) =
-        match crate::telemetry::endpoint(config.tracing.otlp_endpoint.as_deref()) {
-            Some(endpoint) => {
-                let (guard, tracer) = crate::telemetry::provider(&endpoint)?;
-                (Some(guard), Some(tracer))
-            }
-            None => (None, None),
-        };
-    let _log = crate::logging::init(
-        &config.log.level,
-        config.log.format == LogFormat::Json,
-        tracer,
-    );
+    let (telemetry, log) = crate::logging::init_service(&config.log, &config.tracing)?;
     let live = Live::build(config.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(
         config = %loader.describe(),
@@ -519,7 +498,7 @@ fn run_command(global: &Global, args: &GatewayArgs) -> anyhow::Result<ExitCode> 
         let shutdown = CancellationToken::new();
         crate::serve::cancel_on_signal(&shutdown)?;
         let gateway = Gateway::new(live);
-        spawn_reload(gateway.clone(), loader, files, shutdown.clone());
+        spawn_reload(gateway.clone(), loader, files, log, shutdown.clone());
         let app = router(&gateway);
         let scheme = if gateway.live.load().tls.is_some() {
             "https"

@@ -25,7 +25,7 @@ use crate::error::Code;
 pub type UpstreamClient = Client<HttpConnector, Body>;
 
 /// The largest answer (`/api/v1/vaults`, `tools/list`) the gateway reads to filter it.
-const MAX_VAULT_LIST_BYTES: usize = 1024 * 1024;
+const MAX_FILTERED_BYTES: usize = 1024 * 1024;
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus the ones the
 /// gateway owns: never forwarded as received.
@@ -430,65 +430,73 @@ fn inject_trace_context(headers: &mut HeaderMap) {
 
 /// `GET /api/v1/vaults`, less the vaults the identity may not see.
 async fn filter_vault_list(
-    mut head: axum::http::response::Parts,
+    head: axum::http::response::Parts,
     body: hyper::body::Incoming,
     identity: &Identity,
 ) -> Response<Body> {
-    let limited = http_body_util::Limited::new(body, MAX_VAULT_LIST_BYTES);
-    let Ok(collected) = limited.collect().await else {
-        return error(
-            Code::UpstreamUnavailable,
-            "the vault list could not be read",
-        );
-    };
-    let Ok(mut list) = serde_json::from_slice::<serde_json::Value>(&collected.to_bytes()) else {
-        return error(Code::UpstreamUnavailable, "the vault list is not JSON");
-    };
-    if let Some(items) = list
-        .get_mut("items")
-        .and_then(serde_json::Value::as_array_mut)
-    {
-        items.retain(|item| {
-            item.get("name")
-                .and_then(serde_json::Value::as_str)
-                .is_some_and(|name| identity.vaults.allows(name))
-        });
-    }
-    let bytes = serde_json::to_vec(&list).unwrap_or_default();
-    head.headers.remove(header::CONTENT_LENGTH);
-    head.headers.remove(header::ETAG);
-    Response::from_parts(head, Body::from(bytes))
+    rewrite_json(head, body, "the vault list", |list| {
+        if let Some(items) = list
+            .get_mut("items")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            items.retain(|item| {
+                item.get("name")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|name| identity.vaults.allows(name))
+            });
+        }
+    })
+    .await
 }
 
 /// A `tools/list` answer for an identity that may not write: the write tools are left out, so
 /// an agent is never offered a tool it would be refused.
 async fn trim_tool_list(
-    mut head: axum::http::response::Parts,
+    head: axum::http::response::Parts,
     body: hyper::body::Incoming,
     identity: &Identity,
 ) -> Response<Body> {
-    let limited = http_body_util::Limited::new(body, MAX_VAULT_LIST_BYTES);
-    let Ok(collected) = limited.collect().await else {
-        return error(Code::UpstreamUnavailable, "the tool list could not be read");
+    rewrite_json(head, body, "the tool list", |message| {
+        if let Some(tools) = message
+            .pointer_mut("/result/tools")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            tools.retain(|tool| {
+                tool.get("name")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|name| policy::tool_allowed(identity.role, name))
+            });
+        }
+    })
+    .await
+}
+
+/// Reads an upstream JSON answer whole (within [`MAX_FILTERED_BYTES`]), lets `edit` change it,
+/// and answers with the result; `what` names it in the error when it cannot be read.
+async fn rewrite_json(
+    mut head: axum::http::response::Parts,
+    body: hyper::body::Incoming,
+    what: &str,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> Response<Body> {
+    let collected = http_body_util::Limited::new(body, MAX_FILTERED_BYTES)
+        .collect()
+        .await;
+    let Some(mut value) = collected
+        .ok()
+        .and_then(|c| serde_json::from_slice::<serde_json::Value>(&c.to_bytes()).ok())
+    else {
+        return error(
+            Code::UpstreamUnavailable,
+            format!("{what} from upstream could not be read as JSON"),
+        );
     };
-    let bytes = collected.to_bytes();
-    let Ok(mut message) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-        return Response::from_parts(head, Body::from(bytes));
-    };
-    if let Some(tools) = message
-        .pointer_mut("/result/tools")
-        .and_then(serde_json::Value::as_array_mut)
-    {
-        tools.retain(|tool| {
-            tool.get("name")
-                .and_then(serde_json::Value::as_str)
-                .is_some_and(|name| policy::tool_allowed(identity.role, name))
-        });
-    }
+    edit(&mut value);
     head.headers.remove(header::CONTENT_LENGTH);
+    head.headers.remove(header::ETAG);
     Response::from_parts(
         head,
-        Body::from(serde_json::to_vec(&message).unwrap_or_default()),
+        Body::from(serde_json::to_vec(&value).unwrap_or_default()),
     )
 }
 

@@ -160,7 +160,8 @@ impl Drop for InFlight {
     }
 }
 
-fn method_label(method: &axum::http::Method) -> &'static str {
+/// A bounded label for an HTTP method.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
     use axum::http::Method;
     match *method {
         Method::GET => "GET",

@@ -40,7 +40,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Global, ServeArgs};
-use crate::config::{Config, Loader, LogFormat, Overrides};
+use crate::config::{Config, Loader, Overrides};
 use crate::logging::{self, LogHandle};
 use state::AppState;
 
@@ -77,22 +77,7 @@ pub fn command(global: &Global, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let loader = Loader::new(args.config.clone(), overrides)?;
     let config = loader.load()?;
-    let (telemetry, tracer) =
-        match crate::telemetry::endpoint(config.tracing.otlp_endpoint.as_deref()) {
-            Some(endpoint) => {
-                let (guard, tracer) = crate::telemetry::provider(&endpoint)?;
-                (Some(guard), Some(tracer))
-            }
-            None => (None, None),
-        };
-    let log = logging::init(
-        &config.log.level,
-        config.log.format == LogFormat::Json,
-        tracer,
-    );
-    if telemetry.is_some() {
-        tracing::info!("exporting traces over OTLP");
-    }
+    let (_telemetry, log) = logging::init_service(&config.log, &config.tracing)?;
     tracing::info!(
         config = %loader.describe(),
         vaults = ?config.vaults.keys().collect::<Vec<_>>(),
