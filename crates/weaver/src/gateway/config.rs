@@ -10,7 +10,8 @@
 //! `foo_file` (the path of a file holding the value, as Kubernetes mounts Secrets); every file
 //! so named is watched, and a change to any of them (or to the config file, or a SIGHUP)
 //! reloads the whole configuration. A reload that fails to validate is logged and the previous
-//! configuration stays in force.
+//! configuration stays in force. A reload starts new rate-limit buckets and a new upstream
+//! connection pool; requests in flight finish with the state they started with.
 //!
 //! ```toml
 //! [server]
@@ -116,7 +117,8 @@ pub struct ServerConfig {
     /// Time for a request's headers to arrive, from the connection's start or the end of the
     /// previous response (HTTP/1), and for a TLS handshake.
     pub header_timeout_secs: u64,
-    /// A connection that moves no byte either way for this long is closed.
+    /// A connection that moves no byte either way for this long is closed. Keep it above the
+    /// 15 s keep-alive of `weaver serve`'s event streams, which then stay open.
     pub idle_timeout_secs: u64,
     /// Time for a whole request body to arrive.
     pub body_timeout_secs: u64,
