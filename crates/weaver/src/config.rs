@@ -111,7 +111,7 @@ pub enum ConfigError {
 }
 
 fn origin(file: Option<&Path>) -> String {
-    file.map(|f| format!(" in `{}` or WEAVER__* variables", f.display()))
+    file.map(|f| format!(" in `{}` or the environment", f.display()))
         .unwrap_or_default()
 }
 
