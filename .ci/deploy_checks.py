@@ -8,8 +8,10 @@ What is checked, without a Docker engine or a cluster:
   SealedSecret, ServiceMonitor and PrometheusRule have no bundled schema and are skipped
   explicitly (listed in the output);
 - the invariants of the rendered overlays: single-writer weaver, probes, security contexts,
-  resources, rolling updates, disruption budgets, network policies, references between objects,
-  HPA metrics served by the prometheus-adapter rules, no deprecated Kustomize fields;
+  resources, rolling updates, disruption budgets, network policies, references between objects
+  (Secret entries included: weave-nn-secrets carries metrics-token and api-keys), HPA metrics
+  served by the prometheus-adapter rules, no deprecated Kustomize fields;
+- the committed API keys files (Compose's example, development's Secret) hold no key or hash;
 - docker-compose.yml against the Compose specification's JSON schema (bundled by
   check-jsonschema), and its consistency (profiles, images, ports, volumes, health checks,
   mounted files, Prometheus targets);
@@ -26,6 +28,7 @@ Exit status 1 on any failure; the last line is `deploy-checks: N passed, M faile
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import json
 import os
@@ -390,6 +393,51 @@ def overlay_invariants(overlay: str, docs: list[dict]) -> None:
         kinds = {m["type"] if m["type"] != "Resource" else m["resource"]["name"] for m in hpa["spec"]["metrics"]}
         if not {"cpu", "memory", "Pods"} <= kinds:
             problems.append(f"HorizontalPodAutoscaler/{name}: expected cpu, memory and a Pods metric, got {sorted(kinds)}")
+
+    # Every Secret item a pod mounts is an entry of that Secret (or of the SealedSecret making
+    # it): weaver's metrics-token and the gateway's api-keys. A plain Secret's api-keys is a
+    # keys file without keys.
+    entries: dict[str, set[str]] = {n: set(sec.get("data", {})) | set(sec.get("stringData", {})) for n, sec in secrets.items()}
+    for n, sec in sealed.items():
+        made = sec["spec"].get("template", {}).get("metadata", {}).get("name", n)
+        entries.setdefault(made, set()).update(sec["spec"].get("encryptedData", {}))
+    for name, dep in deployments.items():
+        for v in dep["spec"]["template"]["spec"].get("volumes", []):
+            secret = v.get("secret")
+            if not secret or secret["secretName"] not in entries:
+                continue
+            for item in secret.get("items", []):
+                if item["key"] not in entries[secret["secretName"]]:
+                    problems.append(f"{name}: Secret {secret['secretName']} has no entry {item['key']}")
+    for n in entries:
+        if n.startswith("weave-nn-secrets") and not {"metrics-token", "api-keys"} <= entries[n]:
+            problems.append(f"Secret {n}: metrics-token and api-keys expected, got {sorted(entries[n])}")
+    for n, sec in secrets.items():
+        if "api-keys" in sec.get("data", {}):
+            text = base64.b64decode(sec["data"]["api-keys"]).decode()
+            problems.extend(f"Secret {n}: api-keys {p}" for p in key_material("", text))
+    collect(problems)
+
+
+def key_material(where: str, text: str) -> list[str]:
+    """Keys or key hashes in a committed keys file (outside comments): there must be none."""
+    problems = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        code = line.split("#", 1)[0]
+        if re.search(r"\bwvr_[A-Za-z0-9_-]{16,}", line):
+            problems.append(f"{where}line {number}: an API key")
+        elif re.match(r"\s*(hash\s*=|\[\[)", code):
+            problems.append(f"{where}line {number}: a key entry ({code.strip()[:40]}); committed keys files stay empty")
+    return problems
+
+
+def committed_keys_files() -> None:
+    problems = []
+    for rel in ("deploy/gateway-keys.example.toml", "kubernetes/overlays/development/api-keys.toml"):
+        text = (ROOT / rel).read_text()
+        problems.extend(key_material(f"{rel}: ", text))
+        if not re.search(r"^keys = \[\]$", text, re.M):
+            problems.append(f"{rel}: expected an explicit `keys = []`")
     collect(problems)
 
 
@@ -476,6 +524,13 @@ def compose_consistency() -> None:
                 source = ROOT / interpolate(vol["source"])
                 if not source.exists():
                     problems.append(f"{name}: bind source {vol['source']} does not exist")
+        for secret in svc.get("secrets", []):
+            source = secret if isinstance(secret, str) else secret["source"]
+            if source not in (compose.get("secrets") or {}):
+                problems.append(f"{name}: secret {source} not declared")
+    for secret, spec in (compose.get("secrets") or {}).items():
+        if "file" in spec and not (ROOT / interpolate(spec["file"])).is_file():
+            problems.append(f"secret {secret}: file {spec['file']} does not exist")
     if len(weaver_images) != 1:
         problems.append(f"weaver, mcp-server and api-gateway must share one image, got {weaver_images}")
     weaver = services["weaver"]
@@ -759,6 +814,7 @@ def main() -> int:
     r.run("docker-compose.yml against the Compose specification schema", compose_schema)
     r.run("docker-compose.yml consistency (profiles, ports, volumes, health checks, mounts)", compose_consistency)
     r.run("Dockerfile and .dockerignore", dockerfile_lint)
+    r.run("committed API keys files hold no key", committed_keys_files)
     r.run("alert rules: Compose and PrometheusRule in sync, runbook entries", rules_in_sync)
     r.run("Grafana dashboard", dashboard)
     r.run("Jaeger configuration", jaeger_config)

@@ -11,10 +11,19 @@
 //! - mcp-server runs for real in front of it, with the manifest's arguments and `--upstream`
 //!   pointed at that weaver: it must accept its Service name as `Host`, refuse a foreign one, and
 //!   stop on SIGTERM, and answer its probe paths and `/metrics`;
+//! - api-gateway runs for real in front of both, with the rendered ConfigMap's `gateway.toml`,
+//!   the container's arguments and environment, and its upstreams and `auth.api_keys_file`
+//!   moved (through `WEAVER_GATEWAY__*` variables) to those processes and to a keys file seeded
+//!   with the Secret's `api-keys` when the overlay renders it in plain text, plus a key made by
+//!   `weaver gateway keys create --file`: it must log `listening`, answer its probe paths,
+//!   refuse a request without a key, let the key through to both upstreams, and stop on SIGTERM.
+//!   A typo in gateway.toml, an unknown flag or a keys file that does not parse fails here;
 //! - every flag and every `WEAVER_*` variable of the mcp-server and api-gateway containers is one
-//!   their command documents in `--help` (api-gateway's once `weaver gateway` exists);
-//! - ports, probes, mounts, the MCP host lists and the drain time agree with the configuration;
+//!   their command documents in `--help`;
+//! - ports, probes, mounts, Secret items, the MCP host lists, the gateway's upstreams and default
+//!   vault, and the drain times agree with the configuration;
 //! - Docker Compose's weaver and the image's default command start with `deploy/weaver.toml`;
+//!   Compose's api-gateway starts with `deploy/gateway.toml` and the keys file its secret mounts;
 //! - every metric the alert rules, the dashboard and the autoscaling rules query is declared in
 //!   `src/serve/metrics.rs`.
 //!
@@ -41,7 +50,8 @@ use serde_json::Value;
 /// How long any wait in these tests may take before it fails.
 const BOUND: Duration = Duration::from_secs(30);
 
-/// After SIGTERM, weaver waits up to this long for blocking work (`serve::RUNTIME_GRACE`).
+/// After SIGTERM and the drain, weaver waits up to this long for blocking work
+/// (`serve::RUNTIME_GRACE`), and the gateway for its runtime to shut down.
 const RUNTIME_GRACE_SECS: u64 = 5;
 
 fn repo() -> PathBuf {
@@ -260,16 +270,18 @@ fn request(
     Ok((status, body))
 }
 
+/// An MCP `initialize` request body.
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"deploy-test","version":"0"}}}"#;
+
 /// An MCP `initialize` at `path` with `Host: host`: the status.
 fn mcp_initialize(addr: SocketAddr, path: &str, host: &str) -> (u16, String) {
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"deploy-test","version":"0"}}}"#;
     request(
         addr,
         "POST",
         path,
         host,
         "Accept: application/json, text/event-stream\r\n",
-        body,
+        INITIALIZE,
     )
     .unwrap()
 }
@@ -333,6 +345,32 @@ impl Process {
             assert!(
                 started.elapsed() < BOUND,
                 "{}: {path} did not answer 200:\n{}",
+                self.what,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for the JSON log line `listening` and returns its `addr`.
+    fn wait_listening(&mut self) -> SocketAddr {
+        let started = Instant::now();
+        loop {
+            let found = self.log().lines().find_map(|line| {
+                let record: Value = serde_json::from_str(line).ok()?;
+                (record["fields"]["message"] == "listening")
+                    .then(|| record["fields"]["addr"].as_str()?.parse().ok())
+                    .flatten()
+            });
+            if let Some(addr) = found {
+                return addr;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("{} exited with {status}:\n{}", self.what, self.log());
+            }
+            assert!(
+                started.elapsed() < BOUND,
+                "{}: no `listening` log line:\n{}",
                 self.what,
                 self.log()
             );
@@ -474,8 +512,15 @@ fn run_serve(
 
 /// Starts `weaver mcp` with a manifest's arguments and environment, `--listen` moved to a free
 /// loopback port and `--upstream` pointed at the running `weaver` at `upstream`. It must listen,
-/// answer its probe paths once it has them, and stop cleanly on SIGTERM.
-fn run_mcp(what: &str, mut args: Vec<String>, env: Vec<(String, String)>, upstream: SocketAddr) {
+/// answer its probe paths once it has them, run `during` with its address, and stop cleanly on
+/// SIGTERM.
+fn run_mcp(
+    what: &str,
+    mut args: Vec<String>,
+    env: Vec<(String, String)>,
+    upstream: SocketAddr,
+    during: impl FnOnce(SocketAddr),
+) {
     let tmp = tempfile::tempdir().unwrap();
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     replace_flag(&mut args, "--listen", &addr.to_string());
@@ -502,7 +547,213 @@ fn run_mcp(what: &str, mut args: Vec<String>, env: Vec<(String, String)>, upstre
         metrics.contains("process_resident_memory_bytes"),
         "{metrics}"
     );
+    during(addr);
     server.terminate();
+}
+
+/// How to run a gateway in [`run_gateway`].
+struct GatewayRun<'a> {
+    /// The text of the keys file the container mounts, when the manifests hold it in plain text.
+    seed_keys: Option<&'a str>,
+    /// The vault the test key may reach (the gateway's `upstreams.default_vault`).
+    vault: &'a str,
+    /// Running `weaver serve` and `weaver mcp --http` to forward to; without them only the
+    /// gateway's own answers are checked.
+    upstreams: Option<(SocketAddr, SocketAddr)>,
+}
+
+/// Starts `weaver gateway` with a manifest's arguments and environment and `config` (the file
+/// `--config` names in the container), from a temporary folder: `--listen 127.0.0.1:0` and
+/// `--log-json`, `auth.api_keys_file` moved (by `WEAVER_GATEWAY__AUTH__API_KEYS_FILE`, which
+/// beats the file) to a keys file holding `run.seed_keys` plus a read key that
+/// `weaver gateway keys create --file` adds, and `upstreams.api`/`.mcp` moved to `run.upstreams`
+/// when given. It must log `listening` with its address, answer `/livez` and `/metrics`, refuse
+/// a request without a key with 401, and stop cleanly on SIGTERM. With upstreams it must also be
+/// ready (both answer) and let the key through to weaver's REST API and mcp-server's MCP.
+fn run_gateway(
+    what: &str,
+    mut args: Vec<String>,
+    mut env: Vec<(String, String)>,
+    config: &str,
+    run: &GatewayRun<'_>,
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("gateway.toml");
+    std::fs::write(&file, config).unwrap();
+
+    // The keys file: the Secret's text, which `keys create` must read before adding to it.
+    let keys = tmp.path().join("api-keys");
+    std::fs::write(&keys, run.seed_keys.unwrap_or_default()).unwrap();
+    let output = weaver()
+        .args(["gateway", "keys", "create", "--name", "deploy-test"])
+        .args(["--role", "read", "--vaults", run.vault, "--file"])
+        .arg(&keys)
+        .env_clear()
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{what}: `weaver gateway keys create` on the Secret's keys file failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let key = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("key: "))
+        .unwrap_or_else(|| panic!("{what}: no `key: ` line in {stdout:?}"))
+        .to_owned();
+    env.push((
+        "WEAVER_GATEWAY__AUTH__API_KEYS_FILE".to_owned(),
+        keys.display().to_string(),
+    ));
+    if let Some((api, mcp)) = run.upstreams {
+        env.push((
+            "WEAVER_GATEWAY__UPSTREAMS__API".to_owned(),
+            format!("http://{api}"),
+        ));
+        env.push((
+            "WEAVER_GATEWAY__UPSTREAMS__MCP".to_owned(),
+            format!("http://{mcp}"),
+        ));
+    }
+    replace_flag(&mut args, "--config", &file.display().to_string());
+    replace_flag(&mut args, "--listen", "127.0.0.1:0");
+    if !args.iter().any(|a| a == "--log-json") {
+        args.push("--log-json".to_owned());
+    }
+
+    let mut server = Process::start(what, &args, &env, tmp.path());
+    let addr = server.wait_listening();
+    server.wait_for(addr, "/livez");
+    let auth = format!("Authorization: Bearer {key}\r\n");
+    let (status, body) = get(addr, "/api/v1/vaults", None).unwrap();
+    assert_eq!(status, 401, "{what}: no key: {body}");
+    if run.upstreams.is_some() {
+        server.wait_for(addr, "/readyz");
+        let (status, body) =
+            request(addr, "GET", "/api/v1/vaults", "api-gateway", &auth, "").unwrap();
+        assert_eq!(status, 200, "{what}: /api/v1/vaults with the key: {body}");
+        assert!(
+            body.contains(&format!("\"{}\"", run.vault)),
+            "{what}: the key's vault is listed: {body}"
+        );
+        let (status, body) = request(
+            addr,
+            "POST",
+            "/mcp",
+            "api-gateway",
+            &format!("{auth}Accept: application/json, text/event-stream\r\n"),
+            INITIALIZE,
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{what}: MCP initialize with the key: {body}");
+        assert!(body.contains("serverInfo"), "{what}: {body}");
+    }
+    let (status, body) = get(addr, "/metrics", None).unwrap();
+    assert_eq!(status, 200, "{what}: /metrics: {body}");
+    assert!(body.contains("gateway_"), "{what}: /metrics: {body}");
+    server.terminate();
+}
+
+/// Every `*_file` setting of a parsed configuration (at any depth) names a file that the
+/// container mounts from a Secret (the whole Secret, or an item with that file name).
+fn assert_files_from_secrets(what: &str, deployment: &Value, container: &Value, config: &Value) {
+    fn walk(prefix: &str, value: &Value, found: &mut Vec<(String, String)>) {
+        for (key, value) in value.as_object().into_iter().flatten() {
+            let name = format!("{prefix}{key}");
+            match value {
+                Value::String(path) if key.ends_with("_file") => found.push((name, path.clone())),
+                Value::Object(_) => walk(&format!("{name}."), value, found),
+                _ => {}
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk("", config, &mut files);
+    for (key, path) in files {
+        let path = PathBuf::from(path);
+        let (_, volume) = mount_at(deployment, container, &path);
+        let items = &volume["secret"]["items"];
+        let file = path.file_name().unwrap().to_str().unwrap();
+        assert!(
+            volume.get("secret").is_some()
+                && (items.is_null() || items.as_array().unwrap().iter().any(|i| i["path"] == file)),
+            "{what}: {key} `{}` comes from a Secret",
+            path.display()
+        );
+    }
+}
+
+/// The text of the Secret entry mounted at `path`, when the overlay renders that Secret in plain
+/// text (a SealedSecret holds ciphertext: `None`).
+fn secret_file(
+    docs: &[Value],
+    deployment: &Value,
+    container: &Value,
+    path: &Path,
+) -> Option<String> {
+    let (mount, volume) = mount_at(deployment, container, path);
+    let name = volume["secret"]["secretName"].as_str()?;
+    let relative = path
+        .strip_prefix(mount["mountPath"].as_str().unwrap())
+        .unwrap();
+    let key = volume["secret"]["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|i| Path::new(i["path"].as_str().unwrap()) == relative)
+        })
+        .map_or_else(
+            || relative.to_str().unwrap().to_owned(),
+            |i| i["key"].as_str().unwrap().to_owned(),
+        );
+    let secret = docs
+        .iter()
+        .find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == name)?;
+    let data = secret["data"][&key]
+        .as_str()
+        .unwrap_or_else(|| panic!("Secret {name} has no entry {key}"));
+    Some(String::from_utf8(base64_decode(data)).unwrap())
+}
+
+/// Standard base64 (whitespace ignored, as YAML may fold a long value).
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut bits, mut count) = (0u32, 0u32);
+    for byte in text
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b'=')
+    {
+        let value = ALPHABET
+            .iter()
+            .position(|a| *a == byte)
+            .unwrap_or_else(|| panic!("not base64: {text}"));
+        bits = (bits << 6) | u32::try_from(value).unwrap();
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push(u8::try_from((bits >> count) & 0xff).unwrap());
+        }
+    }
+    out
+}
+
+/// terminationGracePeriodSeconds covers the preStop sleep, `server.shutdown_timeout_secs` and
+/// the runtime's last seconds.
+fn assert_drain(what: &str, deployment: &Value, container: &Value, config: &Value) {
+    let grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        .as_u64()
+        .unwrap();
+    let sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        .as_u64()
+        .unwrap();
+    let drain = config["server"]["shutdown_timeout_secs"].as_u64().unwrap();
+    assert!(
+        grace >= sleep + drain + RUNTIME_GRACE_SECS,
+        "{what}: terminationGracePeriodSeconds {grace} < preStop {sleep} + drain {drain} + {RUNTIME_GRACE_SECS}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -613,23 +864,7 @@ fn check_overlay(overlay: &str) {
             assert_ne!(mount["readOnly"], true, "vaults.{name}.{key} is writable");
         }
     }
-    for (section, keys) in parsed.as_object().unwrap() {
-        for (key, value) in keys.as_object().into_iter().flatten() {
-            if key.ends_with("_file") {
-                let path = PathBuf::from(value.as_str().unwrap());
-                let (_, volume) = mount_at(deployment, c, &path);
-                let items = &volume["secret"]["items"];
-                let file = path.file_name().unwrap().to_str().unwrap();
-                assert!(
-                    volume.get("secret").is_some()
-                        && (items.is_null()
-                            || items.as_array().unwrap().iter().any(|i| i["path"] == file)),
-                    "{section}.{key}: `{}` comes from a Secret",
-                    path.display()
-                );
-            }
-        }
-    }
+    assert_files_from_secrets("weaver", deployment, c, &parsed);
     let mcp_hosts = strings(&parsed["mcp"]["allowed_hosts"]);
     let namespace = deployment["metadata"]["namespace"].as_str().unwrap();
     for host in [
@@ -642,17 +877,7 @@ fn check_overlay(overlay: &str) {
         );
     }
     // The drain: preStop sleep, then server.shutdown_timeout_secs, then closing the vaults.
-    let grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-        .as_u64()
-        .unwrap();
-    let sleep = c["lifecycle"]["preStop"]["sleep"]["seconds"]
-        .as_u64()
-        .unwrap();
-    let drain = parsed["server"]["shutdown_timeout_secs"].as_u64().unwrap();
-    assert!(
-        grace >= sleep + drain + RUNTIME_GRACE_SECS,
-        "terminationGracePeriodSeconds {grace} < preStop {sleep} + drain {drain} + {RUNTIME_GRACE_SECS}"
-    );
+    assert_drain("weaver", deployment, c, &parsed);
     let env = environment(&docs, c);
     assert_documented("weaver", &help("serve").unwrap(), &args[1..], &env);
 
@@ -700,7 +925,62 @@ fn check_overlay(overlay: &str) {
         );
     }
 
-    // weaver for real, and mcp-server for real in front of it.
+    // api-gateway: flags, its gateway.toml (mounted as a folder) against the container port,
+    // the Services, weaver's vaults and the Secret, and the drain.
+    let gateway_deployment = object(&docs, "Deployment", "api-gateway");
+    let gateway = check_role(&docs, "api-gateway", "gateway");
+    let gateway_args = strings(&gateway["args"]);
+    let gateway_env = environment(&docs, gateway);
+    assert_documented(
+        "api-gateway",
+        &help("gateway").expect("`weaver gateway --help`"),
+        &gateway_args[1..],
+        &gateway_env,
+    );
+    let config_path = PathBuf::from(flag(&gateway_args, "--config").expect("--config"));
+    let (mount, volume) = mount_at(gateway_deployment, gateway, &config_path);
+    assert!(
+        mount.get("subPath").is_none(),
+        "api-gateway: a subPath mount never sees ConfigMap updates (reload)"
+    );
+    let map_name = volume["configMap"]["name"].as_str().expect("a ConfigMap");
+    let file_name = config_path.file_name().unwrap().to_str().unwrap();
+    let gateway_text = object(&docs, "ConfigMap", map_name)["data"][file_name]
+        .as_str()
+        .unwrap_or_else(|| panic!("{map_name} has no {file_name}"));
+    let gateway_config = toml(gateway_text);
+    assert_eq!(
+        port_of(gateway_config["server"]["listen"].as_str().unwrap()),
+        http_port(gateway),
+        "gateway server.listen agrees with the container port"
+    );
+    for role in ["api", "mcp"] {
+        let url = gateway_config["upstreams"][role].as_str().unwrap();
+        let authority = url.strip_prefix("http://").unwrap().trim_end_matches('/');
+        let (host, port) = authority.split_once(':').unwrap();
+        assert!(
+            object(&docs, "Service", host)["spec"]["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["port"].as_u64() == port.parse::<u64>().ok()),
+            "gateway upstreams.{role} {url} is a port of Service/{host}"
+        );
+    }
+    let default_vault = gateway_config["upstreams"]["default_vault"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        parsed["vaults"].get(&default_vault).is_some(),
+        "gateway upstreams.default_vault `{default_vault}` is a vault of weaver.toml"
+    );
+    assert_files_from_secrets("api-gateway", gateway_deployment, gateway, &gateway_config);
+    assert_drain("api-gateway", gateway_deployment, gateway, &gateway_config);
+    let keys_path = PathBuf::from(gateway_config["auth"]["api_keys_file"].as_str().unwrap());
+    let seed_keys = secret_file(&docs, gateway_deployment, gateway, &keys_path);
+
+    // weaver for real, mcp-server for real in front of it, the gateway in front of both.
     let mcp_env = environment(&docs, mcp);
     run_serve(&format!("{overlay}/weaver"), args, env, config, |weaver| {
         run_mcp(
@@ -708,48 +988,21 @@ fn check_overlay(overlay: &str) {
             mcp_args.clone(),
             mcp_env,
             weaver,
+            |mcp| {
+                run_gateway(
+                    &format!("{overlay}/api-gateway"),
+                    gateway_args.clone(),
+                    gateway_env,
+                    gateway_text,
+                    &GatewayRun {
+                        seed_keys: seed_keys.as_deref(),
+                        vault: &default_vault,
+                        upstreams: Some((weaver, mcp)),
+                    },
+                );
+            },
         );
     });
-
-    // api-gateway: ports and probes now; its flags once `weaver gateway` exists (issue 6).
-    let gateway = check_role(&docs, "api-gateway", "gateway");
-    let gateway_args = strings(&gateway["args"]);
-    let config_path = PathBuf::from(flag(&gateway_args, "--config").expect("--config"));
-    let (_, volume) = mount_at(
-        object(&docs, "Deployment", "api-gateway"),
-        gateway,
-        &config_path,
-    );
-    let gateway_map = object(
-        &docs,
-        "ConfigMap",
-        volume["configMap"]["name"].as_str().unwrap(),
-    );
-    let gateway_config = toml(
-        gateway_map["data"][config_path.file_name().unwrap().to_str().unwrap()]
-            .as_str()
-            .unwrap(),
-    );
-    for (role, url) in gateway_config["upstreams"].as_object().unwrap() {
-        let authority = url.as_str().unwrap().strip_prefix("http://").unwrap();
-        let (host, port) = authority.split_once(':').unwrap();
-        assert_eq!(
-            object(&docs, "Service", host)["spec"]["ports"][0]["port"].as_u64(),
-            port.parse::<u64>().ok(),
-            "gateway upstream {role} is Service/{host}"
-        );
-    }
-    match help("gateway") {
-        Some(text) => assert_documented(
-            "api-gateway",
-            &text,
-            &gateway_args[1..],
-            &environment(&docs, gateway),
-        ),
-        None => eprintln!(
-            "pending: `weaver gateway` does not exist yet (issue 6); api-gateway's flags are unchecked"
-        ),
-    }
     // The shared environment is generated (hash-suffixed), so that a change rolls the pods.
     let env_map = config_map(&docs, "weave-nn-env");
     assert_ne!(
@@ -845,6 +1098,75 @@ fn compose_and_image_defaults_run_on_the_binary() {
     let mcp = strings(&compose["services"]["mcp-server"]["command"]);
     assert_eq!(mcp[0], "mcp");
     assert_documented("compose mcp-server", &help("mcp").unwrap(), &mcp[1..], &[]);
+
+    // api-gateway: deploy/gateway.toml where --config points, the keys file as the secret at
+    // its auth.api_keys_file, the upstreams are the Compose services; it starts with them.
+    let service = &compose["services"]["api-gateway"];
+    let args = strings(&service["command"]);
+    assert_eq!(args[0], "gateway");
+    assert_documented(
+        "compose api-gateway",
+        &help("gateway").unwrap(),
+        &args[1..],
+        &[],
+    );
+    let config_path = flag(&args, "--config").expect("--config");
+    assert!(
+        service["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["target"] == config_path && v["source"] == "./deploy/gateway.toml"),
+        "Compose mounts deploy/gateway.toml where --config points"
+    );
+    let config = read("deploy/gateway.toml");
+    let parsed = toml(&config);
+    assert_eq!(
+        port_of(parsed["server"]["listen"].as_str().unwrap()),
+        port_of(flag(&args, "--listen").unwrap()),
+        "deploy/gateway.toml's server.listen agrees with --listen"
+    );
+    for (role, service) in [("api", "weaver"), ("mcp", "mcp-server")] {
+        let listen = flag(
+            &strings(&compose["services"][service]["command"]),
+            "--listen",
+        )
+        .unwrap()
+        .to_owned();
+        assert_eq!(
+            parsed["upstreams"][role].as_str().unwrap(),
+            format!("http://{service}:{}", port_of(&listen)),
+            "upstreams.{role} is Compose's {service}"
+        );
+    }
+    let keys_path = parsed["auth"]["api_keys_file"].as_str().unwrap();
+    let secret = service["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["target"] == keys_path)
+        .unwrap_or_else(|| {
+            panic!("no Compose secret is mounted at auth.api_keys_file {keys_path}")
+        });
+    let source = compose["secrets"][secret["source"].as_str().unwrap()]["file"]
+        .as_str()
+        .unwrap();
+    // `${GATEWAY_KEYS_FILE:-./deploy/...}`: the default, as with an empty .env.
+    let source = source
+        .split_once(":-")
+        .map_or(source, |(_, default)| default.trim_end_matches('}'));
+    let keys = read(source);
+    run_gateway(
+        "compose/api-gateway",
+        args,
+        Vec::new(),
+        &config,
+        &GatewayRun {
+            seed_keys: Some(&keys),
+            vault: parsed["upstreams"]["default_vault"].as_str().unwrap(),
+            upstreams: None,
+        },
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

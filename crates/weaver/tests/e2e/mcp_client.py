@@ -12,11 +12,21 @@ with no help from Weaver):
 - http:     `weaver serve --vault COPY --listen 127.0.0.1:0`, its address read from the JSON log
             line `listening`, the client on `/mcp`;
 - upstream: the same server plus `weaver mcp --http --listen 127.0.0.1:0 --upstream URL` (the
-            stateless MCP service, which opens no vault and calls the REST API).
+            stateless MCP service, which opens no vault and calls the REST API);
+- gateway:  both of those behind `weaver gateway` (the api-gateway: its gateway.toml and keys
+            file written in a temporary folder, keys made by `weaver gateway keys create`), the
+            client on the gateway's `/mcp` with `Authorization: Bearer KEY` of a write key.
 
 Each mode runs twice: with the SDK's `auto` negotiation (`server/discover`, the 2026-07-28
-protocol) and `legacy` (the `initialize` handshake). The last line is `E2E: N passed, M failed`;
-the exit status is 1 when anything failed.
+protocol) and `legacy` (the `initialize` handshake). Then, in both negotiations, the gateway's
+refusals as the SDK meets them: no key or a wrong key (HTTP 401: connecting fails); a read-only
+key (the read tools work, only they are listed, and every write tool call is refused with HTTP
+403, which the SDK raises as `MCPError(-32603, "Server returned an error response")` because the
+gateway's body is not JSON-RPC; the session goes on); a key for another vault (HTTP 403 on
+`/mcp/default` and `/mcp`). Every such call is bounded by CALL_TIMEOUT, so a client that hung on
+a refusal would fail a check instead of the run.
+
+The last line is `E2E: N passed, M failed`; the exit status is 1 when anything failed.
 """
 
 from __future__ import annotations
@@ -32,16 +42,21 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 import anyio
-from mcp import Client, StdioServerParameters
+import httpx2  # the SDK's own HTTP client library (a dependency of `mcp`)
+from mcp import Client, MCPError, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import INTERNAL_ERROR
 
 READ_TOOLS = {
     "search_notes",
@@ -59,9 +74,18 @@ READ_TOOLS = {
 }
 WRITE_TOOLS = {"write_note", "edit_note", "move_note", "delete_note"}
 
-# How long any one mode may take, and any wait for a process.
+# How long any one mode may take, any wait for a process, and one refused call or connection.
 MODE_TIMEOUT = 180
 START_TIMEOUT = 30
+CALL_TIMEOUT = 20
+
+# The gateway's keys: name -> (role, vaults). `weaver serve --vault PATH` names its vault
+# `default`, which is also the gateway's `upstreams.default_vault` (what `/mcp` means).
+GATEWAY_KEYS = {
+    "writer": ("write", "default"),
+    "reader": ("read", "default"),
+    "stranger": ("write", "elsewhere"),
+}
 
 # The marker `read_note` appends to a cut text.
 TRUNCATED = "\n\n[… truncated:"
@@ -731,20 +755,22 @@ async def exercise(checks: Checks, client: Client, root: Path) -> None:
 # Servers.
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without Weaver's settings, which would change the servers'."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("WEAVER") and k != "RUST_LOG"}
+
+
 class Process:
     """A child process whose stderr is read line by line in the background."""
 
     def __init__(self, args: list[str]) -> None:
         self.args = args
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith("WEAVER") and k != "RUST_LOG"
-        }
         self.proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            env=env,
+            env=clean_env(),
             text=True,
         )
         self.lines: list[str] = []
@@ -833,8 +859,108 @@ def weaver_mcp_upstream(weaver: str, base: str) -> Iterator[str]:
         server.stop()
 
 
+def create_key(weaver: str, keys_file: Path, name: str, role: str, vaults: str) -> str:
+    """`weaver gateway keys create ... --file KEYS_FILE`: the key it prints once on stdout."""
+    args = [weaver, "gateway", "keys", "create", "--name", name, "--role", role]
+    args += ["--vaults", vaults, "--file", str(keys_file)]
+    done = subprocess.run(
+        args, capture_output=True, text=True, env=clean_env(), timeout=START_TIMEOUT, check=False
+    )
+    found = re.search(r"^key: (\S+)$", done.stdout, re.M)
+    if done.returncode != 0 or not found:
+        raise RuntimeError(f"{' '.join(args)}: exit {done.returncode}\n{done.stderr}")
+    return found.group(1)
+
+
+@dataclass
+class Gateway:
+    """A running `weaver gateway`: its base URL and a key for every GATEWAY_KEYS name."""
+
+    url: str
+    keys: dict[str, str]
+
+
+@contextmanager
+def weaver_gateway(weaver: str, api: str, mcp: str, folder: Path) -> Iterator[Gateway]:
+    """`weaver gateway` in front of `api` (weaver serve) and `mcp` (mcp --http), configured by a
+    gateway.toml in `folder` whose keys file holds GATEWAY_KEYS; yields it once it is ready."""
+    keys_file = folder / "gateway-keys.toml"
+    keys = {
+        name: create_key(weaver, keys_file, name, role, vaults)
+        for name, (role, vaults) in GATEWAY_KEYS.items()
+    }
+    config = folder / "gateway.toml"
+    # `listen` comes from --listen. The rate limits are off: one client calling tools as fast as
+    # it can is what this script does (limits are the Rust gateway tests' business). A short
+    # drain, so that stopping the gateway never waits long.
+    config.write_text(
+        "[server]\n"
+        "shutdown_timeout_secs = 5\n\n"
+        "[upstreams]\n"
+        f"api = {json.dumps(api)}\n"
+        f"mcp = {json.dumps(mcp)}\n"
+        'default_vault = "default"\n\n'
+        "[limits]\n"
+        "identity_per_second = 0\n"
+        "address_per_second = 0\n\n"
+        "[auth]\n"
+        f"api_keys_file = {json.dumps(str(keys_file))}\n\n"
+        "[log]\n"
+        'level = "info"\n'
+        'format = "json"\n'
+    )
+    server = Process(
+        [weaver, "gateway", "--config", str(config), "--listen", "127.0.0.1:0", "--log-json"]
+    )
+    try:
+        base = "http://" + server.wait_line(listening)
+        wait_ready(base)
+        yield Gateway(base, keys)
+    finally:
+        server.stop()
+
+
+@contextmanager
+def gateway_stack(weaver: str, vault: Path) -> Iterator[Gateway]:
+    """`weaver serve` on `vault`, `weaver mcp --http --upstream` on it, the gateway in front."""
+    with (
+        weaver_serve(weaver, vault) as base,
+        weaver_mcp_upstream(weaver, base) as mcp_url,
+        tempfile.TemporaryDirectory(prefix="weaver-e2e-gateway-") as folder,
+        weaver_gateway(weaver, base, mcp_url.removesuffix("/mcp"), Path(folder)) as gateway,
+    ):
+        yield gateway
+
+
+@asynccontextmanager
+async def gateway_client(
+    url: str, key: str | None, mode: str, statuses: list[int] | None = None
+) -> AsyncIterator[Client]:
+    """The SDK's client on `url` with `Authorization: Bearer KEY` (no header when `key` is None):
+    headers go on an HTTP client handed to the SDK's Streamable HTTP transport, as its
+    documentation says. The status of every HTTP response is appended to `statuses`."""
+
+    async def record(response: httpx2.Response) -> None:
+        if statuses is not None:
+            statuses.append(response.status_code)
+
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    # The SDK's default time-outs (30 s, and 300 s to read a stream).
+    timeout = httpx2.Timeout(30.0, read=300.0)
+    async with httpx2.AsyncClient(
+        headers=headers, timeout=timeout, event_hooks={"response": [record]}
+    ) as http:
+        async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+            yield client
+
+
 @asynccontextmanager
 async def connect(weaver: str, transport: str, vault: Path, mode: str) -> AsyncIterator[Client]:
+    if transport == "gateway":
+        with gateway_stack(weaver, vault) as gateway:
+            async with gateway_client(f"{gateway.url}/mcp", gateway.keys["writer"], mode) as client:
+                yield client
+        return
     if transport == "stdio":
         params = StdioServerParameters(
             command=weaver, args=["--vault", str(vault), "--no-cache", "mcp"]
@@ -872,6 +998,155 @@ async def run_mode(checks: Checks, weaver: str, demo: Path, transport: str, mode
     print(f"  {'ok' if len(checks.failures) == before else 'FAILED'}", flush=True)
 
 
+# ---------------------------------------------------------------------------------------------
+# The gateway's refusals, as the SDK meets them.
+
+
+def innermost(err: BaseException) -> BaseException:
+    """The first exception inside the task groups the SDK raises through."""
+    while getattr(err, "exceptions", None):
+        err = err.exceptions[0]  # type: ignore[attr-defined]
+    return err
+
+
+async def attempt(awaitable: Awaitable[Any]) -> Any:
+    """What `awaitable` returns, or the exception it ends with; a wait beyond CALL_TIMEOUT ends
+    it with TimeoutError, so a client that hangs on a refusal fails a check, not the run."""
+    try:
+        with anyio.fail_after(CALL_TIMEOUT):
+            return await awaitable
+    except Exception as err:  # noqa: BLE001 - the caller checks what it was
+        return innermost(err)
+
+
+async def session_of(url: str, key: str | None, mode: str, statuses: list[int]) -> str | None:
+    """Connects and disconnects: the negotiated protocol version."""
+    async with gateway_client(url, key, mode, statuses) as client:
+        return client.protocol_version
+
+
+def is_http_error(outcome: Any) -> bool:
+    """The SDK's stand-in for an HTTP error answer whose body is not JSON-RPC."""
+    return (
+        isinstance(outcome, MCPError)
+        and outcome.error.code == INTERNAL_ERROR
+        and outcome.error.message == "Server returned an error response"
+    )
+
+
+def check_refused_session(
+    checks: Checks, name: str, outcome: Any, statuses: list[int], status: int
+) -> None:
+    checks.check(
+        f"{name}: connecting fails with the SDK's MCPError", is_http_error(outcome), repr(outcome)
+    )
+    checks.check(
+        f"{name}: every answer is HTTP {status}",
+        bool(statuses) and set(statuses) == {status},
+        statuses,
+    )
+
+
+async def refusals(checks: Checks, gateway: Gateway, root: Path, mode: str) -> None:
+    mcp = f"{gateway.url}/mcp"
+
+    # No credential, or a wrong one: 401 on the first message, so no session.
+    for name, key in (("no key", None), ("a wrong key", "wvr_" + "x" * 43)):
+        statuses: list[int] = []
+        outcome = await attempt(session_of(mcp, key, mode, statuses))
+        check_refused_session(checks, name, outcome, statuses, 401)
+    request = urllib.request.Request(
+        mcp,
+        data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+        },
+    )
+    try:
+        urllib.request.urlopen(request, timeout=CALL_TIMEOUT).close()
+        checks.check("no key: HTTP 401", False, "the request was answered")
+    except urllib.error.HTTPError as err:
+        checks.equal("no key: HTTP 401", err.code, 401)
+        checks.check(
+            "no key: WWW-Authenticate names Bearer",
+            (err.headers.get("WWW-Authenticate") or "").startswith("Bearer "),
+            err.headers.get("WWW-Authenticate"),
+        )
+        checks.equal("no key: error code", json.loads(err.read()).get("code"), "unauthorized")
+
+    # A read-only key: reads work, writes are refused with 403 and change nothing.
+    before = {rel: text_of(root, rel) for rel in vault_files(root) if rel.endswith(".md")}
+    statuses = []
+    async with gateway_client(mcp, gateway.keys["reader"], mode, statuses) as client:
+        listed = await client.list_tools()
+        checks.equal(
+            "read-only key: tools/list shows the read tools only",
+            {t.name for t in listed.tools},
+            READ_TOOLS,
+        )
+        stats = await expect_ok(checks, client, "vault_stats", {})
+        checks.equal("read-only key: vault_stats", stats.get("notes"), len(notes_of(root)))
+        read = await expect_ok(checks, client, "read_note", {"note": "Welcome.md"})
+        checks.equal("read-only key: read_note", read.get("content"), before["Welcome.md"])
+        hits = await expect_ok(checks, client, "search_notes", {"query": "zettelkasten"})
+        checks.check("read-only key: search_notes finds notes", bool(hits.get("items")), hits)
+        for tool, arguments in (
+            ("write_note", {"path": "Inbox/Refused.md", "content": "# Refused\n"}),
+            ("edit_note", {"path": "Welcome.md", "ops": [{"op": "append", "text": "x"}]}),
+            ("move_note", {"from": "Weaver.md", "to": "Archive/Weaver.md"}),
+            ("delete_note", {"path": "Welcome.md"}),
+        ):
+            seen = len(statuses)
+            outcome = await attempt(client.call_tool(tool, arguments))
+            checks.check(
+                f"read-only key: {tool} is refused with the SDK's MCPError",
+                is_http_error(outcome),
+                repr(outcome),
+            )
+            checks.equal(f"read-only key: {tool} is HTTP 403", statuses[seen:], [403])
+            if tool == "write_note" and isinstance(outcome, MCPError):
+                print(
+                    f"  a refused write: HTTP {statuses[seen:]} -> {type(outcome).__name__}"
+                    f"({outcome.error.code}, {outcome.error.message!r})",
+                    flush=True,
+                )
+        after = {rel: text_of(root, rel) for rel in vault_files(root) if rel.endswith(".md")}
+        checks.check("read-only key: the refused writes changed nothing", after == before)
+        again = await expect_ok(checks, client, "vault_stats", {})
+        checks.equal("read-only key: the session goes on", again.get("notes"), len(before))
+
+    # A key for another vault: 403 on this vault, named or implied by `/mcp`.
+    for path in ("/mcp/default", "/mcp"):
+        statuses = []
+        stranger = gateway.keys["stranger"]
+        outcome = await attempt(session_of(gateway.url + path, stranger, mode, statuses))
+        check_refused_session(checks, f"another vault's key on {path}", outcome, statuses, 403)
+    statuses = []
+    outcome = await attempt(session_of(f"{mcp}/default", gateway.keys["writer"], mode, statuses))
+    checks.check(
+        "this vault's key on /mcp/default connects", isinstance(outcome, str), repr(outcome)
+    )
+
+
+async def run_refusals(checks: Checks, weaver: str, demo: Path, mode: str) -> None:
+    checks.prefix = f"[gateway refusals/{mode}] "
+    before = len(checks.failures)
+    with tempfile.TemporaryDirectory(prefix="weaver-e2e-") as tmp:
+        vault = Path(tmp) / "vault"
+        shutil.copytree(demo, vault, ignore=shutil.ignore_patterns(".weaver", ".trash"))
+        print(f"== gateway refusals ({mode})", flush=True)
+        try:
+            with anyio.fail_after(MODE_TIMEOUT), gateway_stack(weaver, vault) as gateway:
+                await refusals(checks, gateway, vault, mode)
+        except (
+            Exception
+        ) as err:  # noqa: BLE001 - any failure of a mode is reported, then the next runs
+            detail = "".join(traceback.format_exception(err))
+            checks.check("the checks run to the end", False, detail)
+    print(f"  {'ok' if len(checks.failures) == before else 'FAILED'}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("weaver", help="the built weaver binary, e.g. target/debug/weaver")
@@ -892,9 +1167,11 @@ def main() -> int:
     checks = Checks()
 
     async def everything() -> None:
-        for transport in ("stdio", "http", "upstream"):
+        for transport in ("stdio", "http", "upstream", "gateway"):
             for mode in ("auto", "legacy"):
                 await run_mode(checks, weaver, demo, transport, mode)
+        for mode in ("auto", "legacy"):
+            await run_refusals(checks, weaver, demo, mode)
 
     anyio.run(everything)
     print(f"E2E: {checks.passed} passed, {len(checks.failures)} failed")
