@@ -188,6 +188,8 @@ fn permanent(query: Option<&str>) -> bool {
 #[derive(Deserialize)]
 struct Message {
     #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default)]
     method: Option<String>,
     #[serde(default)]
     params: Option<Params>,
@@ -210,12 +212,14 @@ pub enum BodyError {
 }
 
 /// What the gateway needs to know of an MCP request body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct McpRequest {
     /// The least role that may send it.
     pub role: Role,
     /// It is a single `tools/list`: its answer can be trimmed to the tools the caller may use.
     pub lists_tools: bool,
+    /// The id of a single request, for a JSON-RPC error answer.
+    pub id: Option<serde_json::Value>,
 }
 
 /// Reads an MCP request body (one message or a batch).
@@ -223,7 +227,15 @@ pub fn mcp_request(body: &[u8]) -> Result<McpRequest, BodyError> {
     let (role, messages) = mcp_messages(body)?;
     let lists_tools =
         matches!(messages.as_slice(), [m] if m.method.as_deref() == Some("tools/list"));
-    Ok(McpRequest { role, lists_tools })
+    let id = match messages.as_slice() {
+        [m] => m.id.clone(),
+        _ => None,
+    };
+    Ok(McpRequest {
+        role,
+        lists_tools,
+        id,
+    })
 }
 
 /// The least role that may send this MCP request body (one message or a batch).
@@ -404,7 +416,8 @@ mod tests {
             mcp_request(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#),
             Ok(McpRequest {
                 role: Role::Read,
-                lists_tools: true
+                lists_tools: true,
+                id: Some(serde_json::json!(1)),
             })
         );
         assert!(

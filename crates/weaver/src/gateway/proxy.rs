@@ -65,10 +65,54 @@ pub struct ClientAddr(pub IpAddr);
 #[derive(Debug, Clone, Copy)]
 pub struct RouteName(pub &'static str);
 
+/// An error the gateway answered itself, left on the response so MCP routes can re-shape it.
+#[derive(Debug, Clone)]
+struct Refused {
+    code: Code,
+    message: String,
+}
+
+/// The JSON-RPC id of the MCP request refused, when the body was read.
+#[derive(Debug, Clone)]
+struct RpcId(serde_json::Value);
+
 /// An error answer: `{"code": ..., "message": ...}` with the code's status.
 pub fn error(code: Code, message: impl Into<String>) -> Response<Body> {
-    let body = serde_json::json!({ "code": code.as_str(), "message": message.into() });
-    (code.status(), axum::Json(body)).into_response()
+    let message = message.into();
+    let body = serde_json::json!({ "code": code.as_str(), "message": &message });
+    let mut response = (code.status(), axum::Json(body)).into_response();
+    response.extensions_mut().insert(Refused { code, message });
+    response
+}
+
+/// JSON-RPC's "server error" code for every refusal; `error.data.code` has the stable code.
+const RPC_REFUSED: i64 = -32000;
+
+/// On an MCP route, a refusal is also a JSON-RPC error response (same HTTP status), so an MCP
+/// client shows the gateway's reason instead of a bare HTTP status.
+fn as_json_rpc(mut response: Response<Body>) -> Response<Body> {
+    let Some(refused) = response.extensions_mut().remove::<Refused>() else {
+        return response;
+    };
+    let id = response
+        .extensions_mut()
+        .remove::<RpcId>()
+        .map_or(serde_json::Value::Null, |id| id.0);
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {
+            "code": RPC_REFUSED,
+            "message": format!("[{}] {}", refused.code.as_str(), refused.message),
+            "data": { "code": refused.code.as_str(), "status": refused.code.status().as_u16() },
+        },
+    });
+    let (mut head, _) = response.into_parts();
+    head.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(
+        head,
+        Body::from(serde_json::to_vec(&body).unwrap_or_default()),
+    )
 }
 
 fn unauthorized(err: &AuthError) -> Response<Body> {
@@ -152,9 +196,6 @@ async fn handle(
     client: IpAddr,
     request: Request,
 ) -> Response<Body> {
-    if let Err(wait) = live.limits.address(client) {
-        return rate_limited("address", wait);
-    }
     let target = match policy::classify(
         request.method(),
         request.uri(),
@@ -174,19 +215,30 @@ async fn handle(
             );
         }
     };
-    let authorization = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let identity = match live.auth.authenticate(authorization) {
-        Ok(identity) => identity,
-        Err(err) => return with_route(unauthorized(&err), target.route),
+    let response = if let Err(wait) = live.limits.address(client) {
+        rate_limited("address", wait)
+    } else {
+        let authorization = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        match live.auth.authenticate(authorization) {
+            Err(err) => unauthorized(&err),
+            Ok(identity) => {
+                tracing::Span::current().record("identity", &*identity.name);
+                let mut response =
+                    authorised(live, peer, trusted_peer, request, &target, &identity).await;
+                response
+                    .extensions_mut()
+                    .insert(IdentityLabel(identity.label()));
+                response
+            }
+        }
     };
-    tracing::Span::current().record("identity", &*identity.name);
-    let mut response = authorised(live, peer, trusted_peer, request, &target, &identity).await;
-    response
-        .extensions_mut()
-        .insert(IdentityLabel(identity.label()));
+    let response = match target.upstream {
+        Upstream::Mcp => as_json_rpc(response),
+        Upstream::Api => response,
+    };
     with_route(response, target.route)
 }
 
@@ -234,7 +286,13 @@ async fn authorised(
     let mut trim_tools = false;
     if target.inspect_body {
         match policy::mcp_request(&body) {
-            Ok(mcp) if identity.role < mcp.role => return forbidden_role(identity, mcp.role),
+            Ok(mcp) if identity.role < mcp.role => {
+                let mut response = forbidden_role(identity, mcp.role);
+                if let Some(id) = mcp.id {
+                    response.extensions_mut().insert(RpcId(id));
+                }
+                return response;
+            }
             Ok(mcp) => trim_tools = mcp.lists_tools && identity.role < super::auth::Role::Write,
             Err(policy::BodyError::Unreadable(why)) => {
                 return error(

@@ -21,9 +21,9 @@ Each mode runs twice: with the SDK's `auto` negotiation (`server/discover`, the 
 protocol) and `legacy` (the `initialize` handshake). Then, in both negotiations, the gateway's
 refusals as the SDK meets them: no key or a wrong key (HTTP 401: connecting fails); a read-only
 key (the read tools work, only they are listed, and every write tool call is refused with HTTP
-403, which the SDK raises as `MCPError(-32603, "Server returned an error response")` because the
-gateway's body is not JSON-RPC; the session goes on); a key for another vault (HTTP 403 on
-`/mcp/default` and `/mcp`). Every such call is bounded by CALL_TIMEOUT, so a client that hung on
+403, whose body is a JSON-RPC error that the SDK raises as `MCPError(-32000, "[forbidden] ...")`
+with `data.code` the gateway's stable code; the session goes on); a key for another vault (HTTP
+403 on `/mcp/default` and `/mcp`). Every such call is bounded by CALL_TIMEOUT, so a client that hung on
 a refusal would fail a check instead of the run.
 
 The last line is `E2E: N passed, M failed`; the exit status is 1 when anything failed.
@@ -56,7 +56,6 @@ import anyio
 import httpx2  # the SDK's own HTTP client library (a dependency of `mcp`)
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import INTERNAL_ERROR
 
 READ_TOOLS = {
     "search_notes",
@@ -1025,20 +1024,27 @@ async def session_of(url: str, key: str | None, mode: str, statuses: list[int]) 
         return client.protocol_version
 
 
-def is_http_error(outcome: Any) -> bool:
-    """The SDK's stand-in for an HTTP error answer whose body is not JSON-RPC."""
+REFUSED = -32000  # the gateway's JSON-RPC error code for every refusal
+
+
+def is_refusal(outcome: Any, code: str) -> bool:
+    """The gateway's refusal as the SDK raises it: its JSON-RPC error, reason included."""
     return (
         isinstance(outcome, MCPError)
-        and outcome.error.code == INTERNAL_ERROR
-        and outcome.error.message == "Server returned an error response"
+        and outcome.error.code == REFUSED
+        and outcome.error.message.startswith(f"[{code}] ")
+        and (outcome.error.data or {}).get("code") == code
     )
 
 
 def check_refused_session(
     checks: Checks, name: str, outcome: Any, statuses: list[int], status: int
 ) -> None:
+    code = {401: "unauthorized", 403: "forbidden"}[status]
     checks.check(
-        f"{name}: connecting fails with the SDK's MCPError", is_http_error(outcome), repr(outcome)
+        f"{name}: connecting fails with the gateway's reason ({code})",
+        is_refusal(outcome, code),
+        repr(outcome),
     )
     checks.check(
         f"{name}: every answer is HTTP {status}",
@@ -1073,7 +1079,13 @@ async def refusals(checks: Checks, gateway: Gateway, root: Path, mode: str) -> N
             (err.headers.get("WWW-Authenticate") or "").startswith("Bearer "),
             err.headers.get("WWW-Authenticate"),
         )
-        checks.equal("no key: error code", json.loads(err.read()).get("code"), "unauthorized")
+        body = json.loads(err.read())
+        checks.equal("no key: JSON-RPC error code", body.get("error", {}).get("code"), REFUSED)
+        checks.equal(
+            "no key: stable error code",
+            body.get("error", {}).get("data", {}).get("code"),
+            "unauthorized",
+        )
 
     # A read-only key: reads work, writes are refused with 403 and change nothing.
     before = {rel: text_of(root, rel) for rel in vault_files(root) if rel.endswith(".md")}
@@ -1100,8 +1112,8 @@ async def refusals(checks: Checks, gateway: Gateway, root: Path, mode: str) -> N
             seen = len(statuses)
             outcome = await attempt(client.call_tool(tool, arguments))
             checks.check(
-                f"read-only key: {tool} is refused with the SDK's MCPError",
-                is_http_error(outcome),
+                f"read-only key: {tool} is refused with the gateway's reason",
+                is_refusal(outcome, "forbidden") and "needs `write`" in outcome.error.message,
                 repr(outcome),
             )
             checks.equal(f"read-only key: {tool} is HTTP 403", statuses[seen:], [403])
