@@ -56,7 +56,8 @@ level = "warn"
 EOF
 
 "$bin" serve --config "$work/weaver.toml" 2>"$work/serve.log" &
-pids+=($!)
+serve_pid=$!
+pids+=($serve_pid)
 until curl -sf "http://127.0.0.1:$api_port/readyz" >/dev/null; do sleep 0.01; done
 "$bin" gateway --config "$work/gateway.toml" 2>"$work/gateway.log" &
 gw_pid=$!
@@ -78,16 +79,28 @@ cmp <(curl -sf "$direct/$note_path" -H 'Accept: text/markdown') \
 # wrk's latency figures in milliseconds.
 ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v*=1000 } printf "%.3f", v }' <<<"$1"; }
 
-# One wrk run: prints "rps p50_ms p99_ms".
+# CPU time (user + system) of a process, in clock ticks.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# One wrk run: prints "rps p50_ms p99_ms weaver_us_per_request gateway_us_per_request" (the CPU
+# time each process spent per request answered).
 load() { # threads connections url [wrk options...]
   local out t=$1 c=$2 url=$3
   shift 3
+  local s0 g0
+  s0=$(ticks "$serve_pid")
+  g0=$(ticks "$gw_pid")
   out=$(wrk -t"$t" -c"$c" -d"$duration" --latency "$@" "$url")
-  printf '%s %s %s\n' "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
-    "$(ms "$(awk '$1=="50%" {print $2}' <<<"$out")")" "$(ms "$(awk '$1=="99%" {print $2}' <<<"$out")")"
+  local n
+  n=$(awk '/requests in/ {print $1}' <<<"$out")
+  printf '%s %s %s %s %s\n' "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
+    "$(ms "$(awk '$1=="50%" {print $2}' <<<"$out")")" "$(ms "$(awk '$1=="99%" {print $2}' <<<"$out")")" \
+    "$(( ($(ticks "$serve_pid") - s0) * 1000000 / hz / n ))" "$(( ($(ticks "$gw_pid") - g0) * 1000000 / hz / n ))"
 }
 
-# Best of two interleaved runs each way: "d_rps d_p50 d_p99 g_rps g_p50 g_p99".
+# Best of two interleaved runs each way: "d_rps d_p50 d_p99 d_weaver_us d_gw_us g_rps g_p50
+# g_p99 g_weaver_us g_gw_us".
 compare() { # threads connections path [wrk options...]
   local t=$1 c=$2 path=$3
   shift 3
@@ -108,7 +121,7 @@ PY
 row_latency() { # name path [wrk options...]
   local name=$1 path=$2
   shift 2
-  read -r _ dp50 dp99 _ gp50 gp99 < <(compare 1 1 "$path" "$@")
+  read -r _ dp50 dp99 _ _ _ gp50 gp99 _ _ < <(compare 1 1 "$path" "$@")
   printf '| %s | %s | %s | %s | %s | **+%s** |\n' "$name" "$dp50" "$dp99" "$gp50" "$gp99" \
     "$(python3 -c "print(f'{$gp50 - $dp50:.3f}')")"
 }
@@ -116,9 +129,9 @@ row_latency() { # name path [wrk options...]
 row_throughput() { # name path [wrk options...]
   local name=$1 path=$2
   shift 2
-  read -r drps _ dp99 grps _ gp99 < <(compare 2 32 "$path" "$@")
-  printf '| %s | %.0f | %s | %.0f | %s | **%s%%** |\n' "$name" "$drps" "$dp99" "$grps" "$gp99" \
-    "$(python3 -c "print(f'{(1 - $grps / $drps) * 100:.1f}')")"
+  read -r drps _ dp99 dweaver _ grps _ gp99 _ ggw < <(compare 2 32 "$path" "$@")
+  printf '| %s | %.0f | %s | %.0f | %s | **%s%%** | %s | %s |\n' "$name" "$drps" "$dp99" "$grps" "$gp99" \
+    "$(python3 -c "print(f'{(1 - $grps / $drps) * 100:.1f}')")" "$dweaver" "$ggw"
 }
 
 echo "### Gateway overhead: $("$bin" --version), $(basename "$vault") ($notes notes), wrk -d$duration, best of 2 interleaved runs"
@@ -133,11 +146,14 @@ row_latency "search \`$word\`" "search?q=$word&limit=10"
 echo
 echo "Throughput, wrk -t2 -c32 (2 cores shared by wrk, weaver and the gateway):"
 echo
-echo "| request | direct req/s | direct p99 ms | gateway req/s | gateway p99 ms | lost |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| request | direct req/s | direct p99 ms | gateway req/s | gateway p99 ms | lost | weaver CPU µs/req | gateway CPU µs/req |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 row_throughput "GET note (raw Markdown)" "$note_path" -H "Accept: text/markdown"
 row_throughput "GET note (JSON, with backlinks)" "$note_path"
 row_throughput "search \`$word\`" "search?q=$word&limit=10"
+echo
+echo
+echo "(CPU µs/req: the process's user + system time over the run divided by the requests answered.)"
 echo
 echo "| gateway RSS after the runs | $(( $(awk '/VmRSS/ {print $2}' /proc/$gw_pid/status) / 1024 )) MB |"
 echo "|---|---:|"
