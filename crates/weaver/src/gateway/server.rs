@@ -14,14 +14,18 @@
 //!   TLS handshakes too.
 //! - The TLS configuration is read per connection from the live state, so a certificate
 //!   reloaded from disk serves every new connection at once.
+//! - An HTTP/1 answer given before its request body was read to the end (a refusal) carries
+//!   `Connection: close`: hyper closes such a connection after the answer, and a client not
+//!   told so would send its next request on it and fail.
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use hyper::body::Body as _;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
@@ -163,7 +167,27 @@ async fn connection<I>(
     let service = tower::service_fn(
         move |mut request: axum::http::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(peer);
-            app.clone().oneshot(request.map(axum::body::Body::new))
+            let version = request.version();
+            let read = Arc::new(AtomicBool::new(request.body().is_end_stream()));
+            let request = request.map(|body| {
+                axum::body::Body::new(ReadToEnd {
+                    inner: body,
+                    read: Arc::clone(&read),
+                })
+            });
+            let response = app.clone().oneshot(request);
+            async move {
+                let mut response = response.await?;
+                // Answered before its body was read: hyper closes the connection after this
+                // answer (see the invariants above), so tell the client.
+                if version < axum::http::Version::HTTP_2 && !read.load(Ordering::Relaxed) {
+                    response.headers_mut().insert(
+                        axum::http::header::CONNECTION,
+                        axum::http::HeaderValue::from_static("close"),
+                    );
+                }
+                Ok::<_, std::convert::Infallible>(response)
+            }
         },
     );
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -274,6 +298,36 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Tracked<I> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A request body that records when it has been read to its end.
+struct ReadToEnd {
+    inner: hyper::body::Incoming,
+    read: Arc<AtomicBool>,
+}
+
+impl hyper::body::Body for ReadToEnd {
+    type Data = hyper::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.read.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

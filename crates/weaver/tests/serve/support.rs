@@ -132,6 +132,7 @@ pub struct Server {
 
 /// How to start a server.
 pub struct Start {
+    subcommand: String,
     args: Vec<String>,
     env: Vec<(String, String)>,
     dir: Option<PathBuf>,
@@ -142,6 +143,7 @@ impl Start {
     /// `weaver serve --listen 127.0.0.1:0 <args>` with JSON logs at `info`.
     pub fn new(args: &[&str]) -> Self {
         Self {
+            subcommand: "serve".to_owned(),
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             env: Vec::new(),
             dir: None,
@@ -152,6 +154,15 @@ impl Start {
     /// Serves one vault folder as `default`.
     pub fn vault(path: &Path) -> Self {
         Self::new(&["--vault", path.to_str().unwrap()])
+    }
+
+    /// Runs `weaver <name>` (`mcp`, `gateway`) instead of `weaver serve`, with the same
+    /// `--listen 127.0.0.1:0`, `--log-json` and log capture.
+    // Only the gateway tests, which include this file too, start other subcommands.
+    #[allow(dead_code)]
+    pub fn subcommand(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.subcommand);
+        self
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
@@ -178,7 +189,7 @@ impl Start {
                 cmd.env_remove(key);
             }
         }
-        cmd.arg("serve");
+        cmd.arg(&self.subcommand);
         if !self.args.iter().any(|a| a == "--listen") {
             cmd.args(["--listen", "127.0.0.1:0"]);
         }
