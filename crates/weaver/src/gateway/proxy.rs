@@ -215,24 +215,27 @@ async fn handle(
             );
         }
     };
-    let response = if let Err(wait) = live.limits.address(client) {
-        rate_limited("address", wait)
-    } else {
-        let authorization = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        match live.auth.authenticate(authorization) {
-            Err(err) => unauthorized(&err),
-            Ok(identity) => {
-                tracing::Span::current().record("identity", &*identity.name);
-                let mut response =
-                    authorised(live, peer, trusted_peer, request, &target, &identity).await;
-                response
-                    .extensions_mut()
-                    .insert(IdentityLabel(identity.label()));
-                response
-            }
+    let response = match admit(live, client, &request, &target) {
+        Ok(identity) => {
+            tracing::Span::current().record("identity", &*identity.name);
+            let mut response = forward(live, peer, trusted_peer, request, &target, &identity).await;
+            response
+                .extensions_mut()
+                .insert(IdentityLabel(identity.label()));
+            response
+        }
+        Err(refusal) => {
+            // Read the refused request's body away (within the body limit and a few seconds),
+            // as nginx's lingering close does: the client then gets this answer instead of a
+            // reset while it is still sending, and an HTTP/1 connection stays usable.
+            let timeout = Duration::from_secs(live.config.server.body_timeout_secs.min(5));
+            discard_body(
+                request.into_body(),
+                live.config.server.max_body_bytes,
+                timeout,
+            )
+            .await;
+            *refusal
         }
     };
     let response = match target.upstream {
@@ -247,7 +250,51 @@ fn with_route(mut response: Response<Body>, route: &'static str) -> Response<Bod
     response
 }
 
-async fn authorised(
+/// The checks made before a request's body is read: the client address's bucket, the
+/// credential, the identity's bucket, the vault and the role the method needs.
+fn admit(
+    live: &super::Live,
+    client: IpAddr,
+    request: &Request,
+    target: &Target,
+) -> Result<Identity, Box<Response<Body>>> {
+    live.limits
+        .address(client)
+        .map_err(|wait| Box::new(rate_limited("address", wait)))?;
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let identity = live
+        .auth
+        .authenticate(authorization)
+        .map_err(|e| Box::new(unauthorized(&e)))?;
+    let refuse = |mut response: Response<Body>| {
+        response
+            .extensions_mut()
+            .insert(IdentityLabel(identity.label()));
+        Box::new(response)
+    };
+    if let Err(wait) = live.limits.identity(&identity.bucket()) {
+        return Err(refuse(rate_limited("identity", wait)));
+    }
+    if let Some(vault) = &target.vault
+        && !identity.vaults.allows(vault)
+    {
+        return Err(refuse(error(
+            Code::Forbidden,
+            format!("`{}` may not use the vault `{vault}`", identity.name),
+        )));
+    }
+    if identity.role < target.role {
+        return Err(refuse(forbidden_role(&identity, target.role)));
+    }
+    Ok(identity)
+}
+
+/// Reads the request body (within the size and time limits), checks what MCP bodies ask for,
+/// and sends the request upstream.
+async fn forward(
     live: &super::Live,
     peer: Peer,
     trusted_peer: bool,
@@ -255,20 +302,6 @@ async fn authorised(
     target: &Target,
     identity: &Identity,
 ) -> Response<Body> {
-    if let Err(wait) = live.limits.identity(&identity.bucket()) {
-        return rate_limited("identity", wait);
-    }
-    if let Some(vault) = &target.vault
-        && !identity.vaults.allows(vault)
-    {
-        return error(
-            Code::Forbidden,
-            format!("`{}` may not use the vault `{vault}`", identity.name),
-        );
-    }
-    if identity.role < target.role {
-        return forbidden_role(identity, target.role);
-    }
     let (parts, body) = request.into_parts();
     let limit = live.config.server.max_body_bytes;
     let declared = parts
@@ -381,6 +414,29 @@ fn too_large(limit: u64) -> Response<Body> {
         Code::BodyTooLarge,
         format!("the request body is larger than {limit} bytes"),
     )
+}
+
+/// Reads a refused request's body and drops it, up to `limit` bytes and `timeout`; a body that
+/// is larger (its declared length, or as it arrives) or slower is left, and the connection
+/// closes after the answer.
+async fn discard_body(body: Body, limit: u64, timeout: Duration) {
+    let declared = hyper::body::Body::size_hint(&body).exact();
+    if declared == Some(0) || declared.is_some_and(|len| len > limit) {
+        return;
+    }
+    let drain = async {
+        let mut body = body;
+        let mut read = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(data) = frame.data_ref() {
+                read += data.len() as u64;
+                if read > limit {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(timeout, drain).await;
 }
 
 /// Reads the whole request body, within `limit` bytes and `timeout_secs`.
