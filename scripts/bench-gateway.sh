@@ -12,6 +12,8 @@
 # - throughput: wrk -t2 -c32: requests/s, and the share the gateway costs.
 # All three processes (wrk, weaver, gateway) share this machine's cores: under saturation the
 # gateway's CPU comes out of weaver's, which a deployment (gateway pods on their own CPU) avoids.
+# A third table pins weaver to one core and wrk and the gateway to the other (taskset), so that
+# weaver has the same CPU with and without the gateway in front.
 # Prints a Markdown report for docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +85,9 @@ ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v/=1000 } else if (v ~ /ms
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
+# `WRK_PREFIX` runs wrk under another command (taskset, below).
+WRK_PREFIX=()
+
 # One wrk run: prints "rps p50_ms p99_ms weaver_us_per_request gateway_us_per_request" (the CPU
 # time each process spent per request answered).
 load() { # threads connections url [wrk options...]
@@ -91,7 +96,7 @@ load() { # threads connections url [wrk options...]
   local s0 g0
   s0=$(ticks "$serve_pid")
   g0=$(ticks "$gw_pid")
-  out=$(wrk -t"$t" -c"$c" -d"$duration" --latency "$@" "$url")
+  out=$("${WRK_PREFIX[@]}" wrk -t"$t" -c"$c" -d"$duration" --latency "$@" "$url")
   local n
   n=$(awk '/requests in/ {print $1}' <<<"$out")
   printf '%s %s %s %s %s\n' "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
@@ -152,6 +157,18 @@ row_throughput "GET note (raw Markdown)" "$note_path" -H "Accept: text/markdown"
 row_throughput "GET note (JSON, with backlinks)" "$note_path"
 row_throughput "search \`$word\`" "search?q=$word&limit=10"
 echo
+echo
+echo "Throughput with the gateway on its own core, as in a deployment where gateway pods have their"
+echo "own CPU: weaver pinned to core 0 in both runs; wrk, and the gateway, pinned to core 1:"
+echo
+echo "| request | direct req/s | direct p99 ms | gateway req/s | gateway p99 ms | lost | weaver CPU µs/req | gateway CPU µs/req |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+taskset -a -pc 0 "$serve_pid" >/dev/null
+taskset -a -pc 1 "$gw_pid" >/dev/null
+WRK_PREFIX=(taskset -c 1)
+row_throughput "GET note (raw Markdown)" "$note_path" -H "Accept: text/markdown"
+row_throughput "GET note (JSON, with backlinks)" "$note_path"
+row_throughput "search \`$word\`" "search?q=$word&limit=10"
 echo
 echo "(CPU µs/req: the process's user + system time over the run divided by the requests answered.)"
 echo
