@@ -17,3 +17,4 @@ if [ -d "$hub" ]; then
   "$bin" --vault "$hub" bench run --label obsidian-hub --scratch "$work/scratch" --live-rounds 20
 fi
 scripts/bench-http.sh "$work/gen-10000" 10000
+scripts/bench-gateway.sh "$work/gen-10000" 10000
