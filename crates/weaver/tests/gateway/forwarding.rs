@@ -6,14 +6,14 @@ use axum::http::{HeaderMap, Method as HttpMethod, Uri};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::stack::{Events, Reply, Stack, key, notes, send};
+use crate::stack::{Reply, Stack, events, key, notes, send};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
 #[tokio::test]
 async fn events_stream_through_the_gateway() {
     let stack = Stack::start().await;
-    let mut events = Events::open(
+    let mut events = events(
         &stack.client,
         &stack.url("/api/v1/vaults/default/events"),
         &key("reader"),

@@ -10,7 +10,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use futures_util::StreamExt as _;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder};
 use rmcp::model::{CallToolRequestParams, CallToolResult};
@@ -21,7 +20,7 @@ use rmcp::{RoleClient, ServiceExt as _};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
-use crate::support::{BOUND, Sandbox, Server, Start, VAULT};
+use crate::support::{BOUND, Sandbox, Server, SseReader, Start, VAULT};
 
 /// The vault `other`.
 pub const OTHER: &str = "
@@ -416,83 +415,15 @@ pub fn ok(result: &CallToolResult) -> &Value {
     result.structured_content.as_ref().unwrap()
 }
 
-/// Reads server-sent events from a response through the gateway.
-pub struct Events {
-    stream: futures_util::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>,
-    buffer: String,
-}
-
-/// One server-sent event.
-#[derive(Debug)]
-pub struct Event {
-    pub name: String,
-    pub data: Value,
-}
-
-impl Events {
-    /// Opens `url` with `key` as an event stream; panics unless it answers 200
-    /// `text/event-stream`.
-    pub async fn open(client: &reqwest::Client, url: &str, key: &str) -> Self {
-        let response = client
-            .get(url)
-            .bearer_auth(key)
-            // The stream lasts longer than the client's request time-out.
-            .timeout(std::time::Duration::from_secs(3600))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "GET {url}");
-        let content_type = response.headers()["content-type"].to_str().unwrap();
-        assert!(
-            content_type.starts_with("text/event-stream"),
-            "{content_type}"
-        );
-        Self {
-            stream: response
-                .bytes_stream()
-                .map(|r| r.map(|b| b.to_vec()))
-                .boxed(),
-            buffer: String::new(),
-        }
-    }
-
-    /// The next event named `name` (others skipped); panics after [`BOUND`] or at the end.
-    pub async fn next_named(&mut self, name: &str) -> Event {
-        tokio::time::timeout(BOUND, async {
-            loop {
-                let event = self.next().await.expect("the stream ended");
-                if event.name == name {
-                    return event;
-                }
-            }
-        })
+/// Opens `url` with `key` as an event stream through the gateway.
+pub async fn events(client: &reqwest::Client, url: &str, key: &str) -> SseReader {
+    let response = client
+        .get(url)
+        .bearer_auth(key)
+        // The stream lasts longer than the client's request time-out.
+        .timeout(std::time::Duration::from_secs(3600))
+        .send()
         .await
-        .unwrap_or_else(|_| panic!("no `{name}` event within {BOUND:?}"))
-    }
-
-    async fn next(&mut self) -> Option<Event> {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let frame: String = self.buffer.drain(..end + 2).collect();
-                let mut name = String::new();
-                let mut data = String::new();
-                for line in frame.lines() {
-                    if let Some(v) = line.strip_prefix("event:") {
-                        name = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push_str(v.trim_start());
-                    }
-                }
-                if name.is_empty() && data.is_empty() {
-                    continue;
-                }
-                let data = serde_json::from_str(&data).unwrap_or(Value::String(data));
-                return Some(Event { name, data });
-            }
-            match self.stream.next().await {
-                Some(Ok(chunk)) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
-                Some(Err(_)) | None => return None,
-            }
-        }
-    }
+        .unwrap();
+    SseReader::from_response(response)
 }

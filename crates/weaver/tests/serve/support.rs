@@ -401,13 +401,16 @@ pub struct SseReader {
 impl SseReader {
     /// Opens `path` as an event stream; panics unless it answers 200 `text/event-stream`.
     pub async fn open(server: &Server, path: &str) -> Self {
-        let response = server.get(path).await;
-        assert_eq!(response.status(), 200, "GET {path}");
+        Self::from_response(server.get(path).await)
+    }
+
+    /// Reads `response` as an event stream; panics unless it is 200 `text/event-stream`.
+    pub fn from_response(response: reqwest::Response) -> Self {
+        assert_eq!(response.status(), 200, "GET {}", response.url());
+        let content_type = response.headers()["content-type"].to_str().unwrap();
         assert!(
-            response.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/event-stream")
+            content_type.starts_with("text/event-stream"),
+            "{content_type}"
         );
         Self {
             stream: response
