@@ -14,7 +14,8 @@
 //!   read is refused rather than forwarded: the gateway and mcp-server parse with the same
 //!   `serde_json`, and duplicate keys in the fields read here are an error, so the two cannot
 //!   see different tool names. A `tools/list` from an identity that may not write is answered
-//!   without the write tools.
+//!   without the write tools. A resource URI (`weaver://{vault}/...`) must name the endpoint's
+//!   own vault.
 //! - REST: `GET`/`HEAD`/`OPTIONS` need `read`; other methods on a vault need `write`, and
 //!   `DELETE ...?permanent=...` needs `admin`; other methods outside a vault need `admin`.
 
@@ -202,6 +203,8 @@ struct Params {
     name: Option<serde_json::Value>,
     #[serde(default)]
     arguments: Option<serde_json::Value>,
+    #[serde(default)]
+    uri: Option<serde_json::Value>,
 }
 
 /// Why an MCP body cannot be authorised.
@@ -220,6 +223,9 @@ pub struct McpRequest {
     pub lists_tools: bool,
     /// The id of a single request, for a JSON-RPC error answer.
     pub id: Option<serde_json::Value>,
+    /// Vaults named inside the messages (resource URIs `weaver://{vault}/...`): each must be
+    /// the endpoint's own.
+    pub vaults: Vec<String>,
 }
 
 /// Reads an MCP request body (one message or a batch).
@@ -231,10 +237,12 @@ pub fn mcp_request(body: &[u8]) -> Result<McpRequest, BodyError> {
         [m] => m.id.clone(),
         _ => None,
     };
+    let vaults = messages.iter().filter_map(named_vault).collect();
     Ok(McpRequest {
         role,
         lists_tools,
         id,
+        vaults,
     })
 }
 
@@ -264,6 +272,23 @@ fn mcp_messages(body: &[u8]) -> Result<(Role, Vec<Message>), BodyError> {
         role = role.max(message_role(message)?);
     }
     Ok((role, messages))
+}
+
+/// The vault a resource request names in its URI (`weaver://{vault}/...`), if any. A URI the
+/// gateway cannot read names the vault `?`, which no endpoint serves.
+fn named_vault(message: &Message) -> Option<String> {
+    let method = message.method.as_deref()?;
+    if !method.starts_with("resources/") {
+        return None;
+    }
+    let uri = message.params.as_ref()?.uri.as_ref()?;
+    let vault = uri
+        .as_str()
+        .and_then(|u| u.strip_prefix("weaver://"))
+        .and_then(|rest| rest.split('/').next())
+        .filter(|v| is_vault_name(v))
+        .unwrap_or("?");
+    Some(vault.to_owned())
 }
 
 /// Whether an identity with `role` may call the tool `name` at all (`delete_note` may still
@@ -418,6 +443,7 @@ mod tests {
                 role: Role::Read,
                 lists_tools: true,
                 id: Some(serde_json::json!(1)),
+                vaults: Vec::new(),
             })
         );
         assert!(
@@ -427,6 +453,17 @@ mod tests {
         );
         assert!(tool_allowed(Role::Read, "read_note") && !tool_allowed(Role::Read, "write_note"));
         assert!(tool_allowed(Role::Write, "write_note"));
+        let read = |uri: &str| {
+            mcp_request(
+                format!(r#"{{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{{"uri":"{uri}"}}}}"#)
+                    .as_bytes(),
+            )
+            .unwrap()
+            .vaults
+        };
+        assert_eq!(read("weaver://other/note/A.md"), ["other"]);
+        assert_eq!(read("weaver://Other%2Fx/note/A.md"), ["?"]);
+        assert_eq!(read("file:///etc/passwd"), ["?"]);
         let batch = format!("[{},{}]", call("read_note", "{}"), call("move_note", "{}"));
         assert_eq!(mcp_role(batch.as_bytes()), Ok(Role::Write));
         for bad in [

@@ -326,7 +326,26 @@ async fn forward(
                 }
                 return response;
             }
-            Ok(mcp) => trim_tools = mcp.lists_tools && identity.role < super::auth::Role::Write,
+            Ok(mcp) => {
+                if let Some(other) = mcp
+                    .vaults
+                    .iter()
+                    .find(|v| target.vault.as_ref() != Some(*v))
+                {
+                    let mut response = error(
+                        Code::Forbidden,
+                        format!(
+                            "the request names the vault `{other}`; this endpoint is for `{}`",
+                            target.vault.as_deref().unwrap_or_default()
+                        ),
+                    );
+                    if let Some(id) = mcp.id {
+                        response.extensions_mut().insert(RpcId(id));
+                    }
+                    return response;
+                }
+                trim_tools = mcp.lists_tools && identity.role < super::auth::Role::Write;
+            }
             Err(policy::BodyError::Unreadable(why)) => {
                 return error(
                     Code::InvalidMcpMessage,

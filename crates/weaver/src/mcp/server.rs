@@ -276,9 +276,19 @@ impl ServerHandler for McpServer {
                 None,
             )
         })?;
-        let backend = self
-            .backend_named(&context, Some(&vault))
-            .map_err(protocol_error)?;
+        // An endpoint serves one vault: a note of another vault is not reachable through it
+        // (the gateway authorises the endpoint's vault, and nothing else).
+        let backend = self.backend(&context).map_err(protocol_error)?;
+        if backend.name() != vault {
+            return Err(ErrorData::resource_not_found(
+                format!(
+                    "resource `{}` is in the vault `{vault}`; this endpoint serves the vault `{}`",
+                    request.uri,
+                    backend.name()
+                ),
+                None,
+            ));
+        }
         let source = backend.read_note(path).await.map_err(protocol_error)?;
         let contents =
             ResourceContents::text(source.content, request.uri).with_mime_type("text/markdown");

@@ -91,6 +91,71 @@ async fn a_key_for_one_vault_cannot_reach_another() {
 }
 
 #[tokio::test]
+async fn a_resource_uri_cannot_name_another_vault() {
+    let stack = Stack::start().await;
+    let read = |path: &'static str, uri: &'static str| {
+        let message = json!({
+            "jsonrpc": "2.0", "id": 9, "method": "resources/read", "params": {"uri": uri},
+        });
+        send(
+            stack
+                .request(Method::POST, path, Some(&key("reader")))
+                .header("accept", "application/json, text/event-stream")
+                .json(&message),
+        )
+    };
+    // `reader` may read `default` only: a URI of `other` on its endpoint is refused at the door.
+    for path in ["/mcp/default", "/mcp"] {
+        read(path, "weaver://other/note/Elsewhere.md")
+            .await
+            .assert_error(403, "forbidden");
+    }
+    // Its own vault's note reads.
+    let reply = read("/mcp/default", "weaver://default/note/Home.md").await;
+    reply.assert_status(200);
+    assert!(
+        reply.body["result"]["contents"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("# Home"),
+        "{reply:?}"
+    );
+    // Even a key for every vault: an endpoint is for one vault.
+    let message = json!({
+        "jsonrpc": "2.0", "id": 10, "method": "resources/read",
+        "params": {"uri": "weaver://other/note/Elsewhere.md"},
+    });
+    let reply = send(
+        stack
+            .request(Method::POST, "/mcp/default", Some(&key("admin")))
+            .header("accept", "application/json, text/event-stream")
+            .json(&message),
+    )
+    .await;
+    reply.assert_error(403, "forbidden");
+    // And the MCP service behind it refuses the same on its own (here `weaver serve`'s `/mcp`,
+    // the same MCP server code): a note of `other` is not served on `/mcp/default`.
+    let mut stack = stack;
+    let serve = stack.serve();
+    let answer: Value = serve
+        .client
+        .post(serve.url("/mcp/default"))
+        .header("accept", "application/json, text/event-stream")
+        .json(&message)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = answer.to_string();
+    assert!(
+        text.contains("this endpoint serves the vault `default`") && answer["result"].is_null(),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn the_vault_list_shows_only_the_callers_vaults() {
     let stack = Stack::start().await;
     let names = |reply: &Reply| -> Vec<String> {

@@ -64,7 +64,7 @@ async fn notes_are_resources_under_a_uri_template() {
         .unwrap_err()
         .to_string();
     assert!(
-        other_vault.contains("vault not found: `other`"),
+        other_vault.contains("is in the vault `other`; this endpoint serves the vault `notes`"),
         "{other_vault}"
     );
 }
