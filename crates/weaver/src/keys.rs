@@ -71,6 +71,15 @@ pub fn authorize(headers: &axum::http::HeaderMap, hashes: &[String]) -> Result<(
     }
 }
 
+/// Whether the request's `Authorization: Bearer` token is `token`, compared in constant time
+/// (a scrape token for `/metrics`).
+pub fn bearer_is(headers: &axum::http::HeaderMap, token: &str) -> bool {
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    bearer(given).is_some_and(|given| given.as_bytes().ct_eq(token.as_bytes()).into())
+}
+
 /// The bearer token of an `Authorization` header value.
 pub fn bearer(header: Option<&str>) -> Option<&str> {
     let value = header?.trim();
@@ -133,6 +142,12 @@ mod tests {
         assert_eq!(bearer(Some("bearer  abc ")), Some("abc"));
         assert_eq!(bearer(Some("Basic abc")), None);
         assert_eq!(bearer(None), None);
+        let mut headers = axum::http::HeaderMap::new();
+        assert!(!bearer_is(&headers, "t0ken"));
+        headers.insert("authorization", "Bearer t0ken".parse().unwrap());
+        assert!(bearer_is(&headers, "t0ken"));
+        assert!(!bearer_is(&headers, "t0ke"));
+        assert!(!bearer_is(&headers, "t0kens"));
         assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
     }
 }

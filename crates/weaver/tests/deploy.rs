@@ -616,6 +616,18 @@ fn run_gateway(
             format!("http://{mcp}"),
         ));
     }
+    // A scrape token for /metrics, when the config reads one from the Secret.
+    let metrics_token = config
+        .contains("metrics_token_file")
+        .then_some("deploy-test-metrics-token");
+    if let Some(token) = metrics_token {
+        let secret = tmp.path().join("metrics-token");
+        std::fs::write(&secret, format!("{token}\n")).unwrap();
+        env.push((
+            "WEAVER_GATEWAY__SERVER__METRICS_TOKEN_FILE".to_owned(),
+            secret.display().to_string(),
+        ));
+    }
     replace_flag(&mut args, "--config", &file.display().to_string());
     replace_flag(&mut args, "--listen", "127.0.0.1:0");
     if !args.iter().any(|a| a == "--log-json") {
@@ -649,9 +661,13 @@ fn run_gateway(
         assert_eq!(status, 200, "{what}: MCP initialize with the key: {body}");
         assert!(body.contains("serverInfo"), "{what}: {body}");
     }
-    let (status, body) = get(addr, "/metrics", None).unwrap();
+    let (status, body) = get(addr, "/metrics", metrics_token).unwrap();
     assert_eq!(status, 200, "{what}: /metrics: {body}");
     assert!(body.contains("gateway_"), "{what}: /metrics: {body}");
+    if metrics_token.is_some() {
+        let (status, _) = get(addr, "/metrics", None).unwrap();
+        assert_eq!(status, 401, "{what}: /metrics without the token");
+    }
     server.terminate();
 }
 

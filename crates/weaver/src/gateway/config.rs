@@ -24,6 +24,7 @@
 //! max_body_bytes = 8388608
 //! trusted_proxies = ["10.0.0.0/8"]  # X-Forwarded-For/-Proto honoured only from these peers
 //! allowed_origins = ["https://app.example.com"]   # CORS allow-list; empty: no CORS
+//! metrics_token_file = "/run/secrets/metrics-token" # /metrics then wants this bearer token
 //!
 //! [tls]                             # optional: HTTPS (and HTTP/2 by ALPN)
 //! cert_file = "/run/secrets/tls/tls.crt"
@@ -129,6 +130,9 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<String>,
     /// Browser origins allowed by CORS (`https://app.example.com`); empty: CORS is off.
     pub allowed_origins: Vec<String>,
+    /// When set, `/metrics` requires `Authorization: Bearer <token>` (it names the keys and
+    /// counts their requests; `/livez` and `/readyz` stay open for probes).
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for ServerConfig {
@@ -143,6 +147,7 @@ impl Default for ServerConfig {
             max_body_bytes: 8 * 1024 * 1024,
             trusted_proxies: Vec::new(),
             allowed_origins: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -403,6 +408,15 @@ fn validate(config: &GatewayConfig) -> Result<(), ConfigError> {
         if value == 0 {
             return invalid(key, "expected a positive number".to_owned());
         }
+    }
+    if s.metrics_token
+        .as_ref()
+        .is_some_and(|t| t.expose().is_empty())
+    {
+        return invalid(
+            "server.metrics_token",
+            "expected a non-empty token".to_owned(),
+        );
     }
     if s.max_connections == 0 {
         return invalid("server.max_connections", "expected at least 1".to_owned());

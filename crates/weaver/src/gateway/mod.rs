@@ -229,7 +229,23 @@ async fn readyz(State(gateway): State<Gateway>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-async fn render_metrics(State(gateway): State<Gateway>) -> Response {
+async fn render_metrics(
+    State(gateway): State<Gateway>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if let Some(token) = &gateway.live.load().config.server.metrics_token
+        && !crate::keys::bearer_is(&headers, token.expose())
+    {
+        let mut response = proxy::error(
+            crate::error::Code::Unauthorized,
+            "/metrics needs the scrape token: `Authorization: Bearer <server.metrics_token>`",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"metrics\""),
+        );
+        return response;
+    }
     crate::serve::metrics::process();
     let (identities, addresses) = gateway.live.load().limits.housekeeping();
     #[allow(clippy::cast_precision_loss)]

@@ -126,15 +126,10 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
 )]
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let config = state.config.load();
-    if let Some(token) = &config.server.metrics_token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        if !constant_time_eq(given.as_bytes(), token.expose().as_bytes()) {
-            return ApiError::Unauthorized.into_response();
-        }
+    if let Some(token) = &config.server.metrics_token
+        && !crate::keys::bearer_is(&headers, token.expose())
+    {
+        return ApiError::Unauthorized.into_response();
     }
     for entry in state.vaults.list() {
         if let Ok(open) = entry.ready()
@@ -156,13 +151,6 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
 }
 
 /// Compares without an early exit, so the time taken does not tell how much of a guess matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use tokio_util::sync::CancellationToken;
@@ -185,13 +173,5 @@ mod tests {
             (status, body.status.as_str()),
             (StatusCode::SERVICE_UNAVAILABLE, "shutting_down")
         );
-    }
-
-    #[test]
-    fn tokens_compare_exactly() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secrets"));
-        assert!(!constant_time_eq(b"", b"x"));
     }
 }
