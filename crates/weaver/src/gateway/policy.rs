@@ -51,7 +51,7 @@ pub struct Target {
     pub upstream: Upstream,
     /// The vault it touches, if any.
     pub vault: Option<String>,
-    /// The least role that may send it (MCP POSTs: raised by [`mcp_role`] once the body is in).
+    /// The least role that may send it (MCP POSTs: raised by [`mcp_request`] once the body is in).
     pub role: Role,
     /// The upstream path and query.
     pub path_and_query: String,
