@@ -350,7 +350,7 @@ impl Loader {
                 })
             })
             .transpose()?;
-        let (mut config, mut files): (GatewayConfig, _) = layered(
+        let (mut config, files): (GatewayConfig, Vec<PathBuf>) = layered(
             self.file.as_deref(),
             contents.as_deref(),
             ENV_PREFIX,
@@ -366,6 +366,11 @@ impl Loader {
             config.log.format = crate::config::LogFormat::Json;
         }
         validate(&config)?;
+        // Absolute, so that each one's folder can be watched (`keys.toml` has the parent ``).
+        let mut files: Vec<PathBuf> = files
+            .into_iter()
+            .map(|f| std::path::absolute(&f).unwrap_or(f))
+            .collect();
         if let Some(file) = &self.file {
             files.insert(0, file.clone());
         }
