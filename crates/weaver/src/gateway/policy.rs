@@ -174,11 +174,18 @@ fn vault_route(below: &str) -> &'static str {
 }
 
 /// Whether a query asks for a permanent delete: any `permanent` value but `false`.
+/// Keys and values are form-decoded (`%61`, `+`) as the upstream decodes them, so no spelling
+/// of `permanent=true` escapes the check.
 fn permanent(query: Option<&str>) -> bool {
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(&text.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
     query.is_some_and(|q| {
         q.split('&').any(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            key == "permanent" && value != "false"
+            decode(key) == "permanent" && decode(value) != "false"
         })
     })
 }
@@ -364,6 +371,28 @@ mod tests {
             .unwrap()
             .role,
             Role::Admin
+        );
+        for sneaky in [
+            "perm%61nent=true",
+            "permanent=%74rue",
+            "x=1&permanent",
+            "permanent=1",
+        ] {
+            let uri = format!("/api/v1/vaults/notes/notes/a.md?{sneaky}");
+            assert_eq!(
+                route(Method::DELETE, &uri).unwrap().role,
+                Role::Admin,
+                "{sneaky}"
+            );
+        }
+        assert_eq!(
+            route(
+                Method::DELETE,
+                "/api/v1/vaults/notes/notes/a.md?permanent=f%61lse"
+            )
+            .unwrap()
+            .role,
+            Role::Write
         );
         let list = route(Method::GET, "/api/v1/vaults").unwrap();
         assert!(list.vault_list && list.vault.is_none());
