@@ -147,7 +147,7 @@ pub enum AuthError {
 /// A stored key: its digest and its identity.
 struct StoredKey {
     digest: [u8; 32],
-    identity: Identity,
+    identity: Arc<Identity>,
 }
 
 /// The configured keys and token verifier; rebuilt on every reload.
@@ -192,12 +192,12 @@ impl Authenticator {
             }
             keys.push(StoredKey {
                 digest,
-                identity: Identity {
+                identity: Arc::new(Identity {
                     name: Arc::from(entry.name.as_str()),
                     method: Method::Key,
                     role: entry.role,
                     vaults: Vaults::from_names(entry.vaults.iter().map(String::as_str)),
-                },
+                }),
             });
         }
         let jwt = config.jwt.as_ref().map(JwtVerifier::new).transpose()?;
@@ -215,20 +215,20 @@ impl Authenticator {
     }
 
     /// The identity behind a request's `Authorization` header.
-    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Identity, AuthError> {
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Arc<Identity>, AuthError> {
         let credential = keys::bearer(authorization).ok_or(AuthError::Missing)?;
         if credential.starts_with(keys::KEY_PREFIX) {
             return self.key(credential);
         }
         match &self.jwt {
-            Some(jwt) => jwt.verify(credential),
+            Some(jwt) => jwt.verify(credential).map(Arc::new),
             None => Err(AuthError::Invalid("not an API key".to_owned())),
         }
     }
 
     /// Looks `key` up: its digest is compared with every stored one in constant time, and the
     /// match (if any) is selected without an early exit.
-    fn key(&self, key: &str) -> Result<Identity, AuthError> {
+    fn key(&self, key: &str) -> Result<Arc<Identity>, AuthError> {
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         let mut found: Option<&StoredKey> = None;
         for stored in &self.keys {
@@ -238,7 +238,7 @@ impl Authenticator {
             }
         }
         found
-            .map(|k| k.identity.clone())
+            .map(|k| Arc::clone(&k.identity))
             .ok_or_else(|| AuthError::Invalid("unknown API key".to_owned()))
     }
 }

@@ -257,7 +257,7 @@ fn admit(
     client: IpAddr,
     request: &Request,
     target: &Target,
-) -> Result<Identity, Box<Response<Body>>> {
+) -> Result<std::sync::Arc<Identity>, Box<Response<Body>>> {
     live.limits
         .address(client)
         .map_err(|wait| Box::new(rate_limited("address", wait)))?;
