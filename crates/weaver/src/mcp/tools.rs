@@ -163,56 +163,13 @@ pub struct EditArgs {
     pub if_match: Option<String>,
 }
 
-/// One edit: `weaver_core::EditOp` on the wire. Its schema (below) is one flat object rather
-/// than a `oneOf` of eleven: a third of the size, and `oneOf`/`const` are what some model
-/// providers' function calling does not accept. Deserialisation still checks each operation's
-/// fields exactly.
+/// One edit: `weaver_core::EditOp` on the wire, deserialised by `EditOp` itself (which checks
+/// each operation's fields exactly). Only its schema (below) is this crate's: one flat object
+/// rather than a `oneOf` of eleven, a third of the size, and `oneOf`/`const` are what some model
+/// providers' function calling does not accept.
 #[derive(Debug, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
-pub enum EditOpArg {
-    Append {
-        text: String,
-    },
-    Prepend {
-        text: String,
-    },
-    InsertBeforeHeading {
-        heading: String,
-        text: String,
-    },
-    InsertAfterHeading {
-        heading: String,
-        text: String,
-    },
-    AppendToSection {
-        heading: String,
-        text: String,
-    },
-    ReplaceSection {
-        heading: String,
-        text: String,
-    },
-    ReplaceBlock {
-        block: String,
-        text: String,
-    },
-    AppendToBlock {
-        block: String,
-        text: String,
-    },
-    SetFrontmatter {
-        key: String,
-        value: serde_json::Value,
-    },
-    DeleteFrontmatter {
-        key: String,
-    },
-    FindReplace {
-        find: String,
-        replace: String,
-        expected: Option<usize>,
-    },
-}
+#[serde(transparent)]
+pub struct EditOpArg(pub EditOp);
 
 impl JsonSchema for EditOpArg {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -253,31 +210,7 @@ impl JsonSchema for EditOpArg {
 
 impl From<EditOpArg> for EditOp {
     fn from(op: EditOpArg) -> Self {
-        match op {
-            EditOpArg::Append { text } => Self::Append { text },
-            EditOpArg::Prepend { text } => Self::Prepend { text },
-            EditOpArg::InsertBeforeHeading { heading, text } => {
-                Self::InsertBeforeHeading { heading, text }
-            }
-            EditOpArg::InsertAfterHeading { heading, text } => {
-                Self::InsertAfterHeading { heading, text }
-            }
-            EditOpArg::AppendToSection { heading, text } => Self::AppendToSection { heading, text },
-            EditOpArg::ReplaceSection { heading, text } => Self::ReplaceSection { heading, text },
-            EditOpArg::ReplaceBlock { block, text } => Self::ReplaceBlock { block, text },
-            EditOpArg::AppendToBlock { block, text } => Self::AppendToBlock { block, text },
-            EditOpArg::SetFrontmatter { key, value } => Self::SetFrontmatter { key, value },
-            EditOpArg::DeleteFrontmatter { key } => Self::DeleteFrontmatter { key },
-            EditOpArg::FindReplace {
-                find,
-                replace,
-                expected,
-            } => Self::FindReplace {
-                find,
-                replace,
-                expected,
-            },
-        }
+        op.0
     }
 }
 
