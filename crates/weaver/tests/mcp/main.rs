@@ -23,6 +23,11 @@ mod error;
 #[allow(dead_code)]
 mod mcp;
 
+// The `weaver serve` tests' harness, for its fixture writer.
+#[path = "../serve/support.rs"]
+#[allow(dead_code)]
+mod serve_support;
+
 mod support;
 
 mod http;

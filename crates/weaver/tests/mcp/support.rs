@@ -1,7 +1,6 @@
 //! Shared helpers: fixture vaults, an MCP server and rmcp client joined by an in-memory pipe,
 //! and accessors for tool results.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use rmcp::model::{CallToolRequestParams, CallToolResult};
@@ -16,29 +15,7 @@ use crate::mcp::{LocalBackend, McpOptions, McpServer, VaultBackend};
 /// A connected client.
 pub type Client = RunningService<RoleClient, ()>;
 
-/// Writes a fixture: `//- path` lines start files, the lines after them are their content.
-pub fn write_fixture(root: &Path, fixture: &str) {
-    let mut current: Option<(String, String, usize)> = None;
-    let flush = |file: Option<(String, String, usize)>| {
-        if let Some((path, content, _)) = file {
-            let full = root.join(path);
-            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-            std::fs::write(full, content).unwrap();
-        }
-    };
-    for line in fixture.lines() {
-        if let Some(path) = line.trim_start().strip_prefix("//- ") {
-            flush(current.take());
-            let indent = line.len() - line.trim_start().len();
-            current = Some((path.trim().to_owned(), String::new(), indent));
-        } else if let Some((_, content, indent)) = current.as_mut() {
-            let cut = line.len() - line.trim_start().len();
-            content.push_str(line.get((*indent).min(cut)..).unwrap_or_default());
-            content.push('\n');
-        }
-    }
-    flush(current);
-}
+pub use crate::serve_support::write_fixture;
 
 /// A small vault: links (resolved, unresolved, with headings), tags, aliases, frontmatter,
 /// folders, an orphan, sections.
