@@ -93,6 +93,19 @@ pub enum AppError {
     /// A path goes through a symbolic link; writes never follow links out of the vault.
     #[error("path `{0}` goes through a symbolic link; refusing to write through it")]
     SymlinkNotAllowed(String),
+    /// The path names a folder or a special file where a note (a regular file) is needed.
+    #[error("`{0}` is a folder or a special file, not a note")]
+    NotAFile(String),
+    /// A name in the path is longer than the file system allows.
+    #[error("path `{0}` has a name that is too long for the file system")]
+    NameTooLong(String),
+    /// Writes never create or move notes into hidden (`.name`) folders or files: they would
+    /// vanish from the vault, which never indexes hidden paths.
+    #[error("path `{0}` is hidden (a segment starts with `.`); notes cannot be written there")]
+    HiddenPath(String),
+    /// The move journal cannot be written, so a move is refused before it changes anything.
+    #[error("cannot record the move before making it: {0}")]
+    JournalUnavailable(String),
     /// The vault is configured read-only.
     #[error("vault is read-only")]
     ReadOnly,

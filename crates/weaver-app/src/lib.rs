@@ -17,9 +17,11 @@
 #![deny(missing_docs)]
 
 mod error;
+mod journal;
 mod query;
 mod scan;
 mod vault;
+mod vaultfs;
 pub mod vaultgen;
 mod watch;
 mod write;
@@ -33,6 +35,7 @@ pub use vault::{
     CacheState, Change, ChangeKind, OpenReport, Progress, Scope, Snapshot, SyncReport, Vault,
     VaultEvent, VaultOptions,
 };
+pub use vaultfs::VaultFs;
 pub use watch::{WatchHandle, WatchOptions, WatchStats, watch};
 pub use weaver_search::{SearchHit, SearchQuery, SearchResults};
 pub use write::{DeleteOutcome, MoveOutcome, Precondition, RewrittenNote, WriteOutcome};

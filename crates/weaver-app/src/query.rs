@@ -625,6 +625,17 @@ impl Snapshot {
     /// path and line.
     pub fn check(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
+        for path in self.twins.iter() {
+            problems.push(Problem {
+                path: path.clone(),
+                code: DiagnosticCode::DuplicateName,
+                message: format!(
+                    "`{path}` exists on disk under more than one Unicode spelling (NFC and NFD); only one is indexed: rename or merge the others"
+                ),
+                line: None,
+                target: None,
+            });
+        }
         for n in &self.notes {
             for d in n.note.diagnostics.iter().filter(|d| d.code.is_problem()) {
                 problems.push(Problem {

@@ -26,7 +26,9 @@ use weaver_search::{SearchDoc, SearchIndex};
 use weaver_store::{ChangeSet, FileMeta, NoteRecord, OpenOutcome, SqliteStore, Store};
 
 use crate::AppError;
-use crate::scan::{self, FileStat, IgnoreRules};
+use crate::journal;
+use crate::scan::{FileStat, IgnoreRules};
+use crate::vaultfs::{Found, FsError, VaultFs, WalkExtras};
 
 const SEARCH_GENERATION: &str = "search_generation";
 /// Events kept for slow subscribers before they are told they lagged.
@@ -163,6 +165,8 @@ pub struct Snapshot {
     pub(crate) resolver: Arc<Resolver>,
     pub(crate) graph: Arc<Graph>,
     pub(crate) indexed_at: Option<SystemTime>,
+    /// Paths with more than one spelling on disk (NFC and NFD), as of the last full walk.
+    pub(crate) twins: Arc<Vec<VaultPath>>,
 }
 
 impl Snapshot {
@@ -207,6 +211,7 @@ impl Snapshot {
         attachments: BTreeMap<VaultPath, (i64, u64)>,
         resolver: Arc<Resolver>,
         graph: Option<Arc<Graph>>,
+        twins: Arc<Vec<VaultPath>>,
     ) -> Self {
         if let Some(graph) = graph {
             return Self {
@@ -215,6 +220,7 @@ impl Snapshot {
                 resolver,
                 graph,
                 indexed_at: Some(SystemTime::now()),
+                twins,
             };
         }
         let ids: HashMap<&str, NoteId> = notes
@@ -248,6 +254,7 @@ impl Snapshot {
             resolver,
             graph,
             indexed_at: Some(SystemTime::now()),
+            twins,
         }
     }
 }
@@ -360,6 +367,10 @@ impl Scope {
 /// An open vault: its files, shadow cache, search index and graph, kept in step.
 pub struct Vault {
     root: PathBuf,
+    fs: VaultFs,
+    /// Scopes whose sync failed (a full disk, say), retried by [`Vault::repair`] and before the
+    /// next sync.
+    repair: Mutex<Repair>,
     cache_dir: Option<PathBuf>,
     rules: IgnoreRules,
     parse_options: ParseOptions,
@@ -371,6 +382,51 @@ pub struct Vault {
     writes: Mutex<()>,
     events: broadcast::Sender<VaultEvent>,
     _lock: Option<std::fs::File>,
+}
+
+/// What a failed sync left to redo.
+#[derive(Debug, Default)]
+struct Repair {
+    all: bool,
+    paths: Vec<VaultPath>,
+}
+
+impl Repair {
+    fn is_empty(&self) -> bool {
+        !self.all && self.paths.is_empty()
+    }
+
+    fn add(&mut self, scope: &Scope) {
+        match scope {
+            Scope::All => {
+                self.all = true;
+                self.paths.clear();
+            }
+            Scope::Paths(paths) if !self.all => {
+                self.paths.extend(paths.iter().cloned());
+                self.paths.sort();
+                self.paths.dedup();
+                if self.paths.len() > 4096 {
+                    self.all = true;
+                    self.paths.clear();
+                }
+            }
+            Scope::Paths(_) => {}
+        }
+    }
+
+    /// `scope` widened by what is pending.
+    fn widen(&self, scope: &Scope) -> Scope {
+        match scope {
+            Scope::All => Scope::All,
+            _ if self.all => Scope::All,
+            Scope::Paths(paths) => {
+                let mut all = paths.clone();
+                all.extend(self.paths.iter().cloned());
+                Scope::Paths(all)
+            }
+        }
+    }
 }
 
 /// Something that happened to a vault, for live subscribers (SSE, MCP notifications).
@@ -399,7 +455,21 @@ impl Vault {
     ) -> Result<(Self, OpenReport), AppError> {
         let started = Instant::now();
         let root = check_root(&options.root)?;
+        let fs = VaultFs::open(&root).map_err(|source| AppError::VaultUnreadable {
+            path: options.root.clone(),
+            source,
+        })?;
         let rules = IgnoreRules::new(&root, &options.ignore)?;
+        if options.read_only {
+            if journal::pending(&fs) {
+                tracing::warn!(
+                    "the vault has an interrupted move, but it is opened read-only: not finishing it"
+                );
+            }
+        } else {
+            // Before anything is indexed: the vault must be on one side of every move.
+            journal::recover(&fs);
+        }
         let cache_dir = options
             .cache_dir
             .clone()
@@ -439,6 +509,8 @@ impl Vault {
         };
         let vault = Self {
             root,
+            fs,
+            repair: Mutex::new(Repair::default()),
             cache_dir,
             rules,
             parse_options: ParseOptions {
@@ -467,6 +539,38 @@ impl Vault {
     /// The vault folder (canonical).
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The vault's files, opened safely: every read of a note's bytes goes through this.
+    pub fn fs(&self) -> &VaultFs {
+        &self.fs
+    }
+
+    /// Reads a note's (or attachment's) bytes, never through a symbolic link and never outside
+    /// the vault. The one function the REST API, MCP tools and the CLI read files with.
+    pub fn read_file(&self, path: &VaultPath) -> Result<Vec<u8>, AppError> {
+        self.fs.read(path).map_err(|e| self.fs_error(path, e))
+    }
+
+    /// True when a sync failed and its changes are not yet in the index.
+    pub fn needs_repair(&self) -> bool {
+        !self.lock_repair().is_empty()
+    }
+
+    /// Retries what failed syncs left out (see [`Vault::needs_repair`]). The watcher calls this
+    /// on a short timer, so the index heals once the cause (a full disk) is gone.
+    pub fn repair(&self) -> Result<Option<SyncReport>, AppError> {
+        if !self.needs_repair() {
+            return Ok(None);
+        }
+        self.sync(&Scope::Paths(Vec::new())).map(Some)
+    }
+
+    fn lock_repair(&self) -> std::sync::MutexGuard<'_, Repair> {
+        match self.repair.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     /// Where the cache lives, unless it is in memory.
@@ -513,9 +617,21 @@ impl Vault {
         &self.rules
     }
 
-    /// Brings the index up to date with the files in `scope`.
+    /// Brings the index up to date with the files in `scope` (and with whatever an earlier
+    /// failed sync left out). A failure is remembered for [`Vault::repair`].
     pub fn sync(&self, scope: &Scope) -> Result<SyncReport, AppError> {
-        self.sync_inner(scope, false, &|_| {})
+        let scope = {
+            let mut pending = self.lock_repair();
+            let widened = pending.widen(scope);
+            *pending = Repair::default();
+            widened
+        };
+        let result = self.sync_inner(&scope, false, &|_| {});
+        if let Err(error) = &result {
+            tracing::warn!(%error, "sync failed; it is retried");
+            self.lock_repair().add(&scope);
+        }
+        result
     }
 
     #[tracing::instrument(name = "vault.sync", skip_all, fields(full = matches!(scope, Scope::All)))]
@@ -532,7 +648,16 @@ impl Vault {
         };
         let old = self.snapshot();
         progress(Progress::Scanning);
-        let observed = self.observe(scope);
+        let (observed, extras) = self.observe(scope);
+        let twins = match extras {
+            Some(extras) => {
+                if !extras.stale_temps.is_empty() && !self.read_only {
+                    self.fs.remove_stale_temps(&extras.stale_temps);
+                }
+                Arc::new(extras.twins)
+            }
+            None => Arc::clone(&old.twins),
+        };
         let scanned = observed.len();
         let scanned_at = Instant::now();
 
@@ -783,6 +908,7 @@ impl Vault {
             attachments,
             resolver,
             graph,
+            twins,
         ));
         match self.snapshot.write() {
             Ok(mut guard) => *guard = snapshot,
@@ -823,37 +949,51 @@ impl Vault {
         Ok(report)
     }
 
-    /// Lists the files in `scope` as they are on disk now.
-    fn observe(&self, scope: &Scope) -> Vec<FileStat> {
+    /// Lists the files in `scope` as they are on disk now, through the vault's directory
+    /// handle: a path reached through a symbolic link (a watcher event under a linked folder)
+    /// is not there.
+    fn observe(&self, scope: &Scope) -> (Vec<FileStat>, Option<WalkExtras>) {
+        let keep = |relative: &str, is_dir: bool| !self.rules.is_ignored(relative, is_dir);
+        let stat = |found: Found| FileStat {
+            path: found.path,
+            mtime_ns: found.entry.mtime_ns,
+            size: found.entry.size,
+        };
         match scope {
-            Scope::All => scan::walk(&self.root, &self.root, &self.rules),
+            Scope::All => {
+                let (found, extras) = self.fs.walk(None, &keep);
+                (found.into_iter().map(stat).collect(), Some(extras))
+            }
             Scope::Paths(paths) => {
                 let mut found = Vec::new();
                 for path in paths {
                     if self.rules.is_ignored(path.as_str(), false) {
                         continue;
                     }
-                    let absolute = self.root.join(path.as_str());
-                    match std::fs::symlink_metadata(&absolute) {
-                        Ok(meta) if meta.is_dir() => {
-                            found.extend(scan::walk(&self.root, &absolute, &self.rules));
+                    match self.fs.stat(path) {
+                        Ok(Some(entry))
+                            if entry.is_dir() && !self.rules.is_ignored(path.as_str(), true) =>
+                        {
+                            found.extend(self.fs.walk(Some(path), &keep).0.into_iter().map(stat));
                         }
-                        Ok(meta) if meta.is_file() => {
-                            found.push(scan::stat_of(path.clone(), &meta));
-                        }
+                        Ok(Some(entry)) if entry.is_file() => found.push(FileStat {
+                            path: path.clone(),
+                            mtime_ns: entry.mtime_ns,
+                            size: entry.size,
+                        }),
+                        // Gone, a link, or behind a link: not part of the vault.
                         _ => {}
                     }
                 }
                 found.sort_unstable_by(|a, b| a.path.cmp(&b.path));
                 found.dedup_by(|a, b| a.path == b.path);
-                found
+                (found, None)
             }
         }
     }
 
     /// Reads, hashes and parses one note; `None` when it cannot be read.
     fn read_note(&self, stat: &FileStat, resolver: &Resolver) -> Option<(NoteRecord, String)> {
-        let absolute = self.root.join(stat.path.as_str());
         let (mut note, hash, size) = if stat.size > self.parse_options.max_file_bytes {
             (
                 too_large(&stat.path, stat.size, self.parse_options.max_file_bytes),
@@ -861,12 +1001,25 @@ impl Vault {
                 stat.size,
             )
         } else {
-            let bytes = match std::fs::read(&absolute) {
+            let bytes = match self
+                .fs
+                .read_limited(&stat.path, self.parse_options.max_file_bytes)
+            {
                 Ok(bytes) => bytes,
-                Err(err) => {
-                    if err.kind() != std::io::ErrorKind::NotFound {
-                        tracing::warn!(path = %stat.path, error = %err, "cannot read note");
-                    }
+                // Replaced by a link, or grown past the limit since the walk: the next sync
+                // sees it as it is.
+                Err(FsError::NotFound | FsError::Symlink | FsError::WrongType) => return None,
+                Err(FsError::TooLarge(size)) => {
+                    return self.read_note(
+                        &FileStat {
+                            size,
+                            ..stat.clone()
+                        },
+                        resolver,
+                    );
+                }
+                Err(error) => {
+                    tracing::warn!(path = %stat.path, %error, "cannot read note");
                     return None;
                 }
             };

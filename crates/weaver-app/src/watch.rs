@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, select};
 use notify::RecursiveMode;
-use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use notify_debouncer_full::{
+    DebounceEventResult, RecommendedCache, new_debouncer_opt, notify::RecommendedWatcher,
+};
 use weaver_core::VaultPath;
 
 use crate::AppError;
@@ -24,6 +26,10 @@ use crate::vault::{Scope, SyncReport, Vault};
 
 /// Past this many changed paths in one batch, a full reconcile is cheaper than per-path syncs.
 const FULL_SYNC_THRESHOLD: usize = 512;
+/// First wait before a failed sync is retried; doubled after each failure up to [`REPAIR_MAX`].
+const REPAIR_FIRST: Duration = Duration::from_secs(1);
+/// Longest wait between retries of a failed sync.
+const REPAIR_MAX: Duration = Duration::from_secs(10);
 
 /// How the watcher behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +151,10 @@ pub fn watch(
     let root = vault.root().to_path_buf();
     let forward = tx.clone();
     let callback_root = root.clone();
-    let mut debouncer = new_debouncer(
+    // Linked folders are not watched: their files are not the vault's. (Events that still name a
+    // path below a link are refused when the sync opens it through the vault's handle.)
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let mut debouncer = new_debouncer_opt::<_, RecommendedWatcher, RecommendedCache>(
         options.debounce,
         None,
         move |result: DebounceEventResult| match result {
@@ -178,6 +187,8 @@ pub fn watch(
                 let _ = forward.send(Message::Rescan);
             }
         },
+        RecommendedCache::new(),
+        config,
     )
     .map_err(|e| AppError::Watch {
         path: root.clone(),
@@ -218,14 +229,34 @@ fn run_worker(
     on_sync: &dyn Fn(&SyncReport),
 ) {
     let mut next_rescan = Instant::now() + rescan;
+    let mut repair_wait = REPAIR_FIRST;
     loop {
-        let timeout = next_rescan.saturating_duration_since(Instant::now());
+        // A failed sync (a full disk, say) is retried on a short timer, so the index heals soon
+        // after the cause is gone rather than at the next rescan.
+        let repair_at = vault.needs_repair().then(|| Instant::now() + repair_wait);
+        let wake = repair_at.map_or(next_rescan, |at| at.min(next_rescan));
+        let timeout = wake.saturating_duration_since(Instant::now());
         let first = select! {
             recv(rx) -> msg => match msg {
                 Ok(msg) => msg,
                 Err(_) => return,
             },
-            default(timeout) => Message::Rescan,
+            default(timeout) => if repair_at.is_some() && Instant::now() < next_rescan {
+                match vault.repair() {
+                    Ok(Some(report)) => {
+                        tracing::info!("the index caught up after a failed sync");
+                        repair_wait = REPAIR_FIRST;
+                        if !report.changes.is_empty() {
+                            on_sync(&report);
+                        }
+                    }
+                    Ok(None) => repair_wait = REPAIR_FIRST,
+                    Err(_) => repair_wait = (repair_wait * 2).min(REPAIR_MAX),
+                }
+                continue;
+            } else {
+                Message::Rescan
+            },
         };
         // Coalesce everything that is already waiting.
         let mut paths = BTreeSet::new();

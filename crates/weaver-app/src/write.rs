@@ -1,22 +1,27 @@
 //! Safe writes: create, replace, patch, move (with link rewriting) and delete notes.
 //!
-//! Every write follows one protocol:
-//! 1. the path is validated ([`VaultPath::new`]) and no existing component of it may be a
-//!    symbolic link, so nothing can be written outside the vault;
-//! 2. the new bytes go to a hidden temporary file in the target's folder and are fsynced;
-//! 3. just before the rename, the file on disk is hashed again and compared with what the caller
-//!    based the write on (`If-Match`), so an edit made meanwhile by another program (Obsidian,
-//!    git, a sync client) is a conflict instead of a lost update; creating uses a hard link, which
-//!    fails if the name appeared meanwhile;
-//! 4. the temporary file is renamed over the target (atomic on POSIX) and the folder fsynced;
+//! Every write follows one protocol, through [`VaultFs`](crate::VaultFs):
+//! 1. the path is validated ([`VaultPath::new`], and no hidden segment), and every component is
+//!    opened relative to the vault's directory handle with `O_NOFOLLOW`, so nothing can be read
+//!    or written outside the vault, whatever is swapped in meanwhile;
+//! 2. the new bytes go to a hidden temporary file in the target's folder (with the old file's
+//!    permissions) and are fsynced;
+//! 3. the file is exchanged into place; if the caller based the write on a version (`If-Match`,
+//!    or the bytes a patch read), the displaced file must still be that version, otherwise the
+//!    exchange is undone and the write is a conflict, so an edit made meanwhile by another
+//!    program (Obsidian, git, a sync client) is never overwritten; creating never replaces;
+//! 4. the folder is fsynced; from here on the write has happened, and an error while updating
+//!    the index is logged and repaired later (`Vault::repair`), never reported as a failed write;
 //! 5. the vault is synced for the touched paths before returning, so a read after a write sees it.
+//!
+//! A move that rewrites links in other notes is one recoverable unit: an intent journal
+//! (`journal.rs`) is written before the first change; a failure rolls back what was done, and a
+//! crash is completed on the next open.
 //!
 //! Writes to one vault are serialised by one mutex: a read-modify-write never interleaves with
 //! another, and a move that rewrites links in many notes is one unit.
 
 use std::collections::HashMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use weaver_core::{
@@ -25,7 +30,9 @@ use weaver_core::{
 };
 
 use crate::AppError;
+use crate::journal::{self, JournalRewrite, MoveJournal};
 use crate::vault::{Scope, Vault};
+use crate::vaultfs::{FsError, Replace, WriteError};
 
 /// What the caller knows about the current version of a note.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,17 +100,16 @@ impl Vault {
             reason: format!("not valid UTF-8 at byte {}", e.valid_up_to()),
         })?;
         let _guard = self.write_guard()?;
-        let absolute = self.safe_absolute(&path)?;
-        let current = read_hash(&absolute)?;
-        let expected = match precondition {
-            Precondition::Any => Expected::Any,
-            Precondition::Absent => Expected::Absent,
-            Precondition::Matches(hash) => Expected::Hash(hash.clone()),
+        let current = self.current_hash(&path)?;
+        let replace = match precondition {
+            Precondition::Any => Replace::Any,
+            Precondition::Absent => Replace::Absent,
+            Precondition::Matches(hash) => Replace::Matching(hash),
         };
-        check(&path, &expected, current.as_deref())?;
+        check(&path, &replace, current.as_deref())?;
         let created = current.is_none();
-        atomic_write(&absolute, content, &path, &expected)?;
-        self.sync(&Scope::Paths(vec![path.clone()]))?;
+        self.put(&path, content, replace)?;
+        self.sync_after_write(vec![path.clone()]);
         Ok(WriteOutcome {
             path,
             hash: content_hash(content),
@@ -124,11 +130,10 @@ impl Vault {
     ) -> Result<WriteOutcome, AppError> {
         let path = note_path(path)?;
         let _guard = self.write_guard()?;
-        let absolute = self.safe_absolute(&path)?;
-        let bytes = read_existing(&absolute, &path)?;
+        let bytes = self.fs().read(&path).map_err(|e| self.fs_error(&path, e))?;
         let hash = content_hash(&bytes);
         if let Some(expected) = if_match {
-            check(&path, &Expected::Hash(expected.to_owned()), Some(&hash))?;
+            check(&path, &Replace::Matching(expected), Some(&hash))?;
         }
         let text = std::str::from_utf8(&bytes).map_err(|e| AppError::InvalidContent {
             path: path.to_string(),
@@ -138,8 +143,8 @@ impl Vault {
             ),
         })?;
         let edited = apply_edits(&path, text, ops)?;
-        atomic_write(&absolute, edited.as_bytes(), &path, &Expected::Hash(hash))?;
-        self.sync(&Scope::Paths(vec![path.clone()]))?;
+        self.put(&path, edited.as_bytes(), Replace::Matching(&hash))?;
+        self.sync_after_write(vec![path.clone()]);
         Ok(WriteOutcome {
             path,
             hash: content_hash(edited.as_bytes()),
@@ -150,6 +155,9 @@ impl Vault {
 
     /// Moves or renames a note or a folder. With `update_links`, every wikilink, embed and
     /// Markdown link that pointed at a moved file is rewritten in place, in every note.
+    ///
+    /// All or nothing: the move and its rewrites are journaled first; a failure part-way undoes
+    /// what was done, and a crash is finished on the next open.
     #[tracing::instrument(name = "vault.move_note", skip_all, fields(from = %from, to = %to))]
     pub fn move_note(
         &self,
@@ -158,17 +166,21 @@ impl Vault {
         update_links: bool,
         if_match: Option<&str>,
     ) -> Result<MoveOutcome, AppError> {
-        let from = VaultPath::new(from)?;
-        let to = VaultPath::new(to)?;
+        let from = visible_path(from)?;
+        let to = visible_path(to)?;
         let _guard = self.write_guard()?;
-        let from_abs = self.safe_absolute(&from)?;
-        let to_abs = self.safe_absolute(&to)?;
-        let meta = std::fs::symlink_metadata(&from_abs).map_err(|_| {
-            let snapshot = self.snapshot();
-            not_found(&snapshot, &from)
-        })?;
-        if to_abs.exists() {
-            return Err(AppError::DestinationExists(to.to_string()));
+        let entry = match self.fs().stat(&from) {
+            Ok(Some(entry)) if entry.is_file() || entry.is_dir() => entry,
+            Ok(Some(_)) => return Err(AppError::SymlinkNotAllowed(from.to_string())),
+            Ok(None) | Err(FsError::NotFound) => {
+                return Err(not_found(&self.snapshot(), &from));
+            }
+            Err(e) => return Err(self.fs_error(&from, e)),
+        };
+        match self.fs().stat(&to) {
+            Ok(None) | Err(FsError::NotFound) => {}
+            Ok(Some(_)) => return Err(AppError::DestinationExists(to.to_string())),
+            Err(e) => return Err(self.fs_error(&to, e)),
         }
         if to.as_str().starts_with(&format!("{}/", from.as_str())) {
             return Err(AppError::InvalidMove {
@@ -179,7 +191,7 @@ impl Vault {
         }
         let snapshot = self.snapshot();
         // Every file that moves, old path -> new path.
-        let moves: HashMap<VaultPath, VaultPath> = if meta.is_dir() {
+        let moves: HashMap<VaultPath, VaultPath> = if entry.is_dir() {
             let prefix = format!("{}/", from.as_str());
             snapshot
                 .resolver()
@@ -200,20 +212,15 @@ impl Vault {
                 });
             }
             if let Some(expected) = if_match {
-                let current = read_hash(&from_abs)?;
-                check(
-                    &from,
-                    &Expected::Hash(expected.to_owned()),
-                    current.as_deref(),
-                )?;
+                let current = self.current_hash(&from)?;
+                check(&from, &Replace::Matching(expected), current.as_deref())?;
             }
             HashMap::from([(from.clone(), to.clone())])
         };
 
         // Compute every rewrite before touching anything: a rewrite that cannot be computed
         // aborts the move with the vault unchanged.
-        let mut rewrites: Vec<(VaultPath, VaultPath, String, String, Vec<RewrittenLink>)> =
-            Vec::new();
+        let mut rewrites: Vec<(JournalRewrite, Vec<RewrittenLink>)> = Vec::new();
         if update_links {
             let after = Resolver::new(
                 snapshot
@@ -238,8 +245,12 @@ impl Vault {
                 if !points_at_moved && !moves_itself {
                     continue;
                 }
-                let absolute = self.root().join(record.path.as_str());
-                let bytes = read_existing(&absolute, &record.path)?;
+                let bytes = match self.fs().read(&record.path) {
+                    Ok(bytes) => bytes,
+                    // Gone or replaced by a link since it was indexed: nothing to rewrite.
+                    Err(FsError::NotFound | FsError::Symlink | FsError::WrongType) => continue,
+                    Err(e) => return Err(self.fs_error(&record.path, e)),
+                };
                 let Ok(text) = std::str::from_utf8(&bytes) else {
                     continue;
                 };
@@ -269,34 +280,62 @@ impl Vault {
                 );
                 if !rewrite.changed.is_empty() {
                     rewrites.push((
-                        record.path.clone(),
-                        new_path,
-                        content_hash(&bytes),
-                        rewrite.text,
+                        JournalRewrite {
+                            path: new_path.to_string(),
+                            before_hash: content_hash(&bytes),
+                            after_hash: content_hash(rewrite.text.as_bytes()),
+                            before: text.to_owned(),
+                            after: rewrite.text,
+                        },
                         rewrite.changed,
                     ));
                 }
             }
         }
 
-        // Move, then rewrite the notes that pointed at what moved.
-        if let Some(parent) = to_abs.parent() {
-            fs_err::create_dir_all(parent).map_err(|e| AppError::io(parent, e))?;
-        }
-        fs_err::rename(&from_abs, &to_abs).map_err(|e| AppError::io(&from_abs, e))?;
-        sync_parent(&to_abs);
-        let mut rewritten = Vec::new();
-        for (_, new_path, hash, text, links) in rewrites {
-            let absolute = self.root().join(new_path.as_str());
-            atomic_write(&absolute, text.as_bytes(), &new_path, &Expected::Hash(hash))?;
-            rewritten.push(RewrittenNote {
-                path: new_path,
-                links,
-            });
-        }
+        // The intent first: after a crash from here on, the next open finishes the move.
+        let mut journal = MoveJournal::new(
+            from.to_string(),
+            to.to_string(),
+            rewrites.iter().map(|(r, _)| r.clone()).collect(),
+        );
+        let mut handle = journal::begin(self.fs(), &journal)?;
+        let applied = journal::apply_forward(self.fs(), &journal);
         let mut touched: Vec<VaultPath> = vec![from.clone(), to.clone()];
-        touched.extend(rewritten.iter().map(|r| r.path.clone()));
-        self.sync(&Scope::Paths(touched))?;
+        touched.extend(
+            journal
+                .rewrites
+                .iter()
+                .filter_map(|r| VaultPath::normalize(&r.path).ok()),
+        );
+        if let Err(failure) = applied {
+            tracing::warn!(from = %from, to = %to, error = %failure.error, "move failed part-way; rolling back");
+            journal.rollback = true;
+            let undone = handle
+                .record(self.fs(), &journal)
+                .and_then(|()| journal::apply_rollback(self.fs(), &journal, failure.done));
+            match undone {
+                Ok(()) => handle.finish(self.fs()),
+                Err(error) => {
+                    // The journal stays: the next open rolls back what is left.
+                    tracing::error!(from = %from, to = %to, %error, "rolling back the move failed; the next start finishes it");
+                    handle.keep();
+                }
+            }
+            self.sync_after_write(touched);
+            return Err(self.fs_error_of_step(failure));
+        }
+        handle.finish(self.fs());
+        self.sync_after_write(touched);
+        let rewritten = rewrites
+            .into_iter()
+            .filter_map(|(r, links)| {
+                Some(RewrittenNote {
+                    path: VaultPath::normalize(&r.path).ok()?,
+                    links,
+                })
+            })
+            .collect();
         let mut moved: Vec<(VaultPath, VaultPath)> = moves.into_iter().collect();
         moved.sort();
         Ok(MoveOutcome { moved, rewritten })
@@ -312,32 +351,47 @@ impl Vault {
     ) -> Result<DeleteOutcome, AppError> {
         let path = note_path(path)?;
         let _guard = self.write_guard()?;
-        let absolute = self.safe_absolute(&path)?;
-        let current = read_hash(&absolute)?;
-        let Some(current) = current else {
+        let Some(current) = self.current_hash(&path)? else {
             return Err(not_found(&self.snapshot(), &path));
         };
         if let Some(expected) = if_match {
-            check(&path, &Expected::Hash(expected.to_owned()), Some(&current))?;
+            check(&path, &Replace::Matching(expected), Some(&current))?;
+        }
+        // Out of the way first (a rename, atomic), then check that what moved is the version
+        // the caller meant: an edit that landed meanwhile is put back and reported as a conflict.
+        let aside = if permanent {
+            self.fs().aside_name(&path)
+        } else {
+            self.trash_slot(&path)?
+        };
+        self.fs()
+            .rename(&path, &aside)
+            .map_err(|e| self.fs_error(&path, e))?;
+        let moved = self.fs().read(&aside).ok().map(|b| content_hash(&b));
+        if moved.as_deref() != Some(current.as_str()) {
+            if let Err(error) = self.fs().rename(&aside, &path) {
+                tracing::error!(note = %path, aside = %aside, %error, "cannot restore a note changed during its delete");
+            }
+            return Err(AppError::Conflict {
+                path: path.to_string(),
+                expected: current,
+                actual: moved,
+            });
         }
         let trashed_to = if permanent {
-            fs_err::remove_file(&absolute).map_err(|e| AppError::io(&absolute, e))?;
+            self.fs()
+                .remove_file(&aside)
+                .map_err(|e| self.fs_error(&path, e))?;
             None
         } else {
-            let (trash_path, trash_abs) = self.trash_slot(&path)?;
-            if let Some(parent) = trash_abs.parent() {
-                fs_err::create_dir_all(parent).map_err(|e| AppError::io(parent, e))?;
-            }
-            fs_err::rename(&absolute, &trash_abs).map_err(|e| AppError::io(&absolute, e))?;
-            Some(trash_path)
+            Some(aside)
         };
-        sync_parent(&absolute);
-        self.sync(&Scope::Paths(vec![path.clone()]))?;
+        self.sync_after_write(vec![path.clone()]);
         Ok(DeleteOutcome { path, trashed_to })
     }
 
     /// A free name under `.trash/` for `path`: the same relative path, numbered if taken.
-    fn trash_slot(&self, path: &VaultPath) -> Result<(VaultPath, PathBuf), AppError> {
+    fn trash_slot(&self, path: &VaultPath) -> Result<VaultPath, AppError> {
         for n in 0..1000 {
             let candidate = if n == 0 {
                 format!(".trash/{}", path.as_str())
@@ -351,9 +405,10 @@ impl Vault {
                 }
             };
             let trash = VaultPath::normalize(&candidate)?;
-            let absolute = self.root().join(trash.as_str());
-            if !absolute.exists() {
-                return Ok((trash, absolute));
+            match self.fs().stat(&trash) {
+                Ok(None) | Err(FsError::NotFound) => return Ok(trash),
+                Ok(Some(_)) => {}
+                Err(e) => return Err(self.fs_error(&trash, e)),
             }
         }
         Err(AppError::io(
@@ -362,33 +417,93 @@ impl Vault {
         ))
     }
 
-    /// The absolute path of `path`, refusing any existing component that is a symbolic link.
-    fn safe_absolute(&self, path: &VaultPath) -> Result<PathBuf, AppError> {
-        let mut current = self.root().to_path_buf();
-        for segment in path.as_str().split('/') {
-            current.push(segment);
-            match std::fs::symlink_metadata(&current) {
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    return Err(AppError::SymlinkNotAllowed(path.to_string()));
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
+    /// The content hash of the note on disk, `None` when there is none.
+    fn current_hash(&self, path: &VaultPath) -> Result<Option<String>, AppError> {
+        match self.fs().read(path) {
+            Ok(bytes) => Ok(Some(content_hash(&bytes))),
+            Err(FsError::NotFound) => Ok(None),
+            Err(e) => Err(self.fs_error(path, e)),
         }
-        Ok(self.root().join(path.as_str()))
+    }
+
+    /// Writes through the safe layer, mapping its outcome to the API's errors.
+    fn put(&self, path: &VaultPath, bytes: &[u8], replace: Replace<'_>) -> Result<(), AppError> {
+        self.fs()
+            .write(path, bytes, replace)
+            .map_err(|e| self.write_error(path, &replace, e))
+    }
+
+    pub(crate) fn write_error(
+        &self,
+        path: &VaultPath,
+        replace: &Replace<'_>,
+        error: WriteError,
+    ) -> AppError {
+        match error {
+            WriteError::Exists => AppError::AlreadyExists(path.to_string()),
+            WriteError::Changed(actual) => AppError::Conflict {
+                path: path.to_string(),
+                expected: match replace {
+                    Replace::Matching(hash) => (*hash).to_owned(),
+                    Replace::Any | Replace::Absent => String::new(),
+                },
+                actual,
+            },
+            WriteError::Fs(e) => self.fs_error(path, e),
+        }
+    }
+
+    /// The API error for a failed file operation on `path`.
+    pub(crate) fn fs_error(&self, path: &VaultPath, error: FsError) -> AppError {
+        match error {
+            FsError::NotFound => AppError::NoteNotFound {
+                path: path.to_string(),
+                suggestions: Vec::new(),
+            },
+            FsError::Symlink => AppError::SymlinkNotAllowed(path.to_string()),
+            FsError::WrongType => AppError::NotAFile(path.to_string()),
+            FsError::Exists => AppError::DestinationExists(path.to_string()),
+            FsError::NameTooLong => AppError::NameTooLong(path.to_string()),
+            FsError::TooLarge(size) => AppError::InvalidContent {
+                path: path.to_string(),
+                reason: format!("the file is too large ({size} bytes)"),
+            },
+            FsError::Io(source) => AppError::io(self.root().join(path.as_str()), source),
+        }
+    }
+
+    fn fs_error_of_step(&self, failure: journal::StepFailure) -> AppError {
+        match failure.error {
+            journal::StepError::Write(path, error) => {
+                let replace = Replace::Any;
+                self.write_error(&path, &replace, error)
+            }
+            journal::StepError::Fs(path, error) => self.fs_error(&path, error),
+            journal::StepError::BadPath(raw) => AppError::JournalUnavailable(raw),
+        }
+    }
+
+    /// Brings the index up to date after a write that landed. An index failure does not undo
+    /// the write: it is logged and the paths are kept for [`Vault::repair`].
+    fn sync_after_write(&self, paths: Vec<VaultPath>) {
+        if let Err(error) = self.sync(&Scope::Paths(paths)) {
+            tracing::warn!(%error, "the write landed but the index could not be updated; it is repaired later");
+        }
     }
 }
 
-/// What the file on disk must be just before a write lands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Expected {
-    Any,
-    Absent,
-    Hash(String),
+/// A path a write may name: valid and not hidden (`.name` segments are never indexed, so a note
+/// written or moved there would vanish from the vault and break its links).
+fn visible_path(raw: &str) -> Result<VaultPath, AppError> {
+    let path = VaultPath::new(raw)?;
+    if path.as_str().split('/').any(|s| s.starts_with('.')) {
+        return Err(AppError::HiddenPath(path.to_string()));
+    }
+    Ok(path)
 }
 
 fn note_path(raw: &str) -> Result<VaultPath, AppError> {
-    let path = VaultPath::new(raw)?;
+    let path = visible_path(raw)?;
     if !path.is_note() {
         return Err(AppError::NotANote(path.to_string()));
     }
@@ -405,87 +520,15 @@ fn not_found(snapshot: &crate::Snapshot, path: &VaultPath) -> AppError {
         })
 }
 
-fn check(path: &VaultPath, expected: &Expected, current: Option<&str>) -> Result<(), AppError> {
+fn check(path: &VaultPath, expected: &Replace<'_>, current: Option<&str>) -> Result<(), AppError> {
     match (expected, current) {
-        (Expected::Any, _) | (Expected::Absent, None) => Ok(()),
-        (Expected::Absent, Some(_)) => Err(AppError::AlreadyExists(path.to_string())),
-        (Expected::Hash(want), Some(have)) if want == have => Ok(()),
-        (Expected::Hash(want), have) => Err(AppError::Conflict {
+        (Replace::Any, _) | (Replace::Absent, None) => Ok(()),
+        (Replace::Absent, Some(_)) => Err(AppError::AlreadyExists(path.to_string())),
+        (Replace::Matching(want), Some(have)) if *want == have => Ok(()),
+        (Replace::Matching(want), have) => Err(AppError::Conflict {
             path: path.to_string(),
-            expected: want.clone(),
+            expected: (*want).to_owned(),
             actual: have.map(str::to_owned),
         }),
-    }
-}
-
-fn read_existing(absolute: &Path, path: &VaultPath) -> Result<Vec<u8>, AppError> {
-    match std::fs::read(absolute) {
-        Ok(bytes) => Ok(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(AppError::NoteNotFound {
-            path: path.to_string(),
-            suggestions: Vec::new(),
-        }),
-        Err(e) => Err(AppError::io(absolute, e)),
-    }
-}
-
-/// The content hash of the file, `None` when it does not exist.
-fn read_hash(absolute: &Path) -> Result<Option<String>, AppError> {
-    match std::fs::read(absolute) {
-        Ok(bytes) => Ok(Some(content_hash(&bytes))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(AppError::io(absolute, e)),
-    }
-}
-
-/// Writes `bytes` to `absolute` through a temporary file, re-checking `expected` just before the
-/// file replaces the old one.
-fn atomic_write(
-    absolute: &Path,
-    bytes: &[u8],
-    path: &VaultPath,
-    expected: &Expected,
-) -> Result<(), AppError> {
-    let parent = absolute
-        .parent()
-        .ok_or_else(|| AppError::io(absolute, std::io::Error::other("no parent folder")))?;
-    fs_err::create_dir_all(parent).map_err(|e| AppError::io(parent, e))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".weaver-write-")
-        .suffix(".tmp")
-        .tempfile_in(parent)
-        .map_err(|e| AppError::io(parent, e))?;
-    temp.write_all(bytes)
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|e| AppError::io(temp.path(), e))?;
-    match expected {
-        Expected::Absent => {
-            // A hard link fails if the name exists: creation can never clobber a file that
-            // appeared after the check.
-            std::fs::hard_link(temp.path(), absolute).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    AppError::AlreadyExists(path.to_string())
-                } else {
-                    AppError::io(absolute, e)
-                }
-            })?;
-        }
-        Expected::Hash(_) | Expected::Any => {
-            check(path, expected, read_hash(absolute)?.as_deref())?;
-            temp.persist(absolute)
-                .map_err(|e| AppError::io(absolute, e.error))?;
-        }
-    }
-    sync_parent(absolute);
-    Ok(())
-}
-
-/// fsyncs the folder holding `path` so a rename survives a crash (best effort: not every
-/// filesystem supports it).
-fn sync_parent(path: &Path) {
-    if let Some(parent) = path.parent()
-        && let Ok(dir) = std::fs::File::open(parent)
-    {
-        let _ = dir.sync_all();
     }
 }

@@ -233,6 +233,9 @@ pub enum DiagnosticCode {
     UnresolvedLink,
     /// A link whose `#heading` or `#^block` does not exist in the target note.
     BrokenAnchor,
+    /// Two files of one folder whose names differ only in Unicode normalisation (NFC and NFD
+    /// spellings, as macOS and Linux write them): only one of them is indexed.
+    DuplicateName,
 }
 
 impl DiagnosticCode {
@@ -247,6 +250,7 @@ impl DiagnosticCode {
             Self::EmptyFile => "empty_file",
             Self::UnresolvedLink => "unresolved_link",
             Self::BrokenAnchor => "broken_anchor",
+            Self::DuplicateName => "duplicate_name",
         }
     }
 

@@ -52,9 +52,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let snapshot = vault.snapshot();
             let details = snapshot.details(vault.root(), &args.note)?;
             let content = if args.content {
-                let path = vault.root().join(details.path.as_str());
                 Some(
-                    fs_err::read(&path)
+                    vault
+                        .read_file(&details.path)
                         .map(|b| String::from_utf8_lossy(&b).into_owned())
                         .context("reading the note's content")?,
                 )

@@ -39,6 +39,9 @@ pub enum Code {
     InvalidMove,
     NotANote,
     SymlinkNotAllowed,
+    PathHidden,
+    PathTooLong,
+    JournalUnavailable,
     VaultReadOnly,
     HeadingNotFound,
     HeadingAmbiguous,
@@ -106,6 +109,9 @@ impl Code {
             Self::InvalidMove => "invalid_move",
             Self::NotANote => "not_a_note",
             Self::SymlinkNotAllowed => "symlink_not_allowed",
+            Self::PathHidden => "path_hidden",
+            Self::PathTooLong => "path_too_long",
+            Self::JournalUnavailable => "journal_unavailable",
             Self::VaultReadOnly => "vault_read_only",
             Self::HeadingNotFound => "heading_not_found",
             Self::HeadingAmbiguous => "heading_ambiguous",
@@ -153,7 +159,9 @@ impl Code {
             | Self::InvalidQuery
             | Self::InvalidMove
             | Self::NotANote
-            | Self::SymlinkNotAllowed => StatusCode::BAD_REQUEST,
+            | Self::SymlinkNotAllowed
+            | Self::PathHidden
+            | Self::PathTooLong => StatusCode::BAD_REQUEST,
             Self::VaultReadOnly => StatusCode::FORBIDDEN,
             // The write was based on a version that is no longer current (`If-Match`).
             // `If-None-Match: *` found the note: the precondition failed too.
@@ -190,7 +198,8 @@ impl Code {
             | Self::VaultNotReady
             | Self::VaultUnavailable
             | Self::ShuttingDown
-            | Self::RequestTimeout => StatusCode::SERVICE_UNAVAILABLE,
+            | Self::RequestTimeout
+            | Self::JournalUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidIgnorePattern
             | Self::IoError
             | Self::CacheError
@@ -233,6 +242,10 @@ pub fn classify(err: &AppError) -> Code {
         AppError::InvalidMove { .. } => Code::InvalidMove,
         AppError::NotANote(_) => Code::NotANote,
         AppError::SymlinkNotAllowed(_) => Code::SymlinkNotAllowed,
+        AppError::NotAFile(_) => Code::NotANote,
+        AppError::NameTooLong(_) => Code::PathTooLong,
+        AppError::HiddenPath(_) => Code::PathHidden,
+        AppError::JournalUnavailable(_) => Code::JournalUnavailable,
         AppError::ReadOnly => Code::VaultReadOnly,
         AppError::Edit(e) => match e {
             EditError::HeadingNotFound { .. } => Code::HeadingNotFound,

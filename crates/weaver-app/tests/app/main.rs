@@ -12,6 +12,7 @@
 mod cache;
 mod compat;
 mod fixture;
+mod hardening;
 mod queries;
 mod watcher;
 mod write;

@@ -181,21 +181,15 @@ pub(super) fn link_target(target: &str, fragment: Option<&Fragment>) -> String {
 
 fn read_source(vault: &Vault, snapshot: &Snapshot, note: &str) -> Result<NoteSource, AppError> {
     let record = snapshot.find_note(note)?;
-    let absolute = vault.root().join(record.path.as_str());
-    let bytes = match std::fs::read(&absolute) {
+    let bytes = match vault.read_file(&record.path) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(AppError::NoteNotFound { .. }) => {
             return Err(AppError::NoteNotFound {
                 path: note.to_owned(),
                 suggestions: Vec::new(),
             });
         }
-        Err(source) => {
-            return Err(AppError::Io {
-                path: absolute,
-                source,
-            });
-        }
+        Err(e) => return Err(e),
     };
     let backlinks = snapshot
         .backlinks(vault.root(), record.path.as_str(), AppPage::first(0))?

@@ -10,8 +10,6 @@
 //! backlinks, which change when *other* notes change: a client caching it should treat the
 //! `ETag` as the note's version, not as a fingerprint of every field.
 
-use std::path::Path;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +17,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use weaver_app::{AppError, Backlink, NoteDetails, NoteFilter, NoteOrder, OutgoingLink};
+use weaver_app::{Backlink, NoteDetails, NoteFilter, NoteOrder, OutgoingLink};
 use weaver_core::{Fragment, VaultPath, fold_name};
 use weaver_store::NoteRecord;
 
@@ -558,31 +556,10 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
         .any(|t| t == "*" || t == etag)
 }
 
-/// Reads a note's bytes, refusing anything that resolves outside the vault (a file replaced by
-/// a symbolic link after it was indexed).
-fn read_note_file(root: &Path, path: &VaultPath) -> Result<Vec<u8>, ApiError> {
-    let full = root.join(path.as_str());
-    let gone = || {
-        ApiError::App(AppError::NoteNotFound {
-            path: path.to_string(),
-            suggestions: Vec::new(),
-        })
-    };
-    let canonical = match std::fs::canonicalize(&full) {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(gone()),
-        Err(source) => return Err(ApiError::App(AppError::Io { path: full, source })),
-    };
-    if !canonical.starts_with(root) {
-        return Err(gone());
-    }
-    std::fs::read(&canonical).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            gone()
-        } else {
-            ApiError::App(AppError::Io { path: full, source })
-        }
-    })
+/// Reads a note's bytes through the vault's directory handle (never through a symbolic link,
+/// never outside the vault).
+fn read_note_file(vault: &weaver_app::Vault, path: &VaultPath) -> Result<Vec<u8>, ApiError> {
+    vault.read_file(path).map_err(ApiError::App)
 }
 
 /// Get one note: metadata, outline, links and backlinks as JSON, or with `Accept:
@@ -624,7 +601,7 @@ pub async fn get_note(
         match representation {
             Representation::Markdown => {
                 let record = snapshot.find_note(&note)?;
-                let bytes = read_note_file(root, &record.path)?;
+                let bytes = read_note_file(&open.vault, &record.path)?;
                 // The hash of the bytes actually served, which may be newer than the index.
                 let etag = format!("\"{}\"", weaver_core::content_hash(&bytes));
                 if not_modified(&headers, &etag) {
@@ -645,7 +622,7 @@ pub async fn get_note(
                     return Ok(not_modified_response(&etag));
                 }
                 let content = if query.content {
-                    let bytes = read_note_file(root, &details.path)?;
+                    let bytes = read_note_file(&open.vault, &details.path)?;
                     Some(String::from_utf8_lossy(&bytes).into_owned())
                 } else {
                     None
