@@ -78,6 +78,8 @@ pub enum Code {
     UpstreamUnavailable,
     /// The upstream service did not start its response in time.
     UpstreamTimeout,
+    /// The gateway is serving `server.max_connections` connections and no slot freed in time.
+    TooManyConnections,
 }
 
 impl Code {
@@ -136,6 +138,7 @@ impl Code {
             Self::InvalidMcpMessage => "invalid_mcp_message",
             Self::UpstreamUnavailable => "upstream_unavailable",
             Self::UpstreamTimeout => "upstream_timeout",
+            Self::TooManyConnections => "too_many_connections",
         }
     }
 
@@ -190,7 +193,8 @@ impl Code {
             | Self::VaultNotReady
             | Self::VaultUnavailable
             | Self::ShuttingDown
-            | Self::RequestTimeout => StatusCode::SERVICE_UNAVAILABLE,
+            | Self::RequestTimeout
+            | Self::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidIgnorePattern
             | Self::IoError
             | Self::CacheError
