@@ -81,6 +81,8 @@ pub enum Code {
     UpstreamUnavailable,
     /// The upstream service did not start its response in time.
     UpstreamTimeout,
+    /// The gateway is serving `server.max_connections` connections and no slot freed in time.
+    TooManyConnections,
 }
 
 impl Code {
@@ -142,6 +144,7 @@ impl Code {
             Self::InvalidMcpMessage => "invalid_mcp_message",
             Self::UpstreamUnavailable => "upstream_unavailable",
             Self::UpstreamTimeout => "upstream_timeout",
+            Self::TooManyConnections => "too_many_connections",
         }
     }
 
@@ -199,7 +202,8 @@ impl Code {
             | Self::VaultUnavailable
             | Self::ShuttingDown
             | Self::RequestTimeout
-            | Self::JournalUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            | Self::JournalUnavailable
+            | Self::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidIgnorePattern
             | Self::IoError
             | Self::CacheError

@@ -16,9 +16,9 @@
 //! ```toml
 //! [server]
 //! listen = "0.0.0.0:8080"           # restart to change
-//! max_connections = 4096            # restart to change
+//! max_connections = 4096            # restart to change; beyond it: a 1 s wait, then 503
 //! shutdown_timeout_secs = 30
-//! header_timeout_secs = 10          # request headers, and the wait for the next request
+//! header_timeout_secs = 10          # TLS handshake + request head, and the wait for the next
 //! idle_timeout_secs = 120           # a connection moving no bytes is closed
 //! body_timeout_secs = 30            # a request body must arrive within this
 //! max_body_bytes = 8388608
@@ -111,12 +111,15 @@ pub struct GatewayConfig {
 pub struct ServerConfig {
     /// Address to listen on. Not reload-safe.
     pub listen: SocketAddr,
-    /// Connections beyond this wait in the kernel's accept queue. Not reload-safe.
+    /// Connections served at once. One beyond this waits up to a second for a slot, then is
+    /// refused (`503 too_many_connections` over plain HTTP, closed under TLS). Not
+    /// reload-safe.
     pub max_connections: usize,
     /// How long in-flight requests may run after a shutdown signal.
     pub shutdown_timeout_secs: u64,
-    /// Time for a request's headers to arrive, from the connection's start or the end of the
-    /// previous response (HTTP/1), and for a TLS handshake.
+    /// Time for a request head to arrive: from the connection's acceptance for the first
+    /// (the TLS handshake included), from the end of the last response for the next one
+    /// (HTTP/1 and HTTP/2). A connection that misses it is closed and frees its slot.
     pub header_timeout_secs: u64,
     /// A connection that moves no byte either way for this long is closed. Keep it above the
     /// 15 s keep-alive of `weaver serve`'s event streams, which then stay open.

@@ -4,8 +4,8 @@
 //!
 //! Modules: `config` (the layered configuration), `auth` (API keys and JWTs into identities),
 //! `policy` (upstream, vault and least role of a request), `limits` (token buckets),
-//! `proxy` (the request path and the forwarder), `server` (the accept loop: connection cap,
-//! time-outs, TLS), and here the live state, its reload, the middleware and the commands.
+//! `proxy` (the request path and the forwarder), `server` (the accept loop: connection cap
+//! with a short queue and fast refusal, request-head and idle time-outs, TLS), and here the live state, its reload, the middleware and the commands.
 //!
 //! # Invariants
 //!
@@ -56,6 +56,10 @@ pub const CONNECTIONS_OPEN: &str = "gateway_connections_open";
 pub const CONNECTIONS_TOTAL: &str = "gateway_connections_total";
 /// Connections closed for moving no bytes.
 pub const IDLE_CLOSED_TOTAL: &str = "gateway_idle_connections_closed_total";
+/// Connections closed for sending no request head in time.
+pub const HEADER_TIMEOUTS_TOTAL: &str = "gateway_header_timeouts_total";
+/// Connections refused at the connection cap.
+pub const CONNECTIONS_REFUSED_TOTAL: &str = "gateway_connections_refused_total";
 /// Failed TLS handshakes.
 pub const TLS_HANDSHAKE_FAILURES_TOTAL: &str = "gateway_tls_handshake_failures_total";
 /// Requests refused by a rate limit, by `kind` (`address`, `identity`).
@@ -142,6 +146,14 @@ fn describe() {
     describe_gauge!(CONNECTIONS_OPEN, "Client connections open");
     describe_counter!(CONNECTIONS_TOTAL, "Client connections accepted");
     describe_counter!(IDLE_CLOSED_TOTAL, "Connections closed for moving no bytes");
+    describe_counter!(
+        HEADER_TIMEOUTS_TOTAL,
+        "Connections closed for sending no request head within the header time-out"
+    );
+    describe_counter!(
+        CONNECTIONS_REFUSED_TOTAL,
+        "Connections refused at the connection cap"
+    );
     describe_counter!(
         TLS_HANDSHAKE_FAILURES_TOTAL,
         "TLS handshakes that failed or timed out"

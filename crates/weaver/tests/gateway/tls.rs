@@ -1,5 +1,6 @@
-//! TLS termination with a generated certificate: HTTP/2 by ALPN, HSTS on every answer, and a
-//! certificate replaced on disk served to new connections without a restart.
+//! TLS termination with a generated certificate: HTTP/2 by ALPN, HSTS on every answer, a
+//! certificate replaced on disk served to new connections without a restart, and handshakes
+//! and first requests due within the header time-out.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use crate::protection::read_until_closed;
 use crate::stack::{Stack, key, replace};
 
 /// A self-signed certificate for `localhost` and its key.
@@ -149,4 +151,31 @@ async fn tls_serves_http2_and_reloads_its_certificate() {
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
         .await;
     assert!(refused.is_err());
+}
+
+#[tokio::test]
+async fn tls_connections_must_handshake_and_ask_within_the_header_timeout() {
+    let cert = certificate();
+    let builder = Stack::builder()
+        .server("header_timeout_secs = 1")
+        .server("idle_timeout_secs = 600");
+    let cert_file = builder.write("gateway/tls/tls.crt", &cert.pem);
+    let key_file = builder.write("gateway/tls/tls.key", &cert.key_pem);
+    let stack = builder
+        .section(&format!(
+            "[tls]\ncert_file = {cert_file:?}\nkey_file = {key_file:?}\n"
+        ))
+        .start()
+        .await;
+    let addr = stack.addr();
+    // No ClientHello at all.
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    assert!(read_until_closed(&mut tcp).await.is_empty());
+    // A finished handshake, then no request (HTTP/2 and HTTP/1.1 offered).
+    let mut stream = connect(&connector(&[&cert]), addr).await;
+    read_until_closed(&mut stream).await;
+    // The gateway still serves over TLS.
+    let stream = connect(&connector(&[&cert]), addr).await;
+    let (status, _, _) = get_h2(stream, "/livez", None).await;
+    assert_eq!(status, 200);
 }
