@@ -89,6 +89,15 @@ pub(crate) enum StepError {
     Write(VaultPath, WriteError),
     /// A rename or read failed.
     Fs(VaultPath, FsError),
+    /// A note to rewrite was changed by another program after the move read it.
+    Changed {
+        /// The note.
+        path: VaultPath,
+        /// The version the move read.
+        expected: String,
+        /// The version found, `None` when the note is gone.
+        actual: Option<String>,
+    },
     /// A journal names a path that is not a vault path (a foreign or damaged journal).
     BadPath(String),
 }
@@ -101,6 +110,7 @@ impl fmt::Display for StepError {
             Self::Write(path, WriteError::Changed(_)) => {
                 write!(f, "`{path}`: changed by another program")
             }
+            Self::Changed { path, .. } => write!(f, "`{path}`: changed by another program"),
             Self::BadPath(raw) => write!(f, "the journal names `{raw}`, not a vault path"),
         }
     }
@@ -202,8 +212,15 @@ pub(crate) fn apply_forward(fs: &VaultFs, journal: &MoveJournal) -> Result<(), S
     let fail = |error, done| StepFailure { error, done };
     let from = path_of(&journal.from).map_err(|e| fail(e, done))?;
     let to = path_of(&journal.to).map_err(|e| fail(e, done))?;
-    fs.rename(&from, &to)
-        .map_err(|e| fail(StepError::Fs(from.clone(), e), done))?;
+    fs.rename(&from, &to).map_err(|e| {
+        // Name the path the error is about: an existing destination, or the source.
+        let path = if matches!(e, FsError::Exists) {
+            &to
+        } else {
+            &from
+        };
+        fail(StepError::Fs(path.clone(), e), done)
+    })?;
     done.renamed = true;
     for rewrite in &journal.rewrites {
         let path = path_of(&rewrite.path).map_err(|e| fail(e, done))?;
@@ -212,7 +229,18 @@ pub(crate) fn apply_forward(fs: &VaultFs, journal: &MoveJournal) -> Result<(), S
             rewrite.after.as_bytes(),
             Replace::Matching(&rewrite.before_hash),
         )
-        .map_err(|e| fail(StepError::Write(path.clone(), e), done))?;
+        .map_err(|e| match e {
+            // The note changed after the move read it: say which version the move expected.
+            WriteError::Changed(actual) => fail(
+                StepError::Changed {
+                    path: path.clone(),
+                    expected: rewrite.before_hash.clone(),
+                    actual,
+                },
+                done,
+            ),
+            other => fail(StepError::Write(path.clone(), other), done),
+        })?;
         done.rewritten += 1;
     }
     Ok(())

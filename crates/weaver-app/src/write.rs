@@ -479,6 +479,15 @@ impl Vault {
                 self.write_error(&path, &replace, error)
             }
             journal::StepError::Fs(path, error) => self.fs_error(&path, error),
+            journal::StepError::Changed {
+                path,
+                expected,
+                actual,
+            } => AppError::Conflict {
+                path: path.to_string(),
+                expected,
+                actual,
+            },
             journal::StepError::BadPath(raw) => AppError::JournalUnavailable(raw),
         }
     }
