@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use serde::Deserialize;
 use tantivy::collector::{Count, TopDocs};
@@ -14,9 +15,10 @@ use tantivy::{
     Term,
 };
 
-use crate::query::{combine, filters, parse, text_query};
+use crate::budget::{Budget, Budgeted};
+use crate::query::{check_clauses, check_size, combine, filters, parse, text_query};
 use crate::schema::{Fields, SCHEMA_VERSION, build_schema, to_document};
-use crate::snippet::{around_matches, leading};
+use crate::snippet::{MAX_SNIPPET_SCAN_BYTES, around_matches, leading};
 use crate::tokenizer::{TOKENIZER_NAME, analyzer};
 use crate::{SearchDoc, SearchError, SearchHit, SearchQuery, SearchResults};
 
@@ -32,6 +34,16 @@ const MAX_WRITER_THREADS: usize = 2;
 pub const DEFAULT_LIMIT: usize = 20;
 /// See [`DEFAULT_LIMIT`].
 pub const MAX_LIMIT: usize = 1000;
+
+/// How long one search may run, from parsing to the last snippet, before it is stopped with
+/// [`SearchError::Timeout`]. Searches take milliseconds; this only stops the pathological ones
+/// (and frees their thread) well before a client's own timeout.
+pub const TIME_BUDGET: Duration = Duration::from_secs(3);
+
+/// Bytes of note text that the snippets of one page may scan for matches, in all. A page of
+/// large notes would otherwise tokenize up to 256 KiB per hit; once this is spent, the
+/// remaining hits show the start of their note (or a title match) as their snippet.
+pub const SNIPPET_SCAN_BUDGET: usize = 8 * 1024 * 1024;
 
 /// What [`SearchIndex::open`] found on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +80,10 @@ pub struct SearchIndex {
     schema_version: u32,
     /// Where the index lives; `None` in memory.
     dir: Option<PathBuf>,
+    /// [`TIME_BUDGET`] except in tests.
+    time_budget: Duration,
+    /// [`SNIPPET_SCAN_BUDGET`] except in tests.
+    snippet_scan_budget: usize,
 }
 
 impl fmt::Debug for SearchIndex {
@@ -173,6 +189,8 @@ impl SearchIndex {
             generation: Mutex::new(generation),
             schema_version,
             dir,
+            time_budget: TIME_BUDGET,
+            snippet_scan_budget: SNIPPET_SCAN_BUDGET,
         })
     }
 
@@ -218,15 +236,21 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Runs `query`. See [`SearchQuery`] for the language and the filters.
+    /// Runs `query`. See [`SearchQuery`] for the language, the filters and the limits.
     pub fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
+        let budget = Budget::start(self.time_budget);
+        check_size(query)?;
         let searcher = self.reader.searcher();
         let mut analyzer = self.analyzer.clone();
         let clauses = parse(&query.text, &mut analyzer);
-        let text = text_query(&clauses, &searcher, &self.fields)?;
+        check_clauses(&clauses)?;
+        let text = text_query(&clauses, &searcher, &self.fields, &budget)?;
         let filters = filters(query, &self.fields)?;
         let ranked = !text.required.is_empty();
-        let combined = combine(text.required, filters, text.excluded);
+        let combined = Budgeted {
+            query: Arc::new(combine(text.required, filters, text.excluded)),
+            budget: budget.clone(),
+        };
 
         let limit = match query.limit {
             0 => DEFAULT_LIMIT,
@@ -255,15 +279,28 @@ impl SearchIndex {
                 total,
             )
         };
+        // A budgeted scorer that ran out ended its stream early: the counts are partial.
+        budget.check()?;
 
         let highlight = if ranked {
             text.highlight
         } else {
             BTreeSet::new()
         };
+        let mut scan_left = self.snippet_scan_budget;
         let hits = found
             .into_iter()
-            .map(|(score, address)| self.hit(&searcher, &mut analyzer, &highlight, score, address))
+            .map(|(score, address)| {
+                budget.check()?;
+                self.hit(
+                    &searcher,
+                    &mut analyzer,
+                    &highlight,
+                    &mut scan_left,
+                    score,
+                    address,
+                )
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SearchResults { total, hits })
     }
@@ -273,6 +310,7 @@ impl SearchIndex {
         searcher: &Searcher,
         analyzer: &mut TextAnalyzer,
         highlight: &BTreeSet<String>,
+        scan_left: &mut usize,
         score: f32,
         address: DocAddress,
     ) -> Result<SearchHit, SearchError> {
@@ -286,8 +324,10 @@ impl SearchIndex {
         let path = stored(self.fields.path);
         let title = stored(self.fields.title);
         let body = stored(self.fields.body);
-        let snippet = around_matches(analyzer, &body, highlight)
-            .or_else(|| around_matches(analyzer, &title, highlight));
+        let scan = body.len().min(MAX_SNIPPET_SCAN_BYTES).min(*scan_left);
+        *scan_left -= scan;
+        let snippet = around_matches(analyzer, &body, scan, highlight)
+            .or_else(|| around_matches(analyzer, &title, title.len(), highlight));
         let (snippet, highlights) = match snippet {
             Some(snippet) => (snippet.text, snippet.highlights),
             None => (leading(&body), Vec::new()),
@@ -558,6 +598,64 @@ mod tests {
         assert!(is_index_file(".tantivy-writer.lock"));
         assert!(!is_index_file("notes.md"));
         assert!(!is_index_file("0123.idx"));
+    }
+
+    #[test]
+    fn a_spent_time_budget_stops_every_kind_of_search() {
+        let mut index = SearchIndex::in_memory().unwrap();
+        {
+            let mut batch = index.batch().unwrap();
+            for n in 0..100 {
+                let path = format!("n{n}.md");
+                batch.upsert(&doc(&path, "hello help")).unwrap();
+            }
+            batch.commit(1).unwrap();
+        }
+        let query = |text: &str| SearchQuery {
+            text: text.to_owned(),
+            ..SearchQuery::default()
+        };
+        assert_eq!(index.search(&query("hel*")).unwrap().total, 100);
+
+        index.time_budget = Duration::ZERO;
+        for text in ["", "hello", "hel*", "-hello", "\"hello help\""] {
+            let error = index.search(&query(text)).unwrap_err();
+            assert!(
+                matches!(error, SearchError::Timeout { budget } if budget == Duration::ZERO),
+                "query {text:?}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn snippets_of_one_page_share_a_scan_budget() {
+        let mut index = SearchIndex::in_memory().unwrap();
+        let body = format!("{} needle", "filler ".repeat(20));
+        {
+            let mut batch = index.batch().unwrap();
+            for n in 0..3 {
+                batch.upsert(&doc(&format!("n{n}.md"), &body)).unwrap();
+            }
+            batch.commit(1).unwrap();
+        }
+        let query = SearchQuery {
+            text: "needle".to_owned(),
+            ..SearchQuery::default()
+        };
+        let highlighted = |index: &SearchIndex| {
+            let results = index.search(&query).unwrap();
+            assert_eq!(results.hits.len(), 3);
+            results
+                .hits
+                .iter()
+                .filter(|hit| !hit.highlights.is_empty())
+                .count()
+        };
+        assert_eq!(highlighted(&index), 3);
+        // Room for one body and a half: the second hit's scan stops before its match, the
+        // third scans nothing, and both show the start of their note.
+        index.snippet_scan_budget = body.len() * 3 / 2;
+        assert_eq!(highlighted(&index), 1);
     }
 
     #[test]

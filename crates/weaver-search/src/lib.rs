@@ -43,6 +43,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod budget;
 mod index;
 mod query;
 mod schema;
@@ -51,8 +52,15 @@ mod tokenizer;
 
 use std::ops::Range;
 use std::path::PathBuf;
+use std::time::Duration;
 
-pub use index::{DEFAULT_LIMIT, IndexBatch, MAX_LIMIT, Opened, SearchIndex};
+pub use index::{
+    DEFAULT_LIMIT, IndexBatch, MAX_LIMIT, Opened, SNIPPET_SCAN_BUDGET, SearchIndex, TIME_BUDGET,
+};
+pub use query::{
+    MAX_FILTER_BYTES, MAX_FILTERS, MAX_PREFIX_CLAUSES, MAX_PREFIX_EXPANSIONS, MAX_QUERY_BYTES,
+    MAX_QUERY_CLAUSES, MAX_QUERY_TOKENS,
+};
 pub use schema::SCHEMA_VERSION;
 
 /// One note as the index sees it.
@@ -77,10 +85,18 @@ pub struct SearchDoc<'a> {
 }
 
 /// A search: query text plus filters. Filters all apply together.
+///
+/// Every search is bounded: the text may be at most [`MAX_QUERY_BYTES`] long with at most
+/// [`MAX_QUERY_CLAUSES`] clauses, [`MAX_QUERY_TOKENS`] words in all and [`MAX_PREFIX_CLAUSES`]
+/// prefixes; there may be at most [`MAX_FILTERS`] tag and field filters, each value at most
+/// [`MAX_FILTER_BYTES`] long. A query over a limit is refused
+/// ([`SearchError::QueryTooLong`], [`SearchError::QueryTooComplex`]), never trimmed. A search
+/// that runs longer than [`TIME_BUDGET`] stops with [`SearchError::Timeout`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchQuery {
     /// Words (all must appear, each in any text field), `"exact phrases"`, `prefix*` and
-    /// `-excluded` clauses; never a syntax error. Empty (or only punctuation, or only
+    /// `-excluded` clauses; never a syntax error (only the size limits above refuse it). A
+    /// prefix matches at most [`MAX_PREFIX_EXPANSIONS`] terms per field, the most frequent. Empty (or only punctuation, or only
     /// exclusions) means no ranking: the filtered notes come newest first.
     pub text: String,
     /// Every tag must match. `area` or `#area` matches the tags `area`, `area/sub` and
@@ -154,6 +170,38 @@ pub enum SearchError {
     /// The query cannot be run as given (the query text itself is never invalid).
     #[error("invalid query: {0}")]
     InvalidQuery(String),
+    /// The query text or a filter value is over its length limit ([`MAX_QUERY_BYTES`],
+    /// [`MAX_FILTER_BYTES`]).
+    #[error("{what} of `{bytes}` bytes is over the limit of {max} bytes")]
+    QueryTooLong {
+        /// What is too long: `query text`, `tag filter`, ...
+        what: &'static str,
+        /// Its length in bytes.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The query has more clauses, words, prefixes or filters than the limits allow
+    /// ([`MAX_QUERY_CLAUSES`], [`MAX_QUERY_TOKENS`], [`MAX_PREFIX_CLAUSES`], [`MAX_FILTERS`]).
+    #[error("query has `{count}` {what}, over the limit of {max}")]
+    QueryTooComplex {
+        /// What there are too many of: `prefix terms`, `filters`, ...
+        what: &'static str,
+        /// How many the query has.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The search ran longer than its time budget ([`TIME_BUDGET`]) and was stopped.
+    #[error(
+        "search stopped after its time budget of {} ms; use fewer words or prefixes, longer \
+         prefixes, or filters",
+        budget.as_millis()
+    )]
+    Timeout {
+        /// The budget that ran out.
+        budget: Duration,
+    },
     /// A batch lost its writer; only possible after an earlier internal failure.
     #[error("search index writer is unavailable")]
     WriterUnavailable,

@@ -5,6 +5,13 @@
 //! matches. Nothing is a syntax error: an unbalanced quote runs to the end of the text, and
 //! punctuation that yields no token is ignored. A word that the analyzer splits into several
 //! tokens (`foo-bar`, `東京`) is a phrase of those tokens.
+//!
+//! What a query may cost is bounded before any index work starts: its length and its filters
+//! by [`check_size`], its clauses, words and prefixes by [`check_clauses`] once parsed. Each
+//! limit refuses the query with an error naming it rather than silently dropping clauses, since
+//! a trimmed AND query would answer a different question. Prefix expansion is the one
+//! exception: a prefix is a request for "some words like this", so it expands to the
+//! [`MAX_PREFIX_EXPANSIONS`] most frequent of the first [`MAX_PREFIX_SCAN`] matching terms.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
@@ -18,16 +25,106 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, Term};
 
+use crate::budget::Budget;
 use crate::schema::{Fields, fm_term, normalize_folder, normalize_tag, text_fields};
 use crate::tokenizer::tokens;
 use crate::{SearchError, SearchQuery};
 
-/// A prefix expands to at most this many terms per field (the most frequent ones).
-const MAX_PREFIX_EXPANSIONS: usize = 50;
+/// Longest query text accepted, in bytes of UTF-8. A person or an agent asking a question
+/// needs a few dozen words at most; 1 KiB leaves room for long phrases and CJK text (three
+/// bytes a character) while keeping the parser's work trivial.
+pub const MAX_QUERY_BYTES: usize = 1024;
+
+/// Most clauses (words, phrases, prefixes and exclusions) in one query text. Every clause is a
+/// union over six text fields, and all positive clauses must match at once.
+pub const MAX_QUERY_CLAUSES: usize = 32;
+
+/// Most words in one query text, counting every word of every phrase (and every CJK
+/// character, which is a word of its own).
+pub const MAX_QUERY_TOKENS: usize = 64;
+
+/// Most prefix clauses (`plan*`) in one query text; each expands to up to
+/// [`MAX_PREFIX_EXPANSIONS`] terms in each of the six text fields.
+pub const MAX_PREFIX_CLAUSES: usize = 8;
+
+/// A prefix expands to at most this many terms per field (the most frequent ones); more
+/// matching terms are not an error, the rarer ones are left out.
+pub const MAX_PREFIX_EXPANSIONS: usize = 50;
+
+/// Most tag and frontmatter-field filters in one search, together.
+pub const MAX_FILTERS: usize = 32;
+
+/// Longest tag, folder, frontmatter key or value accepted as a filter, in bytes.
+pub const MAX_FILTER_BYTES: usize = 1024;
 
 /// At most this many dictionary terms are scanned per field and segment for one prefix, so a
 /// one-letter prefix over a large vocabulary stays cheap.
 const MAX_PREFIX_SCAN: usize = 4096;
+
+/// The prefix scan looks at the clock once per this many dictionary terms.
+const TERMS_PER_CHECK: usize = 256;
+
+/// Refuses query text and filters over their length and count limits, before anything is
+/// parsed.
+pub(crate) fn check_size(query: &SearchQuery) -> Result<(), SearchError> {
+    let too_long = |what: &'static str, text: &str, max: usize| {
+        if text.len() > max {
+            return Err(SearchError::QueryTooLong {
+                what,
+                bytes: text.len(),
+                max,
+            });
+        }
+        Ok(())
+    };
+    too_long("query text", &query.text, MAX_QUERY_BYTES)?;
+    let filters = query.tags.len() + query.fields.len();
+    if filters > MAX_FILTERS {
+        return Err(SearchError::QueryTooComplex {
+            what: "tag and field filters",
+            count: filters,
+            max: MAX_FILTERS,
+        });
+    }
+    for tag in &query.tags {
+        too_long("tag filter", tag, MAX_FILTER_BYTES)?;
+    }
+    if let Some(folder) = &query.folder {
+        too_long("folder filter", folder, MAX_FILTER_BYTES)?;
+    }
+    for (key, value) in &query.fields {
+        too_long("field filter key", key, MAX_FILTER_BYTES)?;
+        too_long("field filter value", value, MAX_FILTER_BYTES)?;
+    }
+    Ok(())
+}
+
+/// Refuses parsed query text with more clauses, words or prefixes than the limits allow.
+pub(crate) fn check_clauses(clauses: &[Clause]) -> Result<(), SearchError> {
+    let counts = [
+        (
+            "clauses (words, phrases, prefixes, exclusions)",
+            clauses.len(),
+            MAX_QUERY_CLAUSES,
+        ),
+        (
+            "words (counting those in phrases)",
+            clauses.iter().map(|clause| clause.tokens.len()).sum(),
+            MAX_QUERY_TOKENS,
+        ),
+        (
+            "prefix terms",
+            clauses.iter().filter(|clause| clause.prefix).count(),
+            MAX_PREFIX_CLAUSES,
+        ),
+    ];
+    for (what, count, max) in counts {
+        if count > max {
+            return Err(SearchError::QueryTooComplex { what, count, max });
+        }
+    }
+    Ok(())
+}
 
 /// One parsed clause of the query text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,11 +189,12 @@ pub(crate) struct TextQuery {
 }
 
 /// Turns parsed clauses into tantivy queries over the text fields. Prefixes are expanded
-/// against `searcher`'s term dictionaries.
+/// against `searcher`'s term dictionaries, within `budget`.
 pub(crate) fn text_query(
     clauses: &[Clause],
     searcher: &Searcher,
     fields: &Fields,
+    budget: &Budget,
 ) -> Result<TextQuery, SearchError> {
     let mut out = TextQuery {
         required: Vec::new(),
@@ -109,7 +207,7 @@ pub(crate) fn text_query(
         } else {
             Some(&mut out.highlight)
         };
-        let query = clause_query(clause, searcher, fields, highlight)?;
+        let query = clause_query(clause, searcher, fields, budget, highlight)?;
         if clause.negated {
             out.excluded.push(query);
         } else {
@@ -124,6 +222,7 @@ fn clause_query(
     clause: &Clause,
     searcher: &Searcher,
     fields: &Fields,
+    budget: &Budget,
     mut highlight: Option<&mut BTreeSet<String>>,
 ) -> Result<Box<dyn Query>, SearchError> {
     let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -138,7 +237,7 @@ fn clause_query(
         let query: Option<Box<dyn Query>> = match last {
             None => Some(phrase_or_term(field, head)),
             Some(prefix) => {
-                let expansions = expand_prefix(searcher, field, prefix)?;
+                let expansions = expand_prefix(searcher, field, prefix, budget)?;
                 if let Some(highlight) = highlight.as_deref_mut() {
                     highlight.extend(expansions.iter().cloned());
                 }
@@ -179,11 +278,12 @@ fn phrase_or_term(field: Field, tokens: &[String]) -> Box<dyn Query> {
 }
 
 /// The terms of `field` that start with `prefix`, most frequent first, at most
-/// [`MAX_PREFIX_EXPANSIONS`].
+/// [`MAX_PREFIX_EXPANSIONS`]; fails when `budget` runs out during the scan.
 fn expand_prefix(
     searcher: &Searcher,
     field: Field,
     prefix: &str,
+    budget: &Budget,
 ) -> Result<Vec<String>, SearchError> {
     let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
     for segment in searcher.segment_readers() {
@@ -195,6 +295,9 @@ fn expand_prefix(
             .into_stream()?;
         let mut scanned = 0;
         while scanned < MAX_PREFIX_SCAN && stream.advance() {
+            if scanned % TERMS_PER_CHECK == 0 {
+                budget.check()?;
+            }
             let key = stream.key();
             if !key.starts_with(prefix.as_bytes()) {
                 break;

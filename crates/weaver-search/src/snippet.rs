@@ -16,7 +16,7 @@ pub(crate) const SNIPPET_CHARS: usize = 160;
 
 /// Only this many leading bytes of a note are scanned for matches, so a huge note does not
 /// slow every search that returns it. A match further in falls back to the note's start.
-const MAX_SCAN_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_SNIPPET_SCAN_BYTES: usize = 256 * 1024;
 
 /// A piece of text with highlighted byte ranges (relative to `text`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,16 +25,18 @@ pub(crate) struct Snippet {
     pub highlights: Vec<Range<usize>>,
 }
 
-/// The best window of `text` around tokens in `terms`, or `None` when no token matches.
+/// The best window of `text` around tokens in `terms` found in its first `scan` bytes (at most
+/// [`MAX_SNIPPET_SCAN_BYTES`]), or `None` when no token matches there.
 pub(crate) fn around_matches(
     analyzer: &mut TextAnalyzer,
     text: &str,
+    scan: usize,
     terms: &BTreeSet<String>,
 ) -> Option<Snippet> {
-    if terms.is_empty() {
+    if terms.is_empty() || scan == 0 {
         return None;
     }
-    let scanned = text.get(..text.floor_char_boundary(MAX_SCAN_BYTES))?;
+    let scanned = text.get(..text.floor_char_boundary(scan.min(MAX_SNIPPET_SCAN_BYTES)))?;
     let term_ids: HashMap<&str, usize> = terms
         .iter()
         .enumerate()
@@ -213,8 +215,13 @@ mod tests {
 
     #[test]
     fn short_text_is_whole_with_highlights() {
-        let snippet =
-            around_matches(&mut analyzer(), "The quick Brown fox", &terms(&["brown"])).unwrap();
+        let snippet = around_matches(
+            &mut analyzer(),
+            "The quick Brown fox",
+            usize::MAX,
+            &terms(&["brown"]),
+        )
+        .unwrap();
         assert_eq!(snippet.text, "The quick Brown fox");
         assert_eq!(highlighted(&snippet), ["Brown"]);
     }
@@ -223,7 +230,13 @@ mod tests {
     fn window_is_centred_on_the_densest_matches() {
         let filler = "lorem ipsum dolor sit amet ".repeat(20);
         let text = format!("{filler}alpha once\n{filler}alpha and beta together {filler}");
-        let snippet = around_matches(&mut analyzer(), &text, &terms(&["alpha", "beta"])).unwrap();
+        let snippet = around_matches(
+            &mut analyzer(),
+            &text,
+            usize::MAX,
+            &terms(&["alpha", "beta"]),
+        )
+        .unwrap();
         assert_eq!(highlighted(&snippet), ["alpha", "beta"]);
         assert!(
             snippet.text.chars().count() <= SNIPPET_CHARS,
@@ -245,11 +258,18 @@ mod tests {
 
     #[test]
     fn folded_and_cjk_matches_point_at_the_source_text() {
-        let snippet = around_matches(&mut analyzer(), "Un café crème", &terms(&["cafe"])).unwrap();
+        let snippet = around_matches(
+            &mut analyzer(),
+            "Un café crème",
+            usize::MAX,
+            &terms(&["cafe"]),
+        )
+        .unwrap();
         assert_eq!(highlighted(&snippet), ["café"]);
         let snippet = around_matches(
             &mut analyzer(),
             "私は東京に住んでいます",
+            usize::MAX,
             &terms(&["東", "京"]),
         )
         .unwrap();
@@ -257,13 +277,27 @@ mod tests {
     }
 
     #[test]
-    fn no_match_gives_none() {
+    fn only_the_scanned_bytes_are_searched() {
+        let text = "early words then a late match";
+        assert!(around_matches(&mut analyzer(), text, text.len(), &terms(&["late"])).is_some());
         assert_eq!(
-            around_matches(&mut analyzer(), "nothing here", &terms(&["x"])),
+            around_matches(&mut analyzer(), text, 10, &terms(&["late"])),
             None
         );
         assert_eq!(
-            around_matches(&mut analyzer(), "nothing here", &terms(&[])),
+            around_matches(&mut analyzer(), text, 0, &terms(&["early"])),
+            None
+        );
+    }
+
+    #[test]
+    fn no_match_gives_none() {
+        assert_eq!(
+            around_matches(&mut analyzer(), "nothing here", usize::MAX, &terms(&["x"])),
+            None
+        );
+        assert_eq!(
+            around_matches(&mut analyzer(), "nothing here", usize::MAX, &terms(&[])),
             None
         );
     }

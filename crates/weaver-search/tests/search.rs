@@ -12,6 +12,14 @@
 
 use weaver_search::{SearchDoc, SearchError, SearchIndex, SearchQuery, SearchResults};
 
+/// The error of a search that must fail.
+fn refused(index: &SearchIndex, query: &SearchQuery) -> SearchError {
+    match index.search(query) {
+        Ok(results) => panic!("query {query:?} ran: {} hits", results.total),
+        Err(error) => error,
+    }
+}
+
 /// A note for fixtures; `doc()` borrows it as a [`SearchDoc`].
 #[derive(Default, Clone)]
 struct Note {
@@ -281,8 +289,9 @@ mod query_language {
             "x*y*z*",
             "[[link]]",
             "#tag",
-            &"a".repeat(10_000),
-            &"word ".repeat(500),
+            // One word longer than any token: nothing to search for, like an empty query.
+            &"a".repeat(weaver_search::MAX_QUERY_BYTES),
+            &"word ".repeat(weaver_search::MAX_QUERY_CLAUSES),
         ] {
             let results = index.search(&text(query));
             assert!(results.is_ok(), "query {query:?}: {results:?}");
@@ -308,6 +317,220 @@ mod query_language {
         );
         let results = run(&index, &text("gardening"));
         assert!(results.hits[0].score > results.hits[2].score);
+    }
+}
+
+mod limits {
+    use weaver_search::{
+        MAX_FILTER_BYTES, MAX_FILTERS, MAX_PREFIX_CLAUSES, MAX_PREFIX_EXPANSIONS, MAX_QUERY_BYTES,
+        MAX_QUERY_CLAUSES, MAX_QUERY_TOKENS,
+    };
+
+    use super::*;
+
+    fn small() -> SearchIndex {
+        index_with(&[
+            Note::new("a.md", "alpha beta gamma"),
+            Note::new("b.md", "alpha delta"),
+        ])
+    }
+
+    /// `count` space-separated copies of `clause`.
+    fn repeated(clause: &str, count: usize) -> String {
+        vec![clause; count].join(" ")
+    }
+
+    fn too_complex(error: &SearchError, expected: usize, limit: usize) -> bool {
+        matches!(error, SearchError::QueryTooComplex { count, max, .. }
+            if *count == expected && *max == limit)
+    }
+
+    #[test]
+    fn the_adversarial_prefix_flood_is_refused_before_any_work() {
+        // Finding 9 of issue 10: 24 KB of `a* ` took 10 s and 500 MB.
+        let query = text(&"a* ".repeat(8_000));
+        let error = refused(&small(), &query);
+        assert!(
+            matches!(
+                error,
+                SearchError::QueryTooLong { what: "query text", bytes: 24_000, max }
+                    if max == MAX_QUERY_BYTES
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            format!("query text of `24000` bytes is over the limit of {MAX_QUERY_BYTES} bytes")
+        );
+        // The same flood within the byte limit is refused for its clauses.
+        let error = refused(&small(), &text(&"a* ".repeat(MAX_QUERY_BYTES / 3)));
+        assert!(
+            too_complex(&error, MAX_QUERY_BYTES / 3, MAX_QUERY_CLAUSES),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn queries_at_each_limit_run_and_one_more_is_refused() {
+        let index = small();
+        let at_limit = [
+            format!("alpha {}", "x".repeat(MAX_QUERY_BYTES - 6)),
+            repeated("alpha", MAX_QUERY_CLAUSES),
+            format!("\"{}\"", repeated("alpha", MAX_QUERY_TOKENS)),
+            repeated("alp*", MAX_PREFIX_CLAUSES),
+            format!("{} -zzz", repeated("alpha", MAX_QUERY_CLAUSES - 1)),
+        ];
+        for query in &at_limit {
+            assert!(index.search(&text(query)).is_ok(), "query {query:?}");
+        }
+        assert_eq!(run(&index, &text(&at_limit[3])).total, 2);
+
+        let long = refused(&index, &text(&format!("{} ", at_limit[0])));
+        assert!(matches!(long, SearchError::QueryTooLong { .. }), "{long:?}");
+        let clauses = refused(&index, &text(&repeated("alpha", MAX_QUERY_CLAUSES + 1)));
+        assert!(too_complex(
+            &clauses,
+            MAX_QUERY_CLAUSES + 1,
+            MAX_QUERY_CLAUSES
+        ));
+        // Exclusions count as clauses too.
+        let excluded = format!("{} -zzz", repeated("alpha", MAX_QUERY_CLAUSES));
+        assert!(too_complex(
+            &refused(&index, &text(&excluded)),
+            MAX_QUERY_CLAUSES + 1,
+            MAX_QUERY_CLAUSES
+        ));
+        let phrase = format!("\"{}\"", repeated("alpha", MAX_QUERY_TOKENS + 1));
+        let tokens = refused(&index, &text(&phrase));
+        assert!(
+            too_complex(&tokens, MAX_QUERY_TOKENS + 1, MAX_QUERY_TOKENS),
+            "{tokens:?}"
+        );
+        // CJK characters are a word each.
+        let cjk = "東".repeat(MAX_QUERY_TOKENS + 1);
+        assert!(too_complex(
+            &refused(&index, &text(&cjk)),
+            MAX_QUERY_TOKENS + 1,
+            MAX_QUERY_TOKENS
+        ));
+        let prefixes = refused(&index, &text(&repeated("alp*", MAX_PREFIX_CLAUSES + 1)));
+        assert!(too_complex(
+            &prefixes,
+            MAX_PREFIX_CLAUSES + 1,
+            MAX_PREFIX_CLAUSES
+        ));
+        assert_eq!(
+            prefixes.to_string(),
+            format!(
+                "query has `{}` prefix terms, over the limit of {MAX_PREFIX_CLAUSES}",
+                MAX_PREFIX_CLAUSES + 1
+            )
+        );
+    }
+
+    #[test]
+    fn filters_are_bounded_in_number_and_length() {
+        let index = small();
+        let tags = |count: usize| SearchQuery {
+            tags: vec!["tag".to_owned(); count],
+            ..SearchQuery::default()
+        };
+        assert!(index.search(&tags(MAX_FILTERS)).is_ok());
+        let error = refused(&index, &tags(MAX_FILTERS + 1));
+        assert!(
+            too_complex(&error, MAX_FILTERS + 1, MAX_FILTERS),
+            "{error:?}"
+        );
+        let mixed = SearchQuery {
+            fields: vec![("k".to_owned(), "v".to_owned())],
+            ..tags(MAX_FILTERS)
+        };
+        assert!(too_complex(
+            &refused(&index, &mixed),
+            MAX_FILTERS + 1,
+            MAX_FILTERS
+        ));
+
+        let huge = "x".repeat(MAX_FILTER_BYTES + 1);
+        let queries = [
+            (
+                "tag filter",
+                SearchQuery {
+                    tags: vec![huge.clone()],
+                    ..SearchQuery::default()
+                },
+            ),
+            (
+                "folder filter",
+                SearchQuery {
+                    folder: Some(huge.clone()),
+                    ..SearchQuery::default()
+                },
+            ),
+            (
+                "field filter key",
+                SearchQuery {
+                    fields: vec![(huge.clone(), "v".to_owned())],
+                    ..SearchQuery::default()
+                },
+            ),
+            (
+                "field filter value",
+                SearchQuery {
+                    fields: vec![("k".to_owned(), huge.clone())],
+                    ..SearchQuery::default()
+                },
+            ),
+        ];
+        for (expected, query) in &queries {
+            let error = refused(&index, query);
+            assert!(
+                matches!(error, SearchError::QueryTooLong { what, .. } if what == *expected),
+                "{expected}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_prefix_matching_fifty_thousand_terms_is_bounded() {
+        // 5,000 notes with 10 distinct words each, all starting with `zeta`, in two segments.
+        let index = SearchIndex::in_memory().unwrap();
+        for (generation, notes) in [(1, 0..2_500), (2, 2_500..5_000)] {
+            let notes: Vec<Note> = notes
+                .map(|n: usize| {
+                    let words: Vec<String> =
+                        (0..10).map(|w| format!("zeta{:05}", n * 10 + w)).collect();
+                    Note::new(&format!("n{n:04}.md"), &words.join(" "))
+                })
+                .collect();
+            add(&index, &notes, generation);
+        }
+        assert_eq!(index.num_docs(), 5_000);
+
+        let results = run(
+            &index,
+            &SearchQuery {
+                text: "zeta*".to_owned(),
+                limit: weaver_search::MAX_LIMIT,
+                ..SearchQuery::default()
+            },
+        );
+        // Each term is in one note; at most MAX_PREFIX_EXPANSIONS terms are searched for.
+        assert!(results.total > 0);
+        assert!(results.total <= MAX_PREFIX_EXPANSIONS, "{}", results.total);
+        assert_eq!(results.hits.len(), results.total);
+        for hit in &results.hits {
+            assert!(!hit.highlights.is_empty(), "{hit:?}");
+        }
+        // As many such prefixes as allowed still run (and here match nothing together).
+        let many = repeated("zeta*", MAX_PREFIX_CLAUSES);
+        assert!(run(&index, &text(&many)).total <= MAX_PREFIX_EXPANSIONS);
+        let one_more = refused(&index, &text(&repeated("zeta*", MAX_PREFIX_CLAUSES + 1)));
+        assert!(too_complex(
+            &one_more,
+            MAX_PREFIX_CLAUSES + 1,
+            MAX_PREFIX_CLAUSES
+        ));
     }
 }
 

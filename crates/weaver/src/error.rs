@@ -30,6 +30,12 @@ pub enum Code {
     CacheError,
     SearchError,
     InvalidSearch,
+    /// The query text or a filter value is over its length limit.
+    QueryTooLong,
+    /// The query has more clauses, words, prefixes or filters than the limits allow.
+    QueryTooComplex,
+    /// The search ran out of its time budget and was stopped.
+    SearchTimeout,
     WatchError,
     // Write errors (`AppError` and `weaver_core::EditError`).
     InvalidContent,
@@ -103,6 +109,9 @@ impl Code {
             Self::CacheError => "cache_error",
             Self::SearchError => "search_error",
             Self::InvalidSearch => "invalid_search",
+            Self::QueryTooLong => "query_too_long",
+            Self::QueryTooComplex => "query_too_complex",
+            Self::SearchTimeout => "search_timeout",
             Self::WatchError => "watch_error",
             Self::InvalidContent => "invalid_content",
             Self::Conflict => "conflict",
@@ -158,6 +167,8 @@ impl Code {
             | Self::PathControlCharacter
             | Self::PathReserved
             | Self::InvalidSearch
+            | Self::QueryTooLong
+            | Self::QueryTooComplex
             | Self::InvalidArgument
             | Self::InvalidQuery
             | Self::InvalidMove
@@ -204,6 +215,9 @@ impl Code {
             | Self::RequestTimeout
             | Self::JournalUnavailable
             | Self::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
+            // The same query may well finish on a less busy server: not the client's mistake,
+            // like `request_timeout`.
+            Self::SearchTimeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidIgnorePattern
             | Self::IoError
             | Self::CacheError
@@ -233,6 +247,9 @@ pub fn classify(err: &AppError) -> Code {
         AppError::Store(_) => Code::CacheError,
         AppError::Search(s) => match s {
             SearchError::InvalidQuery(_) => Code::InvalidSearch,
+            SearchError::QueryTooLong { .. } => Code::QueryTooLong,
+            SearchError::QueryTooComplex { .. } => Code::QueryTooComplex,
+            SearchError::Timeout { .. } => Code::SearchTimeout,
             SearchError::Io(_)
             | SearchError::Index(_)
             | SearchError::NotAnIndex { .. }

@@ -252,3 +252,21 @@ fn text_output_marks_highlights() {
     assert!(lines[1].contains("**milliseconds**"), "{}", lines[1]);
     assert_eq!(lines[2], "1 of 1 results");
 }
+
+#[test]
+fn oversized_queries_fail_with_the_stable_code() {
+    let vault = TestVault::demo();
+    let flood = "a* ".repeat(8_000);
+    let run = vault.run(&["search", &flood]).exit(2);
+    assert_eq!(
+        run.one_stderr_line(),
+        "error: [query_too_long] query text of `24000` bytes is over the limit of 1024 bytes"
+    );
+    let run = vault.run(&["search", "a* b* c* d* e* f* g* h* i*"]).exit(2);
+    assert!(
+        run.one_stderr_line()
+            .starts_with("error: [query_too_complex] query has `9` prefix terms"),
+        "{}",
+        run.one_stderr_line()
+    );
+}

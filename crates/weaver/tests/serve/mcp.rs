@@ -152,6 +152,12 @@ fn read_calls() -> Vec<(&'static str, Value)> {
             "search_notes",
             json!({"query": "back", "limit": 1, "offset": 1}),
         ),
+        // Finding 9 of issue 10: the 24 KB prefix flood, and one prefix too many.
+        ("search_notes", json!({"query": "a* ".repeat(8_000)})),
+        (
+            "search_notes",
+            json!({"query": "a* b* c* d* e* f* g* h* i*"}),
+        ),
         ("read_note", json!({"note": "Projects/Plan.md"})),
         ("read_note", json!({"note": "roadmap"})),
         ("read_note", json!({"note": "Ideas", "section": "big one"})),
@@ -238,6 +244,8 @@ async fn stdio_http_and_upstream_modes_answer_identically() {
     assert_eq!(
         failures,
         [
+            "query_too_long",
+            "query_too_complex",
             "heading_not_found",
             "note_not_found",
             "note_not_found",

@@ -21,13 +21,18 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/vaults/{vault}/search", get(search))
 }
 
+// utoipa takes only a literal for `max_length`; this keeps it in step with the index's limit.
+const _: () = assert!(weaver_search::MAX_QUERY_BYTES == 1024);
+
 /// Query of a search.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Words (all must match), `"exact phrases"`, `prefix*`, `-excluded`. Empty lists the
-    /// filtered notes, newest first.
+    /// filtered notes, newest first. At most 1024 bytes, 32 clauses, 64 words and 8 prefixes
+    /// (`query_too_long`, `query_too_complex`; see docs/search.md).
+    #[param(max_length = 1024)]
     pub q: Option<String>,
     /// Only notes with this tag or one nested below it; repeatable.
     #[serde(default)]
@@ -88,9 +93,9 @@ pub struct RangeDto {
     params(("vault" = String, Path, description = "Vault name"), SearchParams),
     responses(
         (status = 200, body = SearchResultsDto),
-        (status = 400, description = "Bad date, field or limit", body = ErrorBody),
+        (status = 400, description = "Bad date, field or limit; query text or filters over their limits", body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 503, description = "Vault not ready, or the search ran out of its time budget (`search_timeout`)", body = ErrorBody),
     )
 )]
 pub async fn search(
