@@ -31,6 +31,8 @@ pub enum Code {
     SearchError,
     InvalidSearch,
     WatchError,
+    /// The caller went away (or gave up) before the query finished.
+    Cancelled,
     // Write errors (`AppError` and `weaver_core::EditError`).
     InvalidContent,
     Conflict,
@@ -99,6 +101,7 @@ impl Code {
             Self::SearchError => "search_error",
             Self::InvalidSearch => "invalid_search",
             Self::WatchError => "watch_error",
+            Self::Cancelled => "cancelled",
             Self::InvalidContent => "invalid_content",
             Self::Conflict => "conflict",
             Self::NoteAlreadyExists => "note_already_exists",
@@ -191,6 +194,8 @@ impl Code {
             | Self::VaultUnavailable
             | Self::ShuttingDown
             | Self::RequestTimeout => StatusCode::SERVICE_UNAVAILABLE,
+            // Seldom seen: the work stops because nobody waits for the answer any more.
+            Self::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidIgnorePattern
             | Self::IoError
             | Self::CacheError
@@ -226,6 +231,7 @@ pub fn classify(err: &AppError) -> Code {
             | SearchError::WriterUnavailable => Code::SearchError,
         },
         AppError::Watch { .. } => Code::WatchError,
+        AppError::Cancelled => Code::Cancelled,
         AppError::InvalidContent { .. } => Code::InvalidContent,
         AppError::Conflict { .. } => Code::Conflict,
         AppError::AlreadyExists(_) => Code::NoteAlreadyExists,

@@ -142,7 +142,15 @@ impl Out {
             self.link_lines(&note.links);
         }
         if !note.backlinks.is_empty() {
-            say!("\nbacklinks ({}):", note.backlinks.len());
+            if note.backlinks.len() < note.backlinks_total {
+                say!(
+                    "\nbacklinks ({} of {}; `graph backlinks` lists them all):",
+                    note.backlinks.len(),
+                    note.backlinks_total
+                );
+            } else {
+                say!("\nbacklinks ({}):", note.backlinks.len());
+            }
             for b in &note.backlinks {
                 say!("  {}:{}  {}", b.source, b.line, b.context);
             }

@@ -14,6 +14,7 @@
 mod support;
 
 mod api;
+mod backlinks;
 mod config;
 mod events;
 mod lifecycle;

@@ -28,7 +28,7 @@ use crate::dates::format_timestamp_ns;
 use crate::serve::error::ApiError;
 use crate::serve::extract::{ApiPath, ApiQuery, parse_query};
 use crate::serve::metrics::RouteLabel;
-use crate::serve::state::{AppState, blocking};
+use crate::serve::state::{AppState, blocking, cancellable};
 
 /// The list route.
 pub const NOTES: &str = "/api/v1/vaults/{vault}/notes";
@@ -263,8 +263,11 @@ pub struct NoteDto {
     pub links: Vec<LinkDto>,
     /// Links to URLs.
     pub external_links: Vec<ExternalLinkDto>,
-    /// Links from other notes to this one.
+    /// Links from other notes to this one: the first 100, by source path and line (page through
+    /// `.../backlinks` for the rest).
     pub backlinks: Vec<BacklinkDto>,
+    /// Links from other notes to this one, in all.
+    pub backlinks_total: usize,
     /// Parse problems.
     pub diagnostics: Vec<DiagnosticDto>,
     /// Content hash (blake3, hex); also the `ETag`.
@@ -378,7 +381,9 @@ pub struct BacklinkDto {
     pub line: u32,
     /// Display text.
     pub display: Option<String>,
-    /// The source line around the link.
+    /// The source line around the link, trimmed; a line over 240 bytes is cut around the link
+    /// and marked `…`. Empty when the note cannot be read, or once the response's 256 KiB of
+    /// context are spent.
     pub context: String,
 }
 
@@ -485,6 +490,7 @@ impl NoteDto {
                 })
                 .collect(),
             backlinks: d.backlinks.into_iter().map(BacklinkDto::from).collect(),
+            backlinks_total: d.backlinks_total,
             diagnostics: d
                 .diagnostics
                 .into_iter()
@@ -618,7 +624,7 @@ pub async fn get_note(
     let representation = negotiate(headers)?;
     let open = state.vault(&vault)?;
     let headers = headers.clone();
-    blocking(move || {
+    cancellable(move |cancel| {
         let snapshot = open.vault.snapshot();
         let root = open.vault.root();
         match representation {
@@ -639,7 +645,7 @@ pub async fn get_note(
                 Ok(response)
             }
             Representation::Json => {
-                let details = snapshot.details(root, &note)?;
+                let details = snapshot.details(root, &note, cancel)?;
                 let etag = format!("\"{}\"", details.hash);
                 if not_modified(&headers, &etag) {
                     return Ok(not_modified_response(&etag));
@@ -710,10 +716,10 @@ pub async fn backlinks(
 ) -> Result<Response, ApiError> {
     let page = parse_query::<PageQuery>(query)?.page()?;
     let open = state.vault(&vault)?;
-    blocking(move || {
+    cancellable(move |cancel| {
         let snapshot = open.vault.snapshot();
         let path = snapshot.find_note(&note)?.path.to_string();
-        let paged = snapshot.backlinks(open.vault.root(), &path, page)?;
+        let paged = snapshot.backlinks(open.vault.root(), &path, page, cancel)?;
         Ok(Json(BacklinkList {
             note: path,
             total: paged.total,
