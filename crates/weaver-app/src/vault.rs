@@ -77,6 +77,10 @@ pub enum CacheState {
     Rebuilt(String),
     /// Another process holds the cache; this one indexed into memory instead.
     InUse,
+    /// The cache cannot be created or opened where it should live (a read-only or unwritable
+    /// location, a file where its folder should be, damage that removing files did not cure):
+    /// the vault was indexed into memory instead. The reason names the failure.
+    Unavailable(String),
     /// The vault was opened with an in-memory cache on purpose.
     InMemory,
 }
@@ -1029,16 +1033,51 @@ fn memory_backends() -> Result<(Box<dyn Store>, SearchIndex), AppError> {
     Ok((store, SearchIndex::in_memory()?))
 }
 
-/// Opens the on-disk cache, or falls back to memory when another process holds it.
+/// Opens the on-disk cache, healing what can be healed and falling back to memory otherwise:
+/// never does a cache problem keep the vault from opening (the cache is disposable).
+///
+/// - Another process holds the cache: memory ([`CacheState::InUse`]).
+/// - An entry inside the cache folder is damaged or of the wrong kind (a file where the search
+///   index's folder should be, an empty folder where the database should be): it is removed and
+///   created afresh ([`CacheState::Rebuilt`]).
+/// - Anything else (the folder cannot be created: read-only file system, no permission, a file
+///   in its place; an entry that cannot be removed): memory, with a warning
+///   ([`CacheState::Unavailable`]).
 fn open_backends(cache_dir: &Path) -> Result<Backends, AppError> {
+    match open_on_disk(cache_dir) {
+        Ok(backends) => Ok(backends),
+        Err(err) => {
+            let reason = err.to_string();
+            tracing::warn!(
+                cache = %cache_dir.display(),
+                error = %reason,
+                "the cache cannot be used; indexing into memory"
+            );
+            let (store, search) = memory_backends()?;
+            Ok((store, search, None, CacheState::Unavailable(reason), None))
+        }
+    }
+}
+
+fn open_on_disk(cache_dir: &Path) -> Result<Backends, AppError> {
     fs_err::create_dir_all(cache_dir).map_err(|e| AppError::io(cache_dir, e))?;
     let lock_path = cache_dir.join("lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| AppError::io(&lock_path, e))?;
+    let open_lock = || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+    };
+    let lock = match open_lock() {
+        Ok(lock) => lock,
+        // A regular lock file may be another process's: only something else is cleared.
+        Err(err) if std::fs::symlink_metadata(&lock_path).is_ok_and(|m| !m.is_file()) => {
+            clear_entry(&lock_path).map_err(|_| AppError::io(&lock_path, err))?;
+            open_lock().map_err(|e| AppError::io(&lock_path, e))?
+        }
+        Err(err) => return Err(AppError::io(&lock_path, err)),
+    };
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -1051,8 +1090,31 @@ fn open_backends(cache_dir: &Path) -> Result<Backends, AppError> {
         }
         Err(std::fs::TryLockError::Error(err)) => return Err(AppError::io(&lock_path, err)),
     }
-    let (store, outcome) = SqliteStore::open(&cache_dir.join("cache.sqlite"))?;
-    let (search, opened) = SearchIndex::open(&cache_dir.join("search"))?;
+    // The lock is held: what is inside the folder is this process's to remove.
+    let mut rebuilt = None;
+    let store_path = cache_dir.join("cache.sqlite");
+    let (store, outcome) = match SqliteStore::open(&store_path) {
+        Ok(opened) => opened,
+        Err(err) => {
+            tracing::warn!(error = %err, "the note cache cannot be opened; creating it afresh");
+            SqliteStore::delete_files(&store_path).map_err(|_| err)?;
+            rebuilt = Some("the note cache could not be opened".to_owned());
+            SqliteStore::open(&store_path)?
+        }
+    };
+    let search_path = cache_dir.join("search");
+    let (search, opened) = match SearchIndex::open(&search_path) {
+        Ok(opened) => opened,
+        // A folder is the index's to judge (it refuses to wipe files it did not write); a file
+        // or link in its place is only in the way.
+        Err(err) if std::fs::symlink_metadata(&search_path).is_ok_and(|m| !m.is_dir()) => {
+            tracing::warn!(error = %err, "the search index cannot be opened; creating it afresh");
+            clear_entry(&search_path).map_err(|_| err)?;
+            rebuilt = Some("the search index could not be opened".to_owned());
+            SearchIndex::open(&search_path)?
+        }
+        Err(err) => return Err(err.into()),
+    };
     let mut cache = match outcome {
         OpenOutcome::Opened => CacheState::Reused,
         OpenOutcome::Created => CacheState::Created,
@@ -1064,6 +1126,11 @@ fn open_backends(cache_dir: &Path) -> Result<Backends, AppError> {
     if opened.rebuilt && cache == CacheState::Reused {
         cache = CacheState::Rebuilt("the search index was unusable".to_owned());
     }
+    if let Some(reason) = rebuilt
+        && !matches!(cache, CacheState::Rebuilt(_))
+    {
+        cache = CacheState::Rebuilt(reason);
+    }
     let store: Box<dyn Store> = Box::new(store);
     Ok((
         store,
@@ -1072,6 +1139,15 @@ fn open_backends(cache_dir: &Path) -> Result<Backends, AppError> {
         cache,
         Some(cache_dir.to_path_buf()),
     ))
+}
+
+/// Removes a file or link, or an empty folder, at `path`; never a folder's contents.
+fn clear_entry(path: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(path)?.is_dir() {
+        std::fs::remove_dir(path)
+    } else {
+        std::fs::remove_file(path)
+    }
 }
 
 /// Resident memory in MiB, for debug logs (Linux; 0 elsewhere).

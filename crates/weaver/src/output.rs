@@ -54,6 +54,8 @@ impl Out {
                 weaver_app::CacheState::InUse =>
                     "in use by another process, indexed in memory".to_owned(),
                 weaver_app::CacheState::InMemory => "in memory".to_owned(),
+                weaver_app::CacheState::Unavailable(reason) =>
+                    format!("unavailable, indexed in memory: {reason}"),
             }
         );
     }

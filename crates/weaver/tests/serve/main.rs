@@ -15,6 +15,7 @@ mod support;
 
 mod api;
 mod backlinks;
+mod cache;
 mod config;
 mod events;
 mod lifecycle;
