@@ -112,6 +112,9 @@ pub enum AppError {
     /// A patch operation cannot be applied.
     #[error(transparent)]
     Edit(#[from] weaver_core::EditError),
+    /// The caller cancelled the query (its client went away) before it finished.
+    #[error("the query was cancelled before it finished")]
+    Cancelled,
     /// The file watcher could not be started.
     #[error("cannot watch `{path}`: {reason}")]
     Watch {

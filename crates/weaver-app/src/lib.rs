@@ -28,9 +28,11 @@ mod write;
 
 pub use error::AppError;
 pub use query::{
-    Backlink, Neighbor, NoteDetails, NoteFilter, NoteOrder, NoteRef, OutgoingLink, Page, Paged,
-    Problem, TagCount, UnresolvedLink, VaultStats,
+    Backlink, CONTEXT_BUDGET_BYTES, CONTEXT_LINE_BYTES, DETAIL_BACKLINKS, Neighbor, NoteDetails,
+    NoteFilter, NoteOrder, NoteRef, OutgoingLink, Page, Paged, Problem, TagCount, UnresolvedLink,
+    VaultStats,
 };
+pub use tokio_util::sync::CancellationToken;
 pub use vault::{
     CacheState, Change, ChangeKind, OpenReport, Progress, Scope, Snapshot, SyncReport, Vault,
     VaultEvent, VaultOptions,

@@ -4,17 +4,29 @@
 //! vault. The CLI, the REST API and the MCP tools all call these same functions.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
 
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 use weaver_core::{
-    Block, Callout, Diagnostic, DiagnosticCode, Direction, ExternalLink, Fragment, Heading,
+    Block, Callout, Diagnostic, DiagnosticCode, Direction, ExternalLink, Fragment, Heading, Link,
     LinkKind, NoteId, Task, VaultPath, fold_name, fragment_exists,
 };
 use weaver_store::NoteRecord;
 
 use crate::AppError;
 use crate::vault::Snapshot;
+use crate::vaultfs::VaultFs;
+
+/// Longest context line of a backlink, in bytes; a longer line is cut around the link (on
+/// character boundaries) and marked with `…` where it was cut.
+pub const CONTEXT_LINE_BYTES: usize = 240;
+
+/// Context bytes in one answer: once they are spent, the remaining backlinks of the answer come
+/// with an empty `context`. With [`CONTEXT_LINE_BYTES`] this bounds an answer of any length.
+pub const CONTEXT_BUDGET_BYTES: usize = 256 * 1024;
+
+/// Backlinks listed in [`NoteDetails`]; the rest are paged through [`Snapshot::backlinks`].
+pub const DETAIL_BACKLINKS: usize = 100;
 
 /// A window into a long list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,8 +103,11 @@ pub struct NoteDetails {
     pub links: Vec<OutgoingLink>,
     /// Links to URLs.
     pub external_links: Vec<ExternalLink>,
-    /// Links from other notes to this one.
+    /// Links from other notes to this one: the first [`DETAIL_BACKLINKS`], by source path and
+    /// line.
     pub backlinks: Vec<Backlink>,
+    /// Links from other notes to this one, in all.
+    pub backlinks_total: usize,
     /// Parse problems.
     pub diagnostics: Vec<Diagnostic>,
     /// Content hash (blake3, hex): the note's version.
@@ -137,7 +152,8 @@ pub struct Backlink {
     pub line: u32,
     /// Display text of the link.
     pub display: Option<String>,
-    /// The source line around the link (trimmed, at most about 240 bytes).
+    /// The source line around the link: trimmed, cut to [`CONTEXT_LINE_BYTES`] around the link;
+    /// empty when the file cannot be read or the answer's [`CONTEXT_BUDGET_BYTES`] are spent.
     pub context: String,
 }
 
@@ -370,9 +386,15 @@ impl Snapshot {
         page.apply(notes)
     }
 
-    /// Everything about one note, with its links and backlinks. `root` is the vault folder, used
-    /// to read backlink context lines.
-    pub fn details(&self, root: &Path, input: &str) -> Result<NoteDetails, AppError> {
+    /// Everything about one note, with its links and the first [`DETAIL_BACKLINKS`] backlinks.
+    /// `files` is the vault's file access, used to read backlink context lines; when `cancel` fires the
+    /// reading stops with [`AppError::Cancelled`].
+    pub fn details(
+        &self,
+        files: &VaultFs,
+        input: &str,
+        cancel: &CancellationToken,
+    ) -> Result<NoteDetails, AppError> {
         let id = self.find(input)?;
         let record = self.note(id).ok_or_else(|| AppError::NoteNotFound {
             path: input.to_owned(),
@@ -386,6 +408,9 @@ impl Snapshot {
             .filter(|t| seen.insert(fold_name(&t.name)))
             .map(|t| t.name.clone())
             .collect();
+        let backlinks = self.backlinks_of(id, Page::first(DETAIL_BACKLINKS), cancel, |source| {
+            read_source(files, &source.path, source.meta.size)
+        })?;
         Ok(NoteDetails {
             path: record.path.clone(),
             title: note.title.clone(),
@@ -398,7 +423,8 @@ impl Snapshot {
             callouts: note.callouts.clone(),
             links: self.outgoing_of(record),
             external_links: note.external_links.clone(),
-            backlinks: self.backlinks_of(root, id, Page::ALL).items,
+            backlinks: backlinks.items,
+            backlinks_total: backlinks.total,
             diagnostics: note.diagnostics.clone(),
             hash: record.meta.hash.clone(),
             size: record.meta.size,
@@ -434,42 +460,73 @@ impl Snapshot {
     }
 
     /// Links from other notes to a note, each with its context line, by source path and line.
+    ///
+    /// Each source note of the page is read once, whatever the number of its links, and the
+    /// context lines are bounded ([`CONTEXT_LINE_BYTES`] each, [`CONTEXT_BUDGET_BYTES`] in all).
+    /// `cancel` is checked before each source is read: once it fires the answer is
+    /// [`AppError::Cancelled`], so the work of a request whose client has gone stops there.
     pub fn backlinks(
         &self,
-        root: &Path,
+        files: &VaultFs,
         input: &str,
         page: Page,
+        cancel: &CancellationToken,
     ) -> Result<Paged<Backlink>, AppError> {
         let id = self.find(input)?;
-        Ok(self.backlinks_of(root, id, page))
+        self.backlinks_of(id, page, cancel, |source| {
+            read_source(files, &source.path, source.meta.size)
+        })
     }
 
-    fn backlinks_of(&self, root: &Path, id: NoteId, page: Page) -> Paged<Backlink> {
-        let mut edges: Vec<(&NoteRecord, u32)> = self
-            .graph
-            .incoming(id)
-            .iter()
-            .filter_map(|e| Some((self.note(e.note)?, e.link)))
-            .collect();
-        edges.sort_by(|a, b| a.0.path.cmp(&b.0.path).then(a.1.cmp(&b.1)));
+    /// How many links from other notes reach a note; reads no file.
+    pub fn backlink_count(&self, input: &str) -> Result<usize, AppError> {
+        let id = self.find(input)?;
+        Ok(self.graph.incoming(id).len())
+    }
+
+    /// The backlinks of `id`, reading each source with `read`.
+    fn backlinks_of(
+        &self,
+        id: NoteId,
+        page: Page,
+        cancel: &CancellationToken,
+        read: impl FnMut(&NoteRecord) -> std::io::Result<Vec<u8>>,
+    ) -> Result<Paged<Backlink>, AppError> {
+        // By source path and link: note ids follow paths, so by id. The graph keeps them in this
+        // order already; only a page of them is looked at, without copying the rest.
+        let incoming = self.graph.incoming(id);
+        let key = |e: &weaver_core::Edge| (e.note, e.link);
+        let edges: std::borrow::Cow<'_, [weaver_core::Edge]> = if incoming.is_sorted_by_key(key) {
+            std::borrow::Cow::Borrowed(incoming)
+        } else {
+            let mut sorted = incoming.to_vec();
+            sorted.sort_unstable_by_key(key);
+            std::borrow::Cow::Owned(sorted)
+        };
         let total = edges.len();
-        let items = edges
-            .into_iter()
+        let edges: Vec<(&NoteRecord, &Link)> = edges
+            .iter()
             .skip(page.offset)
             .take(page.limit)
-            .filter_map(|(source, link)| {
-                let link = source.note.links.get(link as usize)?;
-                Some(Backlink {
-                    source: source.path.clone(),
-                    title: source.note.title.clone(),
-                    kind: link.kind,
-                    line: link.line,
-                    display: link.display.clone(),
-                    context: context_line(root, &source.path, link.range.start),
-                })
+            .filter_map(|e| {
+                let source = self.note(e.note)?;
+                Some((source, source.note.links.get(e.link as usize)?))
             })
             .collect();
-        Paged { total, items }
+        let contexts = context_lines(&edges, read, cancel)?;
+        let items = edges
+            .into_iter()
+            .zip(contexts)
+            .map(|((source, link), context)| Backlink {
+                source: source.path.clone(),
+                title: source.note.title.clone(),
+                kind: link.kind,
+                line: link.line,
+                display: link.display.clone(),
+                context,
+            })
+            .collect();
+        Ok(Paged { total, items })
     }
 
     /// Notes within `depth` hops of a note.
@@ -779,45 +836,144 @@ fn anchor_exists(fragment: &Fragment, target: &NoteRecord) -> bool {
     )
 }
 
-/// The line of `path` containing byte `offset`, trimmed and cut to about 240 bytes around the
-/// offset. Empty when the file cannot be read.
-fn context_line(root: &Path, path: &VaultPath, offset: usize) -> String {
-    let Ok(bytes) = std::fs::read(root.join(path.as_str())) else {
-        return String::new();
-    };
-    let offset = offset.min(bytes.len());
-    let start = bytes
-        .get(..offset)
-        .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
-        .map_or(0, |i| i + 1);
-    let end = bytes
-        .get(offset..)
-        .and_then(|b| b.iter().position(|&c| c == b'\n'))
-        .map_or(bytes.len(), |i| offset + i);
-    let line = String::from_utf8_lossy(bytes.get(start..end).unwrap_or_default());
-    let line = line.trim();
-    const MAX: usize = 240;
-    if line.len() <= MAX {
-        return line.to_owned();
+/// Reads a source note for its context lines: at most `max_bytes` (its indexed size, which the
+/// link offsets refer to), so a file that grew since it was indexed costs no more.
+///
+/// The one place where queries read a vault file.
+fn read_source(files: &VaultFs, path: &VaultPath, max_bytes: u64) -> std::io::Result<Vec<u8>> {
+    files.read_up_to(path, max_bytes)
+}
+
+/// The context line of every edge, in order. `edges` are grouped by source (as sorted by path):
+/// each source is read once with `read`, and all its lines are cut from that one read. `cancel`
+/// is checked before every read.
+fn context_lines(
+    edges: &[(&NoteRecord, &Link)],
+    mut read: impl FnMut(&NoteRecord) -> std::io::Result<Vec<u8>>,
+    cancel: &CancellationToken,
+) -> Result<Vec<String>, AppError> {
+    let mut contexts = vec![String::new(); edges.len()];
+    let mut slots = contexts.as_mut_slice();
+    let mut budget = CONTEXT_BUDGET_BYTES;
+    for group in edges.chunk_by(|a, b| a.0.path == b.0.path) {
+        if cancel.is_cancelled() {
+            return Err(AppError::Cancelled);
+        }
+        let n = group.len().min(slots.len());
+        let (mine, rest) = std::mem::take(&mut slots).split_at_mut(n);
+        slots = rest;
+        let Some((source, _)) = group.first() else {
+            continue;
+        };
+        if budget == 0 {
+            break;
+        }
+        let bytes = match read(source) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                tracing::debug!(path = %source.path, error = %err, "no context lines: cannot read the note");
+                continue;
+            }
+        };
+        let lines = lines_at(&bytes, group.iter().map(|(_, link)| link.range.start));
+        for (slot, line) in mine.iter_mut().zip(lines) {
+            if line.len() > budget {
+                budget = 0;
+                break;
+            }
+            budget -= line.len();
+            *slot = line;
+        }
     }
-    let rel = offset.saturating_sub(start);
+    Ok(contexts)
+}
+
+/// The context line at each of `offsets` in `bytes`, in the order given, found in one pass over
+/// the file: line ends are searched once, and each line is trimmed once however many links it
+/// holds.
+fn lines_at(bytes: &[u8], offsets: impl Iterator<Item = usize>) -> Vec<String> {
+    let mut order: Vec<(usize, usize)> = offsets
+        .map(|offset| offset.min(bytes.len()))
+        .enumerate()
+        .map(|(i, offset)| (offset, i))
+        .collect();
+    order.sort_unstable();
+    let mut lines = vec![String::new(); order.len()];
+    let line_end = |from: usize| {
+        bytes
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+            .map_or(bytes.len(), |i| from + i)
+    };
+    // The current line is `start..end` (`end` is its newline, or the end of the file), trimmed
+    // to `trimmed`.
+    let (mut start, mut end) = (0, line_end(0));
+    let mut trimmed = None;
+    for (offset, i) in order {
+        while offset > end {
+            start = end + 1;
+            end = line_end(start);
+            trimmed = None;
+        }
+        let span = *trimmed.get_or_insert_with(|| trim_span(bytes, start, end));
+        if let Some(slot) = lines.get_mut(i) {
+            *slot = cut_line(bytes, span, offset);
+        }
+    }
+    lines
+}
+
+/// `start..end` without the ASCII whitespace at either end.
+fn trim_span(bytes: &[u8], mut start: usize, mut end: usize) -> (usize, usize) {
+    let space = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_whitespace);
+    while start < end && space(start) {
+        start += 1;
+    }
+    while end > start && space(end - 1) {
+        end -= 1;
+    }
+    (start, end)
+}
+
+/// The trimmed line `start..end` as text, cut to [`CONTEXT_LINE_BYTES`] around `offset` when it
+/// is longer. Cuts fall on character boundaries and are marked with `…`.
+fn cut_line(bytes: &[u8], (start, end): (usize, usize), offset: usize) -> String {
+    const MAX: usize = CONTEXT_LINE_BYTES;
+    let line = bytes.get(start..end).unwrap_or_default();
+    if line.len() <= MAX {
+        let text = String::from_utf8_lossy(line);
+        return truncate(text.trim(), MAX).to_owned();
+    }
+    let continuation = |i: usize| line.get(i).is_some_and(|&b| b & 0xC0 == 0x80);
+    let rel = offset.clamp(start, end) - start;
     let mut from = rel.saturating_sub(MAX / 2).min(line.len() - MAX);
-    while !line.is_char_boundary(from) {
+    while from > 0 && continuation(from) {
         from -= 1;
     }
     let mut to = (from + MAX).min(line.len());
-    while !line.is_char_boundary(to) {
+    while to > from && continuation(to) {
         to -= 1;
     }
-    let mut out = String::new();
+    let text = String::from_utf8_lossy(line.get(from..to).unwrap_or_default());
+    let mut out = String::with_capacity(MAX + 2 * '…'.len_utf8());
     if from > 0 {
         out.push('…');
     }
-    out.push_str(line.get(from..to).unwrap_or_default());
+    out.push_str(truncate(&text, MAX));
     if to < line.len() {
         out.push('…');
     }
     out
+}
+
+/// `text` cut to at most `max` bytes on a character boundary (invalid UTF-8 decodes to three
+/// bytes a byte, so a cut slice can grow).
+fn truncate(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
 }
 
 /// Levenshtein distance between `a` and `b` if it is at most `budget`.
@@ -869,16 +1025,155 @@ mod tests {
         assert_eq!(edit_distance("a", "abcdef", 2), None);
     }
 
+    fn line_at(bytes: &[u8], offset: usize) -> String {
+        lines_at(bytes, std::iter::once(offset)).remove(0)
+    }
+
     #[test]
-    fn context_line_cuts_long_lines_on_char_boundaries() {
-        let dir = tempfile::tempdir().unwrap();
+    fn context_lines_cut_long_lines_on_char_boundaries() {
         let long = format!("{}[[target]]{}", "é".repeat(300), "ü".repeat(300));
-        std::fs::write(dir.path().join("a.md"), format!("first\n{long}\nlast")).unwrap();
-        let path = VaultPath::new("a.md").unwrap();
+        let text = format!("first\n{long}\nlast");
         let offset = "first\n".len() + "é".repeat(300).len();
-        let line = context_line(dir.path(), &path, offset);
+        let line = line_at(text.as_bytes(), offset);
         assert!(line.contains("[[target]]"), "{line}");
         assert!(line.starts_with('…') && line.ends_with('…'));
-        assert_eq!(context_line(dir.path(), &path, 0), "first");
+        assert!(line.len() <= CONTEXT_LINE_BYTES + 2 * '…'.len_utf8());
+        assert_eq!(line_at(text.as_bytes(), 0), "first");
+        assert_eq!(line_at(text.as_bytes(), text.len()), "last");
+        assert_eq!(line_at(text.as_bytes(), usize::MAX), "last");
+    }
+
+    #[test]
+    fn context_lines_near_the_ends_of_long_lines() {
+        let line = format!("  [[a]]{}[[z]]  ", "x".repeat(1000));
+        let bytes = line.as_bytes();
+        let both = lines_at(bytes, [bytes.len() - 7, 2].into_iter());
+        assert!(
+            both[0].starts_with('…') && both[0].ends_with("[[z]]"),
+            "{}",
+            both[0]
+        );
+        assert!(
+            both[1].starts_with("[[a]]") && both[1].ends_with('…'),
+            "{}",
+            both[1]
+        );
+        // Invalid UTF-8 decodes to replacement characters, still within the bound.
+        let bad = vec![0xFF; 2000];
+        let cut = line_at(&bad, 1000);
+        assert!(
+            cut.len() <= CONTEXT_LINE_BYTES + 2 * '…'.len_utf8(),
+            "{}",
+            cut.len()
+        );
+        let short = vec![0xFF; 200];
+        assert!(line_at(&short, 10).len() <= CONTEXT_LINE_BYTES);
+    }
+
+    #[test]
+    fn lines_are_found_in_the_order_asked_whatever_the_offsets() {
+        let text = "zero\n  one  \n\ntwo [[x]] [[y]]\n";
+        let got = lines_at(text.as_bytes(), [20, 0, 7, 13, 25, 4].into_iter());
+        assert_eq!(
+            got,
+            [
+                "two [[x]] [[y]]",
+                "zero",
+                "one",
+                "",
+                "two [[x]] [[y]]",
+                "zero"
+            ]
+        );
+    }
+
+    /// A vault with a target, two sources with many links each (one on a single long line) and
+    /// one with a single link.
+    fn many_sources() -> (tempfile::TempDir, crate::Vault) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("target.md"), "# Target\n").unwrap();
+        std::fs::write(root.join("a.md"), "[[target]] ".repeat(500)).unwrap();
+        std::fs::write(root.join("b.md"), "see [[target]]\n".repeat(300)).unwrap();
+        std::fs::write(root.join("c.md"), "one [[target]]\n").unwrap();
+        let mut options = crate::VaultOptions::new(root);
+        options.in_memory = true;
+        let (vault, _) = crate::Vault::open(&options, &|_| {}).unwrap();
+        (dir, vault)
+    }
+
+    #[test]
+    fn each_source_is_read_once_per_answer() {
+        let (_dir, vault) = many_sources();
+        let snapshot = vault.snapshot();
+        let id = snapshot.find("target").unwrap();
+        let root = vault.fs();
+        let mut reads: Vec<String> = Vec::new();
+        let page = snapshot
+            .backlinks_of(id, Page::ALL, &CancellationToken::new(), |source| {
+                reads.push(source.path.to_string());
+                read_source(root, &source.path, source.meta.size)
+            })
+            .unwrap();
+        assert_eq!(page.total, 801);
+        assert_eq!(page.items.len(), 801);
+        assert_eq!(reads, ["a.md", "b.md", "c.md"]);
+        assert!(page.items.iter().all(|b| b.context.contains("[[target]]")));
+        // A page spanning the end of one source and the start of the next reads just those.
+        reads.clear();
+        let window = Page {
+            limit: 10,
+            offset: 495,
+        };
+        let page = snapshot
+            .backlinks_of(id, window, &CancellationToken::new(), |source| {
+                reads.push(source.path.to_string());
+                read_source(root, &source.path, source.meta.size)
+            })
+            .unwrap();
+        assert_eq!(page.items.len(), 10);
+        assert_eq!(reads, ["a.md", "b.md"]);
+    }
+
+    #[test]
+    fn a_cancelled_answer_reads_nothing_more() {
+        let (_dir, vault) = many_sources();
+        let snapshot = vault.snapshot();
+        let id = snapshot.find("target").unwrap();
+        let root = vault.fs();
+        let cancel = CancellationToken::new();
+        let mut reads = 0;
+        let result = snapshot.backlinks_of(id, Page::ALL, &cancel, |source| {
+            reads += 1;
+            // The client goes away while the first source is being read.
+            cancel.cancel();
+            read_source(root, &source.path, source.meta.size)
+        });
+        assert!(matches!(result, Err(AppError::Cancelled)), "{result:?}");
+        assert_eq!(reads, 1);
+    }
+
+    #[test]
+    fn context_bytes_are_bounded_per_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("target.md"), "# Target\n").unwrap();
+        // 3,000 links, each on a 200-byte line: 600 KB of context lines in all.
+        let line = format!("{} [[target]]\n", "w".repeat(188));
+        std::fs::write(root.join("a.md"), line.repeat(3000)).unwrap();
+        let mut options = crate::VaultOptions::new(root);
+        options.in_memory = true;
+        let (vault, _) = crate::Vault::open(&options, &|_| {}).unwrap();
+        let snapshot = vault.snapshot();
+        let page = snapshot
+            .backlinks(vault.fs(), "target", Page::ALL, &CancellationToken::new())
+            .unwrap();
+        assert_eq!(page.items.len(), 3000);
+        let bytes: usize = page.items.iter().map(|b| b.context.len()).sum();
+        assert!(bytes <= CONTEXT_BUDGET_BYTES, "{bytes}");
+        assert!(bytes > CONTEXT_BUDGET_BYTES - 300, "{bytes}");
+        // The first backlinks keep their context; past the budget they come without.
+        assert_eq!(page.items[0].context, line.trim());
+        assert_eq!(page.items[2999].context, "");
     }
 }

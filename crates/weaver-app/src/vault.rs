@@ -79,6 +79,10 @@ pub enum CacheState {
     Rebuilt(String),
     /// Another process holds the cache; this one indexed into memory instead.
     InUse,
+    /// The cache cannot be created or opened where it should live (a read-only or unwritable
+    /// location, a file where its folder should be, damage that removing files did not cure):
+    /// the vault was indexed into memory instead. The reason names the failure.
+    Unavailable(String),
     /// The vault was opened with an in-memory cache on purpose.
     InMemory,
 }
@@ -382,6 +386,8 @@ pub struct Vault {
     writes: Mutex<()>,
     events: broadcast::Sender<VaultEvent>,
     _lock: Option<std::fs::File>,
+    /// The handle through which the in-vault cache folder is used (see `VaultFs::pin_cache_dir`).
+    _cache_handle: Option<std::os::fd::OwnedFd>,
 }
 
 /// What a failed sync left to redo.
@@ -474,9 +480,26 @@ impl Vault {
             .cache_dir
             .clone()
             .unwrap_or_else(|| root.join(".weaver"));
+        let mut cache_handle = None;
         let (store, search, lock, cache, cache_dir) = if options.in_memory {
             let (store, search) = memory_backends()?;
             (store, search, None, CacheState::InMemory, None)
+        } else if options.cache_dir.is_none() {
+            // The default cache is a folder of the vault: opened like every other one, never
+            // through a link, and used through its handle so a swap cannot redirect it.
+            match fs.pin_cache_dir() {
+                Ok((handle, pinned)) => {
+                    let (store, search, lock, cache, used) = open_backends(&pinned)?;
+                    cache_handle = Some(handle);
+                    (store, search, lock, cache, used.map(|_| cache_dir.clone()))
+                }
+                Err(error) => {
+                    let reason = format!("`.weaver` in the vault cannot be used: {error}");
+                    tracing::warn!(%reason, "the cache cannot be used; indexing into memory");
+                    let (store, search) = memory_backends()?;
+                    (store, search, None, CacheState::Unavailable(reason), None)
+                }
+            }
         } else {
             open_backends(&cache_dir)?
         };
@@ -524,6 +547,7 @@ impl Vault {
             writes: Mutex::new(()),
             events: broadcast::channel(EVENT_BUFFER).0,
             _lock: lock,
+            _cache_handle: cache_handle,
         };
         let sync = vault.sync_inner(&Scope::All, search_stale, progress)?;
         let snapshot = vault.snapshot();
@@ -1182,16 +1206,51 @@ fn memory_backends() -> Result<(Box<dyn Store>, SearchIndex), AppError> {
     Ok((store, SearchIndex::in_memory()?))
 }
 
-/// Opens the on-disk cache, or falls back to memory when another process holds it.
+/// Opens the on-disk cache, healing what can be healed and falling back to memory otherwise:
+/// never does a cache problem keep the vault from opening (the cache is disposable).
+///
+/// - Another process holds the cache: memory ([`CacheState::InUse`]).
+/// - An entry inside the cache folder is damaged or of the wrong kind (a file where the search
+///   index's folder should be, an empty folder where the database should be): it is removed and
+///   created afresh ([`CacheState::Rebuilt`]).
+/// - Anything else (the folder cannot be created: read-only file system, no permission, a file
+///   in its place; an entry that cannot be removed): memory, with a warning
+///   ([`CacheState::Unavailable`]).
 fn open_backends(cache_dir: &Path) -> Result<Backends, AppError> {
+    match open_on_disk(cache_dir) {
+        Ok(backends) => Ok(backends),
+        Err(err) => {
+            let reason = err.to_string();
+            tracing::warn!(
+                cache = %cache_dir.display(),
+                error = %reason,
+                "the cache cannot be used; indexing into memory"
+            );
+            let (store, search) = memory_backends()?;
+            Ok((store, search, None, CacheState::Unavailable(reason), None))
+        }
+    }
+}
+
+fn open_on_disk(cache_dir: &Path) -> Result<Backends, AppError> {
     fs_err::create_dir_all(cache_dir).map_err(|e| AppError::io(cache_dir, e))?;
     let lock_path = cache_dir.join("lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| AppError::io(&lock_path, e))?;
+    let open_lock = || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+    };
+    let lock = match open_lock() {
+        Ok(lock) => lock,
+        // A regular lock file may be another process's: only something else is cleared.
+        Err(err) if std::fs::symlink_metadata(&lock_path).is_ok_and(|m| !m.is_file()) => {
+            clear_entry(&lock_path).map_err(|_| AppError::io(&lock_path, err))?;
+            open_lock().map_err(|e| AppError::io(&lock_path, e))?
+        }
+        Err(err) => return Err(AppError::io(&lock_path, err)),
+    };
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -1204,8 +1263,31 @@ fn open_backends(cache_dir: &Path) -> Result<Backends, AppError> {
         }
         Err(std::fs::TryLockError::Error(err)) => return Err(AppError::io(&lock_path, err)),
     }
-    let (store, outcome) = SqliteStore::open(&cache_dir.join("cache.sqlite"))?;
-    let (search, opened) = SearchIndex::open(&cache_dir.join("search"))?;
+    // The lock is held: what is inside the folder is this process's to remove.
+    let mut rebuilt = None;
+    let store_path = cache_dir.join("cache.sqlite");
+    let (store, outcome) = match SqliteStore::open(&store_path) {
+        Ok(opened) => opened,
+        Err(err) => {
+            tracing::warn!(error = %err, "the note cache cannot be opened; creating it afresh");
+            SqliteStore::delete_files(&store_path).map_err(|_| err)?;
+            rebuilt = Some("the note cache could not be opened".to_owned());
+            SqliteStore::open(&store_path)?
+        }
+    };
+    let search_path = cache_dir.join("search");
+    let (search, opened) = match SearchIndex::open(&search_path) {
+        Ok(opened) => opened,
+        // A folder is the index's to judge (it refuses to wipe files it did not write); a file
+        // or link in its place is only in the way.
+        Err(err) if std::fs::symlink_metadata(&search_path).is_ok_and(|m| !m.is_dir()) => {
+            tracing::warn!(error = %err, "the search index cannot be opened; creating it afresh");
+            clear_entry(&search_path).map_err(|_| err)?;
+            rebuilt = Some("the search index could not be opened".to_owned());
+            SearchIndex::open(&search_path)?
+        }
+        Err(err) => return Err(err.into()),
+    };
     let mut cache = match outcome {
         OpenOutcome::Opened => CacheState::Reused,
         OpenOutcome::Created => CacheState::Created,
@@ -1217,6 +1299,11 @@ fn open_backends(cache_dir: &Path) -> Result<Backends, AppError> {
     if opened.rebuilt && cache == CacheState::Reused {
         cache = CacheState::Rebuilt("the search index was unusable".to_owned());
     }
+    if let Some(reason) = rebuilt
+        && !matches!(cache, CacheState::Rebuilt(_))
+    {
+        cache = CacheState::Rebuilt(reason);
+    }
     let store: Box<dyn Store> = Box::new(store);
     Ok((
         store,
@@ -1225,6 +1312,15 @@ fn open_backends(cache_dir: &Path) -> Result<Backends, AppError> {
         cache,
         Some(cache_dir.to_path_buf()),
     ))
+}
+
+/// Removes a file or link, or an empty folder, at `path`; never a folder's contents.
+fn clear_entry(path: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(path)?.is_dir() {
+        std::fs::remove_dir(path)
+    } else {
+        std::fs::remove_file(path)
+    }
 }
 
 /// Resident memory in MiB, for debug logs (Linux; 0 elsewhere).

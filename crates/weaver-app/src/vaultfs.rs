@@ -224,6 +224,29 @@ impl VaultFs {
         read_at(dir.as_fd(), &name, max)
     }
 
+    /// The first `max` bytes of the file at `path` (all of it when shorter), as an I/O result:
+    /// for readers that want bytes the index already knows the length of.
+    pub(crate) fn read_up_to(&self, path: &VaultPath, max: u64) -> std::io::Result<Vec<u8>> {
+        let io = |e: FsError| match e {
+            FsError::Io(e) => e,
+            other => std::io::Error::other(other.to_string()),
+        };
+        let (dir, name) = self.locate(path, false).map_err(io)?;
+        let fd = rustix::fs::openat(
+            &dir,
+            name.as_str(),
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+            Mode::empty(),
+        )
+        .map_err(|e| io(e.into()))?;
+        if FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode) != FileType::RegularFile {
+            return Err(io(FsError::WrongType));
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(max.min(1 << 24)).unwrap_or(0));
+        std::fs::File::from(fd).take(max).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
     /// What is at `path`: `None` when nothing is (or a folder on the way is missing). A symbolic
     /// link as the last component is reported as such; one on the way is an error.
     pub(crate) fn stat(&self, path: &VaultPath) -> Result<Option<Entry>, FsError> {
@@ -319,6 +342,30 @@ impl VaultFs {
             folder => format!("{folder}/{name}"),
         };
         VaultPath::normalize(&joined).unwrap_or_else(|_| path.clone())
+    }
+
+    /// Opens (creating it) the vault's own cache folder `.weaver` without following links, and
+    /// returns its handle with a path that reaches the folder through that handle
+    /// (`/proc/self/fd/N` on Linux), for SQLite and tantivy, which open files by path: a
+    /// `.weaver` swapped for a link later cannot redirect them. The cache's own entries must not
+    /// be links either.
+    pub(crate) fn pin_cache_dir(&self) -> Result<(OwnedFd, PathBuf), FsError> {
+        use std::os::fd::AsRawFd as _;
+        let dir = self.open_dir(&[".weaver"], true)?;
+        for entry in ["cache.sqlite", "cache.sqlite-wal", "cache.sqlite-shm", "search", "lock"] {
+            if let Ok(stat) = rustix::fs::statat(&dir, entry, AtFlags::SYMLINK_NOFOLLOW)
+                && FileType::from_raw_mode(stat.st_mode) == FileType::Symlink
+            {
+                return Err(FsError::Symlink);
+            }
+        }
+        let through = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
+        let path = if through.is_dir() {
+            through
+        } else {
+            self.root.join(".weaver")
+        };
+        Ok((dir, path))
     }
 
     /// Opens (creating it and its folders) the lock file at `path`, for `flock`.

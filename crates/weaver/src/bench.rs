@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use serde::Serialize;
 use weaver_app::vaultgen::{GenOptions, write_vault};
-use weaver_app::{Page, SearchQuery, Vault, WatchOptions};
+use weaver_app::{CancellationToken, Page, SearchQuery, Vault, WatchOptions};
 use weaver_core::Direction;
 
 use crate::cli::Global;
@@ -268,7 +268,11 @@ fn run_bench(
     for i in 0..iterations {
         let Some(note) = pick(i) else { break };
         let t = Instant::now();
-        let page = snapshot.backlinks(vault.root(), note, Page::first(50))?;
+        let page = snapshot.backlinks(vault.fs(),
+            note,
+            Page::first(50),
+            &CancellationToken::new(),
+        )?;
         samples.push(t.elapsed());
         std::hint::black_box(page);
     }

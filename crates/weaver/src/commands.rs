@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use weaver_app::{Progress, SearchQuery, Vault, VaultOptions, WatchOptions};
+use weaver_app::{CancellationToken, Progress, SearchQuery, Vault, VaultOptions, WatchOptions};
 
 use crate::cli::{Cli, Command, Global, GraphCommand, SearchArgs};
 use crate::dates::parse_date;
@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Note(args) => {
             let (vault, _) = open_vault(&cli.global, false)?;
             let snapshot = vault.snapshot();
-            let details = snapshot.details(vault.root(), &args.note)?;
+            let details = snapshot.details(vault.fs(), &args.note, &CancellationToken::new())?;
             let content = if args.content {
                 Some(
                     vault
@@ -88,7 +88,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .as_deref(),
                 ),
                 GraphCommand::Backlinks { note, page } => {
-                    out.backlinks(&snapshot.backlinks(vault.root(), &note, (&page).into())?);
+                    out.backlinks(&snapshot.backlinks(vault.fs(),
+                        &note,
+                        (&page).into(),
+                        &CancellationToken::new(),
+                    )?);
                 }
                 GraphCommand::Links { note } => out.links(&snapshot.outgoing(&note)?),
                 GraphCommand::Orphans { page } => out.orphans(&snapshot.orphans((&page).into())),

@@ -37,6 +37,8 @@ pub enum Code {
     /// The search ran out of its time budget and was stopped.
     SearchTimeout,
     WatchError,
+    /// The caller went away (or gave up) before the query finished.
+    Cancelled,
     // Write errors (`AppError` and `weaver_core::EditError`).
     InvalidContent,
     Conflict,
@@ -113,6 +115,7 @@ impl Code {
             Self::QueryTooComplex => "query_too_complex",
             Self::SearchTimeout => "search_timeout",
             Self::WatchError => "watch_error",
+            Self::Cancelled => "cancelled",
             Self::InvalidContent => "invalid_content",
             Self::Conflict => "conflict",
             Self::NoteAlreadyExists => "note_already_exists",
@@ -218,6 +221,8 @@ impl Code {
             // The same query may well finish on a less busy server: not the client's mistake,
             // like `request_timeout`.
             Self::SearchTimeout => StatusCode::SERVICE_UNAVAILABLE,
+            // Seldom seen: the work stops because nobody waits for the answer any more.
+            Self::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidIgnorePattern
             | Self::IoError
             | Self::CacheError
@@ -256,6 +261,7 @@ pub fn classify(err: &AppError) -> Code {
             | SearchError::WriterUnavailable => Code::SearchError,
         },
         AppError::Watch { .. } => Code::WatchError,
+        AppError::Cancelled => Code::Cancelled,
         AppError::InvalidContent { .. } => Code::InvalidContent,
         AppError::Conflict { .. } => Code::Conflict,
         AppError::AlreadyExists(_) => Code::NoteAlreadyExists,

@@ -54,6 +54,8 @@ impl Out {
                 weaver_app::CacheState::InUse =>
                     "in use by another process, indexed in memory".to_owned(),
                 weaver_app::CacheState::InMemory => "in memory".to_owned(),
+                weaver_app::CacheState::Unavailable(reason) =>
+                    format!("unavailable, indexed in memory: {reason}"),
             }
         );
     }
@@ -142,7 +144,15 @@ impl Out {
             self.link_lines(&note.links);
         }
         if !note.backlinks.is_empty() {
-            say!("\nbacklinks ({}):", note.backlinks.len());
+            if note.backlinks.len() < note.backlinks_total {
+                say!(
+                    "\nbacklinks ({} of {}; `graph backlinks` lists them all):",
+                    note.backlinks.len(),
+                    note.backlinks_total
+                );
+            } else {
+                say!("\nbacklinks ({}):", note.backlinks.len());
+            }
             for b in &note.backlinks {
                 say!("  {}:{}  {}", b.source, b.line, b.context);
             }

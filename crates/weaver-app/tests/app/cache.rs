@@ -285,12 +285,7 @@ fn oversized_and_binary_files_are_diagnostics_not_failures() {
 fn graph_follows_text_only_and_link_edits() {
     let dir = vault(SPEC);
     let (v, _) = open(dir.path());
-    let backlinks = |v: &Vault, note: &str| {
-        v.snapshot()
-            .backlinks(v.root(), note, weaver_app::Page::ALL)
-            .unwrap()
-            .total
-    };
+    let backlinks = |v: &Vault, note: &str| v.snapshot().backlink_count(note).unwrap();
     assert_eq!(backlinks(&v, "b"), 1);
     // Text-only edit of the linking note: same links, same graph.
     write(
@@ -311,4 +306,74 @@ fn graph_follows_text_only_and_link_edits() {
     v.sync(&Scope::All).unwrap();
     assert_eq!(backlinks(&v, "b"), 1);
     assert_eq!(backlinks(&v, "sub/c"), 0);
+}
+
+/// Opens `dir` with the cache at `cache` and checks that the vault answers queries and search.
+fn open_with_cache(dir: &std::path::Path, cache: &std::path::Path) -> (Vault, CacheState) {
+    let mut options = VaultOptions::new(dir);
+    options.cache_dir = Some(cache.to_path_buf());
+    let (v, report) = Vault::open(&options, &|_| {}).unwrap();
+    assert_eq!(report.notes, 3);
+    assert_eq!(search_total(&v, "zebras"), 1);
+    (v, report.cache)
+}
+
+#[test]
+fn entries_in_the_way_inside_the_cache_are_rebuilt() {
+    // A file where the search index's folder should be.
+    let dir = vault(SPEC);
+    write(dir.path(), ".weaver/search", "not an index\n");
+    let (v, cache) = open_with_cache(dir.path(), &dir.path().join(".weaver"));
+    assert!(matches!(cache, CacheState::Rebuilt(_)), "{cache:?}");
+    assert!(dir.path().join(".weaver/search/meta.json").is_file());
+    drop(v);
+    assert_eq!(open(dir.path()).1.cache, CacheState::Reused);
+
+    // An empty folder where the database, or the lock file, should be (with no database yet,
+    // the lock in the way leaves a cache that is simply new).
+    for entry in ["cache.sqlite", "lock"] {
+        let dir = vault(SPEC);
+        std::fs::create_dir_all(dir.path().join(".weaver").join(entry)).unwrap();
+        let (v, cache) = open_with_cache(dir.path(), &dir.path().join(".weaver"));
+        if entry == "lock" {
+            assert_eq!(cache, CacheState::Created);
+        } else {
+            assert!(
+                matches!(cache, CacheState::Rebuilt(_)),
+                "{entry}: {cache:?}"
+            );
+        }
+        assert!(dir.path().join(".weaver").join(entry).is_file(), "{entry}");
+        drop(v);
+        assert_eq!(open(dir.path()).1.cache, CacheState::Reused, "{entry}");
+    }
+}
+
+#[test]
+fn a_cache_that_cannot_be_made_is_kept_in_memory() {
+    // `.weaver` is a file of the user's; a cache folder below a file (`ENOTDIR`); a folder with
+    // unknown content where the database should be. None is removed, and each vault serves.
+    let dir = vault(SPEC);
+    write(dir.path(), ".weaver", "mine\n");
+    let (v, cache) = open_with_cache(dir.path(), &dir.path().join(".weaver"));
+    assert!(
+        matches!(&cache, CacheState::Unavailable(reason) if reason.contains(".weaver")),
+        "{cache:?}"
+    );
+    assert!(v.cache_dir().is_none());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".weaver")).unwrap(),
+        "mine\n"
+    );
+
+    let dir = vault(SPEC);
+    write(dir.path(), "blocker", "a file\n");
+    let (_v, cache) = open_with_cache(dir.path(), &dir.path().join("blocker/cache"));
+    assert!(matches!(cache, CacheState::Unavailable(_)), "{cache:?}");
+
+    let dir = vault(SPEC);
+    write(dir.path(), ".weaver/cache.sqlite/keep", "unknown\n");
+    let (_v, cache) = open_with_cache(dir.path(), &dir.path().join(".weaver"));
+    assert!(matches!(cache, CacheState::Unavailable(_)), "{cache:?}");
+    assert!(dir.path().join(".weaver/cache.sqlite/keep").is_file());
 }

@@ -50,6 +50,11 @@ pub fn open_in_memory(root: &Path) -> Vault {
     Vault::open(&options, &|_| {}).unwrap().0
 }
 
+/// A cancellation token that never fires.
+pub fn never() -> weaver_app::CancellationToken {
+    weaver_app::CancellationToken::new()
+}
+
 /// Paths of a list of items, as strings.
 pub fn paths<T>(items: &[T], path: impl Fn(&T) -> &str) -> Vec<String> {
     items.iter().map(|i| path(i).to_owned()).collect()

@@ -760,3 +760,23 @@ fn a_move_on_a_full_disk_changes_nothing() {
     assert_eq!(move_side(&root, 20, &[]), Some(false));
     assert_eq!(v.snapshot().unresolved(Page::ALL).total, 0);
 }
+
+// Finding 2 for the cache: a `.weaver` link out of the vault never receives the cache.
+#[test]
+fn a_linked_cache_folder_is_not_used() {
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("vault");
+    let outside = outer.path().join("outside");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    write(&root, "a.md", "# A\nquokka\n");
+    std::os::unix::fs::symlink(&outside, root.join(".weaver")).unwrap();
+    let (v, report) = open(&root);
+    assert!(
+        matches!(report.cache, weaver_app::CacheState::Unavailable(_)),
+        "{:?}",
+        report.cache
+    );
+    assert_eq!(found(&v, "quokka"), 1);
+    assert!(files_below(&outside).is_empty(), "{:?}", files_below(&outside));
+}

@@ -3,7 +3,7 @@
 use weaver_app::{AppError, Page, SearchQuery};
 use weaver_core::{DiagnosticCode, Direction};
 
-use crate::fixture::{open_in_memory, paths, vault};
+use crate::fixture::{never, open_in_memory, paths, vault};
 
 /// hub links to a, b and (by path) x/dup; a -> b -> c; c embeds img.png; d is an orphan;
 /// two notes share the name `dup`.
@@ -41,7 +41,7 @@ fn backlinks_with_context_lines() {
     let dir = vault(GRAPH);
     let v = open_in_memory(dir.path());
     let s = v.snapshot();
-    let page = s.backlinks(v.root(), "b", Page::ALL).unwrap();
+    let page = s.backlinks(v.fs(), "b", Page::ALL, &never()).unwrap();
     assert_eq!(page.total, 3);
     let got: Vec<(String, u32, String)> = page
         .items
@@ -65,13 +65,13 @@ fn backlinks_with_context_lines() {
         ]
     );
     let first = s
-        .backlinks(
-            v.root(),
+        .backlinks(v.fs(),
             "b",
             Page {
                 limit: 1,
                 offset: 2,
             },
+            &never(),
         )
         .unwrap();
     assert_eq!(first.total, 3);
@@ -228,17 +228,17 @@ fn note_details_and_not_found_suggestions() {
     let dir = vault(GRAPH);
     let v = open_in_memory(dir.path());
     let s = v.snapshot();
-    let hub = s.details(v.root(), "hub.md").unwrap();
+    let hub = s.details(v.fs(), "hub.md", &never()).unwrap();
     assert_eq!(hub.title, "hub");
     assert_eq!(hub.tags, vec!["area/sub", "top"]);
     assert_eq!(hub.links.len(), 4);
     assert_eq!(hub.headings[0].text, "Hub");
     assert!(hub.backlinks.iter().all(|b| b.source.as_str() == "hub.md"));
     assert_eq!(hub.hash.len(), 64);
-    let by_name = s.details(v.root(), "HUB").unwrap();
+    let by_name = s.details(v.fs(), "HUB", &never()).unwrap();
     assert_eq!(by_name.path.as_str(), "hub.md");
 
-    match s.details(v.root(), "hubb").unwrap_err() {
+    match s.details(v.fs(), "hubb", &never()).unwrap_err() {
         AppError::NoteNotFound { path, suggestions } => {
             assert_eq!(path, "hubb");
             assert_eq!(suggestions, vec!["hub.md"]);
@@ -300,4 +300,68 @@ fn notes_are_found_by_alias_after_names() {
     assert_eq!(s.find_note("roadmap").unwrap().path.as_str(), "Roadmap.md");
     // Shared aliases go to the shortest path.
     assert_eq!(s.find_note("HOME").unwrap().path.as_str(), "Plan.md");
+}
+
+/// The case: a 2 MB note with 190,000 links to one target, on lines of ten and on one
+/// line of 10,000. A page of 1,000 is 1,000 bounded lines, and the note's details list only the
+/// first backlinks.
+#[test]
+fn backlinks_of_a_note_linked_190k_times_are_bounded() {
+    let mut text = format!("{}\n", "[[Weaver]] ".repeat(10).trim_end()).repeat(18_000);
+    text.push_str(&"[[Weaver]] ".repeat(10_000));
+    let dir = vault("//- Weaver.md\n# Weaver\n//- Other.md\nAlso [[Weaver]].\n");
+    std::fs::write(dir.path().join("Hub.md"), &text).unwrap();
+    let v = open_in_memory(dir.path());
+    let s = v.snapshot();
+    let page = s
+        .backlinks(v.fs(), "Weaver", Page::first(1000), &never())
+        .unwrap();
+    assert_eq!(page.total, 190_001);
+    assert_eq!(page.items.len(), 1000);
+    assert!(
+        page.items
+            .iter()
+            .all(|b| b.context == "[[Weaver]] ".repeat(10).trim_end())
+    );
+    let last = s
+        .backlinks(v.fs(),
+            "Weaver",
+            Page {
+                limit: 2,
+                offset: 189_999,
+            },
+            &never(),
+        )
+        .unwrap();
+    let long = &last.items[0].context;
+    assert!(
+        long.starts_with('…') && long.ends_with("[[Weaver]]"),
+        "{long}"
+    );
+    assert!(long.len() <= weaver_app::CONTEXT_LINE_BYTES + 2 * '…'.len_utf8());
+    assert_eq!(last.items[1].context, "Also [[Weaver]].");
+
+    let everything = s
+        .backlinks(v.fs(), "Weaver", Page::ALL, &never())
+        .unwrap();
+    assert_eq!(everything.items.len(), 190_001);
+    let bytes: usize = everything.items.iter().map(|b| b.context.len()).sum();
+    assert!(bytes <= weaver_app::CONTEXT_BUDGET_BYTES, "{bytes}");
+
+    let details = s.details(v.fs(), "Weaver", &never()).unwrap();
+    assert_eq!(details.backlinks.len(), weaver_app::DETAIL_BACKLINKS);
+    assert_eq!(details.backlinks_total, 190_001);
+}
+
+#[test]
+fn a_cancelled_backlinks_query_stops() {
+    let dir = vault(GRAPH);
+    let v = open_in_memory(dir.path());
+    let cancelled = weaver_app::CancellationToken::new();
+    cancelled.cancel();
+    let err = v
+        .snapshot()
+        .backlinks(v.fs(), "b", Page::ALL, &cancelled)
+        .unwrap_err();
+    assert!(matches!(err, AppError::Cancelled), "{err:?}");
 }

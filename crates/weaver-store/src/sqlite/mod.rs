@@ -133,9 +133,10 @@ impl SqliteStore {
         }
     }
 
-    /// Deletes the database at `path` and its `-wal`, `-shm` and `-journal` files; missing
-    /// files are fine. Use after an error for which [`StoreError::is_damaged`] holds, with no
-    /// store open on `path`, then [`SqliteStore::open`] again.
+    /// Deletes the database at `path` and its `-wal`, `-shm` and `-journal` files (an empty
+    /// folder in the place of one of them too); missing files are fine. Use after an error for
+    /// which [`StoreError::is_damaged`] holds, or when the file cannot be opened, with no store
+    /// open on `path`, then [`SqliteStore::open`] again.
     pub fn delete_files(path: &Path) -> Result<(), StoreError> {
         let mut targets = vec![path.to_path_buf()];
         for suffix in SIDE_FILE_SUFFIXES {
@@ -144,7 +145,13 @@ impl SqliteStore {
             targets.push(PathBuf::from(side));
         }
         for target in targets {
-            match fs_err::remove_file(&target) {
+            let is_dir = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir());
+            let removed = if is_dir {
+                fs_err::remove_dir(&target)
+            } else {
+                fs_err::remove_file(&target)
+            };
+            match removed {
                 Ok(()) => {}
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
                 Err(error) => {

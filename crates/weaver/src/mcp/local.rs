@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use weaver_app::{
-    AppError, NoteFilter, NoteOrder, Page as AppPage, Precondition, SearchQuery, Snapshot, Vault,
+    AppError, CancellationToken, NoteFilter, NoteOrder, Page as AppPage, Precondition, SearchQuery,
+    Snapshot, Vault,
 };
 use weaver_core::{Fragment, LinkKind, content_hash, fold_name};
 
@@ -145,8 +146,19 @@ impl LocalBackend {
         T: Send + 'static,
         F: FnOnce(&Vault) -> Result<T, ToolError> + Send + 'static,
     {
+        self.cancellable(move |vault, _| f(vault)).await
+    }
+
+    /// [`LocalBackend::blocking`] for work that checks a token between its steps: the token is
+    /// cancelled when the call's future is dropped (the client cancelled it, or the session
+    /// ended), so the work stops instead of finishing for nobody.
+    async fn cancellable<T, F>(&self, f: F) -> Result<T, ToolError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Vault, &CancellationToken) -> Result<T, ToolError> + Send + 'static,
+    {
         let vault = self.vault().await?;
-        tokio::task::spawn_blocking(move || f(&vault))
+        crate::cancel::run(move |cancel| f(&vault, cancel))
             .await
             .map_err(|e| ToolError::new(Code::InternalError, format!("a vault call failed: {e}")))?
     }
@@ -191,9 +203,7 @@ fn read_source(vault: &Vault, snapshot: &Snapshot, note: &str) -> Result<NoteSou
         }
         Err(e) => return Err(e),
     };
-    let backlinks = snapshot
-        .backlinks(vault.root(), record.path.as_str(), AppPage::first(0))?
-        .total;
+    let backlinks = snapshot.backlink_count(record.path.as_str())?;
     let mut seen = HashSet::new();
     let tags = record
         .note
@@ -301,10 +311,10 @@ impl VaultBackend for LocalBackend {
         note: String,
         window: Window,
     ) -> BackendFuture<'_, NotePage<BacklinkEntry>> {
-        Box::pin(self.blocking(move |vault| {
+        Box::pin(self.cancellable(move |vault, cancel| {
             let snapshot = vault.snapshot();
             let path = snapshot.find_note(&note)?.path.to_string();
-            let found = snapshot.backlinks(vault.root(), &path, page(window))?;
+            let found = snapshot.backlinks(vault.fs(), &path, page(window), cancel)?;
             Ok(NotePage {
                 note: path,
                 page: Page {

@@ -461,6 +461,8 @@ struct NoteJson {
     content: Option<String>,
     links: Vec<LinkJson>,
     backlinks: Vec<IgnoredAny>,
+    /// All backlinks; `backlinks` lists only the first ones.
+    backlinks_total: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -532,7 +534,7 @@ impl NoteJson {
             links: LinkCounts {
                 outgoing: self.links.len(),
                 unresolved: self.links.iter().filter(|l| l.resolved.is_none()).count(),
-                backlinks: self.backlinks.len(),
+                backlinks: self.backlinks_total.unwrap_or(self.backlinks.len()),
             },
             content,
         }

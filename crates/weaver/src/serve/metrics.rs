@@ -37,6 +37,9 @@ pub const WATCHER_EVENTS_TOTAL: &str = "weaver_watcher_events_total";
 pub const WRITE_CONFLICTS_TOTAL: &str = "weaver_write_conflicts_total";
 /// Duration of index syncs that changed something, by `vault`.
 pub const SYNC_DURATION_SECONDS: &str = "weaver_sync_duration_seconds";
+/// Gauge: vault calls running on the blocking pool, including those whose caller has gone, and
+/// the calls whose caller went away first (both kept by `crate::cancel`).
+pub use crate::cancel::{QUERIES_ABANDONED_TOTAL, QUERIES_IN_FLIGHT};
 /// Gauge: resident memory of the process, in bytes (Linux).
 pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
 /// Gauge: CPU time used by the process, in seconds (Linux; a gauge set from the kernel's total).
@@ -118,6 +121,17 @@ fn describe() {
         "CPU time used by the process"
     );
     describe_gauge!(PROCESS_OPEN_FDS, "Open file descriptors");
+    describe_gauge!(
+        QUERIES_IN_FLIGHT,
+        "Vault calls running on the blocking pool, including abandoned ones"
+    );
+    describe_counter!(
+        QUERIES_ABANDONED_TOTAL,
+        "Vault calls whose caller went away before they finished"
+    );
+    // Visible at zero before the first call.
+    gauge!(QUERIES_IN_FLIGHT).increment(0.0);
+    counter!(QUERIES_ABANDONED_TOTAL).increment(0);
 }
 
 /// Middleware: counts and times every request under its route template.

@@ -62,6 +62,9 @@ pub struct VaultReadiness {
     /// Why it failed, or why it is not watched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why its on-disk cache could not be used, when it is indexed in memory instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_error: Option<String>,
 }
 
 /// 200 once every vault has finished opening (a vault that failed to open does not hold the
@@ -95,6 +98,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
                     state: s.state,
                     notes: s.notes,
                     error: s.error,
+                    cache_error: s.cache_error,
                 },
             )
         })

@@ -70,7 +70,18 @@ where
     F: FnOnce() -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
+    cancellable(move |_| f()).await
+}
+
+/// [`blocking`] for work that checks a token between its steps: the token is cancelled when the
+/// handler's future is dropped (the client disconnected or the request timed out), so the work
+/// stops instead of finishing for nobody.
+pub async fn cancellable<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&CancellationToken) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    crate::cancel::run(f)
         .await
         .map_err(|e| ApiError::Internal(format!("a vault query failed: {e}")))?
 }

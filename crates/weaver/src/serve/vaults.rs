@@ -55,6 +55,8 @@ pub struct OpenVault {
     watcher: Mutex<Option<WatchHandle>>,
     /// Why the vault is not watched for changes, when it is not.
     pub watch_error: Option<String>,
+    /// Why the on-disk cache could not be used, when the vault is indexed in memory instead.
+    pub cache_error: Option<String>,
 }
 
 impl std::fmt::Debug for OpenVault {
@@ -62,6 +64,7 @@ impl std::fmt::Debug for OpenVault {
         f.debug_struct("OpenVault")
             .field("vault", &self.vault)
             .field("watch_error", &self.watch_error)
+            .field("cache_error", &self.cache_error)
             .finish_non_exhaustive()
     }
 }
@@ -341,7 +344,11 @@ fn open_blocking(
     config: &VaultConfig,
     watch: &WatchConfig,
 ) -> Result<Arc<OpenVault>, weaver_app::AppError> {
-    let (vault, _report) = Vault::open(&config.open_options(), &|_| {})?;
+    let (vault, report) = Vault::open(&config.open_options(), &|_| {})?;
+    let cache_error = match report.cache {
+        weaver_app::CacheState::Unavailable(reason) => Some(reason),
+        _ => None,
+    };
     let vault = Arc::new(vault);
     let name = entry.name.clone();
     let events = entry.events.clone();
@@ -385,6 +392,7 @@ fn open_blocking(
         vault,
         watcher: Mutex::new(watcher),
         watch_error,
+        cache_error,
     }))
 }
 

@@ -13,6 +13,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "../../src/cancel.rs"]
+mod cancel;
 #[path = "../../src/dates.rs"]
 #[allow(dead_code)]
 mod dates;

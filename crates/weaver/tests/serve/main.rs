@@ -14,6 +14,8 @@
 mod support;
 
 mod api;
+mod backlinks;
+mod cache;
 mod config;
 mod events;
 mod lifecycle;

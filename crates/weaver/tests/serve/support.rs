@@ -137,6 +137,7 @@ pub struct Start {
     env: Vec<(String, String)>,
     dir: Option<PathBuf>,
     json_logs: bool,
+    wrapper: Option<(String, Vec<String>)>,
 }
 
 impl Start {
@@ -148,6 +149,7 @@ impl Start {
             env: Vec::new(),
             dir: None,
             json_logs: true,
+            wrapper: None,
         }
     }
 
@@ -181,9 +183,28 @@ impl Start {
         self
     }
 
+    /// Runs the binary through `program args... weaver ...` (for example in a namespace that
+    /// `unshare` makes).
+    // Only some of the crates that include this file use it.
+    #[allow(dead_code)]
+    pub fn wrap(mut self, program: &str, args: &[&str]) -> Self {
+        self.wrapper = Some((
+            program.to_owned(),
+            args.iter().map(|a| (*a).to_owned()).collect(),
+        ));
+        self
+    }
+
     /// The command, without starting it.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_weaver"));
+        let mut cmd = match &self.wrapper {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(env!("CARGO_BIN_EXE_weaver"));
+                cmd
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_weaver")),
+        };
         for (key, _) in std::env::vars() {
             if key.starts_with("WEAVER") || key == "RUST_LOG" {
                 cmd.env_remove(key);

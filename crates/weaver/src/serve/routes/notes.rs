@@ -26,7 +26,7 @@ use crate::dates::format_timestamp_ns;
 use crate::serve::error::ApiError;
 use crate::serve::extract::{ApiPath, ApiQuery, parse_query};
 use crate::serve::metrics::RouteLabel;
-use crate::serve::state::{AppState, blocking};
+use crate::serve::state::{AppState, blocking, cancellable};
 
 /// The list route.
 pub const NOTES: &str = "/api/v1/vaults/{vault}/notes";
@@ -261,8 +261,11 @@ pub struct NoteDto {
     pub links: Vec<LinkDto>,
     /// Links to URLs.
     pub external_links: Vec<ExternalLinkDto>,
-    /// Links from other notes to this one.
+    /// Links from other notes to this one: the first 100, by source path and line (page through
+    /// `.../backlinks` for the rest).
     pub backlinks: Vec<BacklinkDto>,
+    /// Links from other notes to this one, in all.
+    pub backlinks_total: usize,
     /// Parse problems.
     pub diagnostics: Vec<DiagnosticDto>,
     /// Content hash (blake3, hex); also the `ETag`.
@@ -376,7 +379,9 @@ pub struct BacklinkDto {
     pub line: u32,
     /// Display text.
     pub display: Option<String>,
-    /// The source line around the link.
+    /// The source line around the link, trimmed; a line over 240 bytes is cut around the link
+    /// and marked `…`. Empty when the note cannot be read, or once the response's 256 KiB of
+    /// context are spent.
     pub context: String,
 }
 
@@ -483,6 +488,7 @@ impl NoteDto {
                 })
                 .collect(),
             backlinks: d.backlinks.into_iter().map(BacklinkDto::from).collect(),
+            backlinks_total: d.backlinks_total,
             diagnostics: d
                 .diagnostics
                 .into_iter()
@@ -595,9 +601,9 @@ pub async fn get_note(
     let representation = negotiate(headers)?;
     let open = state.vault(&vault)?;
     let headers = headers.clone();
-    blocking(move || {
+    cancellable(move |cancel| {
         let snapshot = open.vault.snapshot();
-        let root = open.vault.root();
+        let root = open.vault.fs();
         match representation {
             Representation::Markdown => {
                 let record = snapshot.find_note(&note)?;
@@ -616,7 +622,7 @@ pub async fn get_note(
                 Ok(response)
             }
             Representation::Json => {
-                let details = snapshot.details(root, &note)?;
+                let details = snapshot.details(root, &note, cancel)?;
                 let etag = format!("\"{}\"", details.hash);
                 if not_modified(&headers, &etag) {
                     return Ok(not_modified_response(&etag));
@@ -687,10 +693,10 @@ pub async fn backlinks(
 ) -> Result<Response, ApiError> {
     let page = parse_query::<PageQuery>(query)?.page()?;
     let open = state.vault(&vault)?;
-    blocking(move || {
+    cancellable(move |cancel| {
         let snapshot = open.vault.snapshot();
         let path = snapshot.find_note(&note)?.path.to_string();
-        let paged = snapshot.backlinks(open.vault.root(), &path, page)?;
+        let paged = snapshot.backlinks(open.vault.fs(), &path, page, cancel)?;
         Ok(Json(BacklinkList {
             note: path,
             total: paged.total,

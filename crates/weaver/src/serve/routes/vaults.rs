@@ -42,6 +42,10 @@ pub struct VaultSummary {
     /// Why it failed to open, or why it is not watched for changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why its on-disk cache could not be used, when it is indexed in memory instead (it serves
+    /// all the same; the index is rebuilt at every start).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_error: Option<String>,
 }
 
 /// Summarises every vault (also used by `/readyz`).
@@ -53,17 +57,18 @@ pub fn summaries(state: &AppState) -> Vec<VaultSummary> {
         .map(|entry| {
             let vault_state = entry.state();
             let read_only = entry.config.read().map(|c| c.read_only).unwrap_or(false);
-            let (notes, attachments, error) = match &vault_state {
+            let (notes, attachments, error, cache_error) = match &vault_state {
                 VaultState::Ready(open) => {
                     let snapshot = open.vault.snapshot();
                     (
                         Some(snapshot.notes().len()),
                         Some(snapshot.attachments().count()),
                         open.watch_error.clone(),
+                        open.cache_error.clone(),
                     )
                 }
-                VaultState::Failed(reason) => (None, None, Some(reason.to_string())),
-                VaultState::Opening | VaultState::Closed => (None, None, None),
+                VaultState::Failed(reason) => (None, None, Some(reason.to_string()), None),
+                VaultState::Opening | VaultState::Closed => (None, None, None, None),
             };
             VaultSummary {
                 name: entry.name.clone(),
@@ -72,6 +77,7 @@ pub fn summaries(state: &AppState) -> Vec<VaultSummary> {
                 notes,
                 attachments,
                 error,
+                cache_error,
             }
         })
         .collect()
