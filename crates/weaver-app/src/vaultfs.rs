@@ -352,7 +352,13 @@ impl VaultFs {
     pub(crate) fn pin_cache_dir(&self) -> Result<(OwnedFd, PathBuf), FsError> {
         use std::os::fd::AsRawFd as _;
         let dir = self.open_dir(&[".weaver"], true)?;
-        for entry in ["cache.sqlite", "cache.sqlite-wal", "cache.sqlite-shm", "search", "lock"] {
+        for entry in [
+            "cache.sqlite",
+            "cache.sqlite-wal",
+            "cache.sqlite-shm",
+            "search",
+            "lock",
+        ] {
             if let Ok(stat) = rustix::fs::statat(&dir, entry, AtFlags::SYMLINK_NOFOLLOW)
                 && FileType::from_raw_mode(stat.st_mode) == FileType::Symlink
             {

@@ -88,7 +88,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .as_deref(),
                 ),
                 GraphCommand::Backlinks { note, page } => {
-                    out.backlinks(&snapshot.backlinks(vault.fs(),
+                    out.backlinks(&snapshot.backlinks(
+                        vault.fs(),
                         &note,
                         (&page).into(),
                         &CancellationToken::new(),

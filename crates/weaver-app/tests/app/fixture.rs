@@ -1,9 +1,11 @@
 //! Fixture vaults written from inline text with `//- path` markers.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
-use weaver_app::{OpenReport, Vault, VaultOptions};
+use weaver_app::{OpenReport, Vault, VaultOptions, WatchHandle, WatchOptions};
 
 /// Writes a vault from `spec`: each file starts with a line `//- path/to/file.md`, followed by
 /// its content. Returns the temporary folder (deleted on drop).
@@ -58,4 +60,35 @@ pub fn never() -> weaver_app::CancellationToken {
 /// Paths of a list of items, as strings.
 pub fn paths<T>(items: &[T], path: impl Fn(&T) -> &str) -> Vec<String> {
     items.iter().map(|i| path(i).to_owned()).collect()
+}
+
+/// Starts the real watcher on `vault` with a short debounce and no periodic rescan.
+pub fn watch_fast(vault: &Arc<Vault>) -> WatchHandle {
+    weaver_app::watch(
+        Arc::clone(vault),
+        WatchOptions {
+            debounce: Duration::from_millis(20),
+            rescan: Duration::from_secs(3600),
+        },
+        |_| {},
+    )
+    .unwrap()
+}
+
+/// Polls `condition` until it holds, failing after 15 s. Waits are bounded polls, never fixed
+/// sleeps asserted against a clock.
+pub fn eventually(what: &str, condition: impl FnMut() -> bool) {
+    eventually_within(Duration::from_secs(15), what, condition);
+}
+
+/// [`eventually`] with another limit.
+pub fn eventually_within(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if condition() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("timed out waiting for: {what}");
 }

@@ -9,14 +9,14 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use weaver_app::{
-    AppError, Page, Precondition, Scope, SearchQuery, Vault, VaultOptions, WatchOptions,
-};
+use weaver_app::{AppError, Page, Precondition, Scope, SearchQuery, Vault, VaultOptions};
 use weaver_core::{EditOp, VaultPath};
 
-use crate::fixture::{open, open_in_memory, vault, write};
+use crate::fixture::{
+    eventually, eventually_within, open, open_in_memory, vault, watch_fast, write,
+};
 
 fn found(v: &Vault, text: &str) -> usize {
     v.search(&SearchQuery {
@@ -30,21 +30,6 @@ fn found(v: &Vault, text: &str) -> usize {
 
 fn vp(path: &str) -> VaultPath {
     VaultPath::normalize(path).unwrap()
-}
-
-fn eventually(what: &str, condition: impl FnMut() -> bool) {
-    eventually_within(Duration::from_secs(15), what, condition);
-}
-
-fn eventually_within(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if condition() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 /// Every regular file below `dir`, recursively, as paths relative to it.
@@ -89,15 +74,7 @@ fn linked_folders_are_never_read_indexed_or_written() {
     std::os::unix::fs::symlink(&outside, root.join("linkdir")).unwrap();
     let (v, _) = open(&root);
     let v = Arc::new(v);
-    let _watch = weaver_app::watch(
-        Arc::clone(&v),
-        WatchOptions {
-            debounce: Duration::from_millis(20),
-            rescan: Duration::from_secs(3600),
-        },
-        |_| {},
-    )
-    .unwrap();
+    let _watch = watch_fast(&v);
     // Changes made after start-up, under the link, and a marker change inside the vault.
     write(&root, "linkdir/secret.md", "zanzibarsecret text\n");
     write(
@@ -699,15 +676,7 @@ fn a_full_cache_disk_neither_fails_landed_writes_nor_leaves_the_index_wrong() {
     options.cache_dir = Some(disk.path.join("cache"));
     let (v, _) = Vault::open(&options, &|_| {}).unwrap();
     let v = Arc::new(v);
-    let _watch = weaver_app::watch(
-        Arc::clone(&v),
-        WatchOptions {
-            debounce: Duration::from_millis(20),
-            rescan: Duration::from_secs(3600),
-        },
-        |_| {},
-    )
-    .unwrap();
+    let _watch = watch_fast(&v);
     let filler = disk.fill();
     // The note itself is on a disk with room: the write lands and is reported as done, even
     // though the cache cannot record it.
@@ -778,5 +747,9 @@ fn a_linked_cache_folder_is_not_used() {
         report.cache
     );
     assert_eq!(found(&v, "quokka"), 1);
-    assert!(files_below(&outside).is_empty(), "{:?}", files_below(&outside));
+    assert!(
+        files_below(&outside).is_empty(),
+        "{:?}",
+        files_below(&outside)
+    );
 }

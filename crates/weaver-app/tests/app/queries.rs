@@ -65,7 +65,8 @@ fn backlinks_with_context_lines() {
         ]
     );
     let first = s
-        .backlinks(v.fs(),
+        .backlinks(
+            v.fs(),
             "b",
             Page {
                 limit: 1,
@@ -324,7 +325,8 @@ fn backlinks_of_a_note_linked_190k_times_are_bounded() {
             .all(|b| b.context == "[[Weaver]] ".repeat(10).trim_end())
     );
     let last = s
-        .backlinks(v.fs(),
+        .backlinks(
+            v.fs(),
             "Weaver",
             Page {
                 limit: 2,
@@ -341,9 +343,7 @@ fn backlinks_of_a_note_linked_190k_times_are_bounded() {
     assert!(long.len() <= weaver_app::CONTEXT_LINE_BYTES + 2 * '…'.len_utf8());
     assert_eq!(last.items[1].context, "Also [[Weaver]].");
 
-    let everything = s
-        .backlinks(v.fs(), "Weaver", Page::ALL, &never())
-        .unwrap();
+    let everything = s.backlinks(v.fs(), "Weaver", Page::ALL, &never()).unwrap();
     assert_eq!(everything.items.len(), 190_001);
     let bytes: usize = everything.items.iter().map(|b| b.context.len()).sum();
     assert!(bytes <= weaver_app::CONTEXT_BUDGET_BYTES, "{bytes}");

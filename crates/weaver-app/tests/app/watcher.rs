@@ -2,22 +2,11 @@
 //! Waits are bounded polls, never fixed sleeps asserted against a clock.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use weaver_app::{Page, SearchQuery, Vault, WatchOptions};
 
-use crate::fixture::{open, vault, write};
-
-fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if condition() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting for: {what}");
-}
+use crate::fixture::{eventually, open, vault, watch_fast, write};
 
 fn found(vault: &Vault, text: &str) -> usize {
     vault
@@ -34,15 +23,7 @@ fn start(spec: &str) -> (tempfile::TempDir, Arc<Vault>, weaver_app::WatchHandle)
     let dir = vault(spec);
     let (v, _) = open(dir.path());
     let v = Arc::new(v);
-    let handle = weaver_app::watch(
-        Arc::clone(&v),
-        WatchOptions {
-            debounce: Duration::from_millis(20),
-            rescan: Duration::from_secs(3600),
-        },
-        |_| {},
-    )
-    .unwrap();
+    let handle = watch_fast(&v);
     (dir, v, handle)
 }
 
