@@ -363,10 +363,11 @@ impl ServerHandler for McpServer {
 /// A backend error as a JSON-RPC error, for requests that have no tool-error channel.
 fn protocol_error(err: ToolError) -> ErrorData {
     let data = Some(serde_json::json!({ "code": err.code }));
+    let message = crate::error::clip(&err.to_string(), crate::error::MAX_MESSAGE_BYTES);
     if err.code == Code::NoteNotFound.as_str() {
-        ErrorData::resource_not_found(err.to_string(), data)
+        ErrorData::resource_not_found(message, data)
     } else {
-        ErrorData::invalid_params(err.to_string(), data)
+        ErrorData::invalid_params(message, data)
     }
 }
 

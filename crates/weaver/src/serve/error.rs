@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use weaver_app::AppError;
 
-use crate::error::{Code, classify};
+use crate::error::{Code, MAX_MESSAGE_BYTES, classify, clip, public_message};
 
 /// Seconds a client should wait before retrying a vault that is still opening.
 const RETRY_AFTER_SECS: u64 = 2;
@@ -104,9 +104,13 @@ impl ApiError {
             Self::App(AppError::NoteNotFound { suggestions, .. }) => suggestions.clone(),
             _ => Vec::new(),
         };
+        let message = match self {
+            Self::App(err) => public_message(err),
+            other => clip(&other.to_string(), MAX_MESSAGE_BYTES),
+        };
         ErrorBody {
             code: self.code().as_str().to_owned(),
-            message: self.to_string(),
+            message,
             suggestions,
         }
     }
@@ -130,6 +134,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = self.code();
         let status = code.status();
+        // The log has the whole error, server paths included; the body has `public_message`.
         if status.is_server_error() {
             tracing::warn!(code = code.as_str(), error = %self, "request failed");
         } else {
