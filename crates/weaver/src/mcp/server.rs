@@ -101,6 +101,10 @@ impl McpServer {
     }
 
     /// A server over one vault.
+    #[allow(
+        dead_code,
+        reason = "the tests' shorthand; the binary serves a `VaultDirectory`"
+    )]
     pub fn single(backend: Arc<dyn VaultBackend>, options: McpOptions) -> Self {
         Self::new(Arc::new(SingleVault(backend)), options)
     }

@@ -13,6 +13,9 @@
     clippy::indexing_slicing
 )]
 
+#[path = "../../src/body.rs"]
+#[allow(dead_code)]
+mod body;
 #[path = "../../src/dates.rs"]
 #[allow(dead_code)]
 mod dates;
