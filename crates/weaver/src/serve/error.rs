@@ -163,7 +163,26 @@ pub async fn route_not_found(method: axum::http::Method, uri: axum::http::Uri) -
     }
 }
 
-/// The 405 for routes that exist with other methods.
-pub async fn method_not_allowed(method: axum::http::Method) -> ApiError {
-    ApiError::MethodNotAllowed(method.to_string())
+/// The 405 for routes that exist with other methods. axum lists the route's methods in `Allow`;
+/// a note URL gets the methods of what it names instead (its sub-resources share one route).
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let mut response = ApiError::MethodNotAllowed(method.to_string()).into_response();
+    if let Some(allow) = note_url_methods(uri.path()) {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    response
+}
+
+/// The methods `routes::notes::allowed_methods` gives a `/api/v1/vaults/{vault}/notes/{*path}`
+/// URL, or `None` for any other URL.
+fn note_url_methods(path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix("/api/v1/vaults/")?;
+    let (_, note) = rest.split_once('/')?;
+    let note = note.strip_prefix("notes/")?;
+    let decoded = percent_encoding::percent_decode_str(note)
+        .decode_utf8()
+        .ok()?;
+    Some(super::routes::notes::allowed_methods(&decoded))
 }

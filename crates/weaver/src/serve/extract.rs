@@ -33,6 +33,32 @@ pub fn parse_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiErr
         .map_err(|e| ApiError::InvalidQuery(e.to_string()))
 }
 
+/// For `#[serde(default, deserialize_with = "number")]` on an optional numeric query parameter:
+/// absent is `None`, a number is `Some`, and anything else (`limit=`, `limit=-1`, `limit=ten`)
+/// is refused, where serde's own `Option` would take an empty value for absent.
+pub fn number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    use serde::Deserialize;
+    // Called only when the key is present (`default` covers absent): read the raw text, as an
+    // `Option` would read an empty value as `None`.
+    let text = String::deserialize(deserializer)?;
+    if text.is_empty() {
+        return Err(serde::de::Error::custom(
+            "expected a number, found an empty value",
+        ));
+    }
+    text.parse::<T>().map(Some).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "`{}` is not a number: {e}",
+            weaver_core::clip_value(&text)
+        ))
+    })
+}
+
 /// Path parameters.
 #[derive(Debug)]
 pub struct ApiPath<T>(pub T);
@@ -113,6 +139,7 @@ mod tests {
     struct Q {
         #[serde(default)]
         field: Vec<String>,
+        #[serde(default, deserialize_with = "number")]
         limit: Option<usize>,
         content: Option<bool>,
     }
@@ -134,5 +161,9 @@ mod tests {
         assert!(err.to_string().contains("limt"), "{err}");
         let err = parse_query::<Q>(Some("limit=many")).unwrap_err();
         assert_eq!(err.code().as_str(), "invalid_query");
+        for bad in ["limit=", "limit", "limit=-1", "limit=1.5", "limit=%20"] {
+            let err = parse_query::<Q>(Some(bad)).unwrap_err();
+            assert_eq!(err.code().as_str(), "invalid_query", "{bad}");
+        }
     }
 }

@@ -66,8 +66,12 @@ pub struct ListQuery {
     #[param(inline)]
     pub sort: NoteSort,
     /// Items per page (default 50, at most 1000).
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 0, maximum = 1000)]
     pub limit: Option<usize>,
     /// Items to skip.
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 0)]
     pub offset: Option<usize>,
 }
 
@@ -183,6 +187,58 @@ enum Sub {
     Backlinks,
     Links,
     Neighbors,
+}
+
+/// The methods a `notes/{*path}` URL allows, by its last segment: `GET` on a sub-resource,
+/// `POST` on `.../move`, and the note's own methods otherwise.
+pub fn allowed_methods(path: &str) -> &'static str {
+    match split_sub_resource(path) {
+        (_, Some(_)) => "GET,HEAD",
+        (_, None)
+            if path
+                .rsplit_once('/')
+                .is_some_and(|(_, last)| last == "move") =>
+        {
+            "POST"
+        }
+        (_, None) => "GET,HEAD,PUT,PATCH,DELETE",
+    }
+}
+
+/// Answers 405 (with `Allow`) before any extractor runs when the method does not fit the
+/// `notes/{*path}` URL ([`allowed_methods`]): `PUT .../backlinks` is not a write of a note
+/// named `backlinks`, and `GET .../move` is not a read.
+pub async fn check_method(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::extract::{FromRequestParts, MatchedPath};
+    let on_note = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|m| m.as_str() == NOTE);
+    if !on_note {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let path = axum::extract::Path::<(String, String)>::from_request_parts(&mut parts, &())
+        .await
+        .map(|p| p.0.1);
+    let request = axum::extract::Request::from_parts(parts, body);
+    let Ok(path) = path else {
+        return next.run(request).await;
+    };
+    let allow = allowed_methods(&path);
+    let method = request.method().as_str();
+    if allow.split(',').any(|m| m == method) {
+        return next.run(request).await;
+    }
+    let mut response = ApiError::MethodNotAllowed(method.to_owned()).into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response.extensions_mut().insert(RouteLabel(NOTE));
+    response
 }
 
 /// Splits `Projects/Plan.md/backlinks` into the note and the sub-resource.
@@ -598,9 +654,9 @@ fn read_note_file(root: &Path, path: &VaultPath) -> Result<Vec<u8>, ApiError> {
         NoteQuery,
     ),
     responses(
-        (status = 200, description = "The note", body = NoteDto, content_type = "application/json",
-            headers(("ETag" = String, description = "The content hash, quoted"))),
-        (status = 200, description = "The raw Markdown", body = String, content_type = "text/markdown"),
+        (status = 200, description = "The note as JSON, or with `Accept: text/markdown` its raw Markdown",
+            content((NoteDto = "application/json"), (String = "text/markdown")),
+            headers(("ETag" = String, description = "The content hash of the bytes read, quoted"))),
         (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
         (status = 404, description = "Unknown vault or note (with suggestions)", body = crate::serve::error::ErrorBody),
         (status = 406, description = "Neither JSON nor Markdown is acceptable", body = crate::serve::error::ErrorBody),
@@ -783,14 +839,20 @@ struct NoQuery {}
 #[into_params(parameter_in = Query)]
 pub struct NeighborsQuery {
     /// Hops from the note, 1 to 10 (default 1).
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 1, maximum = 10)]
     pub depth: Option<u32>,
     /// Which links to follow (default `both`).
     #[serde(default)]
     #[param(inline)]
     pub direction: DirectionParam,
     /// Items per page (default 50, at most 1000).
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 0, maximum = 1000)]
     pub limit: Option<usize>,
     /// Items to skip.
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 0)]
     pub offset: Option<usize>,
 }
 
@@ -915,6 +977,10 @@ mod tests {
             ("a", Some(Sub::Links))
         ));
         assert!(matches!(split_sub_resource("links"), ("links", None)));
+        assert_eq!(allowed_methods("a.md/backlinks"), "GET,HEAD");
+        assert_eq!(allowed_methods("a.md/move"), "POST");
+        assert_eq!(allowed_methods("move"), "GET,HEAD,PUT,PATCH,DELETE");
+        assert_eq!(allowed_methods("a/move.md"), "GET,HEAD,PUT,PATCH,DELETE");
         assert!(matches!(
             split_sub_resource("a/links.md"),
             ("a/links.md", None)
