@@ -15,6 +15,7 @@ mod support;
 
 mod api;
 mod config;
+mod contract;
 mod events;
 mod lifecycle;
 mod mcp;

@@ -2,11 +2,15 @@
 //! backlinks, links and neighbours.
 //!
 //! A note path may contain `/`, so one wildcard route serves `notes/{*path}` and its
-//! sub-resources: a last segment of exactly `backlinks`, `links` or `neighbors` selects the
-//! sub-resource (a note named like that is reached with its `.md`).
+//! sub-resources: a last segment of exactly `backlinks`, `links` or `neighbors` (`GET`) or
+//! `move` (`POST`, in `write.rs`) selects the sub-resource (a note named like that is reached
+//! with its `.md`); any other method there is 405 ([`check_method`]).
 //!
-//! The `ETag` of a note is its content hash, in both representations, so that it can serve as
-//! the version for conditional writes (`If-Match`). The JSON representation also shows
+//! The `ETag` of a note is the content hash of the bytes the read found on disk, in both
+//! representations (and the JSON's `hash`), never the index's hash alone: right after another
+//! program edits a note, the index may still describe the old bytes, and an `ETag` from it would
+//! make the next `If-Match` write fail for nothing. The JSON read re-indexes such a note first.
+//! The `ETag` serves as the version for conditional writes (`If-Match`). The JSON also shows
 //! backlinks, which change when *other* notes change: a client caching it should treat the
 //! `ETag` as the note's version, not as a fingerprint of every field.
 
@@ -19,7 +23,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use weaver_app::{AppError, Backlink, NoteDetails, NoteFilter, NoteOrder, OutgoingLink};
+use weaver_app::{AppError, Backlink, NoteDetails, NoteFilter, NoteOrder, OutgoingLink, Scope};
 use weaver_core::{Fragment, VaultPath, fold_name};
 use weaver_store::NoteRecord;
 
@@ -695,17 +699,32 @@ pub async fn get_note(
                 Ok(response)
             }
             Representation::Json => {
-                let details = snapshot.details(root, &note)?;
+                let mut details = snapshot.details(root, &note)?;
+                let mut bytes = read_note_file(root, &details.path)?;
+                let mut hash = weaver_core::content_hash(&bytes);
+                if hash != details.hash {
+                    // Edited by another program since it was indexed, and the watcher has not
+                    // caught up: index it now, so the metadata describes these bytes.
+                    if let Err(err) = open.vault.sync(&Scope::Paths(vec![details.path.clone()])) {
+                        tracing::warn!(note.path = %details.path, error = %err, "cannot re-index a note that changed on disk");
+                    }
+                    if let Ok(fresh) = open.vault.snapshot().details(root, details.path.as_str()) {
+                        details = fresh;
+                    }
+                    bytes = read_note_file(root, &details.path)?;
+                    hash = weaver_core::content_hash(&bytes);
+                }
+                // The version is that of the bytes read, whatever the index says: it is what a
+                // write's `If-Match` is checked against.
+                details.hash = hash;
+                details.size = bytes.len() as u64;
                 let etag = format!("\"{}\"", details.hash);
                 if not_modified(&headers, &etag) {
                     return Ok(not_modified_response(&etag));
                 }
-                let content = if query.content {
-                    let bytes = read_note_file(root, &details.path)?;
-                    Some(String::from_utf8_lossy(&bytes).into_owned())
-                } else {
-                    None
-                };
+                let content = query
+                    .content
+                    .then(|| String::from_utf8_lossy(&bytes).into_owned());
                 let mut response = Json(NoteDto::new(details, content)).into_response();
                 set_validators(&mut response, &etag);
                 Ok(response)
