@@ -14,6 +14,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod clip;
 mod edit;
 mod graph;
 mod model;
@@ -22,11 +23,14 @@ mod path;
 mod resolve;
 mod rewrite;
 
+pub use clip::{MAX_VALUE_BYTES, clip, clip_value};
 pub use edit::{EditError, EditOp, apply_edits};
 pub use graph::{Direction, Edge, Graph, NoteId};
 pub use model::*;
 pub use parse::{heading_anchor, parse_note};
-pub use path::{PathError, RESERVED_DIRS, VaultPath, fold_name, reserved_dir};
+pub use path::{
+    MAX_PATH_BYTES, MAX_SEGMENT_BYTES, PathError, RESERVED_DIRS, VaultPath, fold_name, reserved_dir,
+};
 pub use resolve::{FileId, Resolver, fragment_exists};
 pub use rewrite::{Rewrite, RewrittenLink, relative_path, rewrite_links};
 

@@ -8,6 +8,16 @@ use std::fmt;
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::clip_value;
+
+/// The longest path segment (file or folder name), in bytes of its NFC UTF-8 form: what Linux,
+/// macOS and Windows file systems allow (`NAME_MAX`).
+pub const MAX_SEGMENT_BYTES: usize = 255;
+
+/// The longest vault path, in bytes: below Linux's `PATH_MAX` (4096 with its NUL), the most a
+/// path relative to the vault's folder handle can be.
+pub const MAX_PATH_BYTES: usize = 4095;
+
 /// Folders that belong to tools, not to the user's notes: never indexed, never written through
 /// the API.
 pub const RESERVED_DIRS: &[&str] = &[".obsidian", ".git", ".weaver", ".trash"];
@@ -38,6 +48,24 @@ pub enum PathError {
     /// The path points into a folder that belongs to a tool (`.obsidian`, `.git`, ...).
     #[error("path `{0}` is inside the reserved folder `{1}`")]
     Reserved(String, &'static str),
+    /// A file or folder name is longer than [`MAX_SEGMENT_BYTES`].
+    #[error(
+        "path `{path}` has a name of {bytes} bytes; expected at most {MAX_SEGMENT_BYTES} bytes per file or folder name"
+    )]
+    SegmentTooLong {
+        /// The path (cut when long).
+        path: String,
+        /// Bytes of the longest name.
+        bytes: usize,
+    },
+    /// The whole path is longer than [`MAX_PATH_BYTES`].
+    #[error("path `{path}` is {bytes} bytes long; expected at most {MAX_PATH_BYTES} bytes")]
+    TooLong {
+        /// The path (cut).
+        path: String,
+        /// Its length in bytes.
+        bytes: usize,
+    },
 }
 
 /// A normalised path relative to the vault root, such as `Projects/Plan.md`.
@@ -48,12 +76,13 @@ pub struct VaultPath(String);
 impl VaultPath {
     /// Normalises and validates `raw`: backslashes become slashes, `.` segments and repeated
     /// slashes are dropped, the text is put in NFC. Rejects absolute paths, drive letters, `..`,
-    /// control characters and paths inside [`RESERVED_DIRS`].
+    /// control characters, names over [`MAX_SEGMENT_BYTES`], paths over [`MAX_PATH_BYTES`] and
+    /// paths inside [`RESERVED_DIRS`]. Errors repeat at most [`crate::MAX_VALUE_BYTES`] of `raw`.
     pub fn new(raw: &str) -> Result<Self, PathError> {
         let path = Self::normalize(raw)?;
         for segment in path.0.split('/') {
             if let Some(dir) = reserved_dir(segment) {
-                return Err(PathError::Reserved(raw.to_owned(), dir));
+                return Err(PathError::Reserved(clip_value(raw).into_owned(), dir));
             }
         }
         Ok(path)
@@ -63,7 +92,10 @@ impl VaultPath {
     /// discovers (the walker already skips reserved folders) and for the trash.
     pub fn normalize(raw: &str) -> Result<Self, PathError> {
         if raw.chars().any(char::is_control) {
-            return Err(PathError::ControlCharacter(raw.escape_debug().to_string()));
+            let escaped = raw.escape_debug().to_string();
+            return Err(PathError::ControlCharacter(
+                clip_value(&escaped).into_owned(),
+            ));
         }
         let unified = raw.replace('\\', "/");
         let bytes = unified.as_bytes();
@@ -71,13 +103,13 @@ impl VaultPath {
             && bytes.get(1) == Some(&b':')
             && bytes.first().is_some_and(u8::is_ascii_alphabetic);
         if unified.starts_with('/') || has_drive {
-            return Err(PathError::Absolute(raw.to_owned()));
+            return Err(PathError::Absolute(clip_value(raw).into_owned()));
         }
         let mut parts: Vec<&str> = Vec::new();
         for segment in unified.split('/') {
             match segment {
                 "" | "." => {}
-                ".." => return Err(PathError::Escapes(raw.to_owned())),
+                ".." => return Err(PathError::Escapes(clip_value(raw).into_owned())),
                 s => parts.push(s),
             }
         }
@@ -85,6 +117,19 @@ impl VaultPath {
             return Err(PathError::Empty);
         }
         let joined: String = parts.join("/").nfc().collect();
+        let longest = joined.split('/').map(str::len).max().unwrap_or(0);
+        if longest > MAX_SEGMENT_BYTES {
+            return Err(PathError::SegmentTooLong {
+                path: clip_value(raw).into_owned(),
+                bytes: longest,
+            });
+        }
+        if joined.len() > MAX_PATH_BYTES {
+            return Err(PathError::TooLong {
+                path: clip_value(raw).into_owned(),
+                bytes: joined.len(),
+            });
+        }
         Ok(Self(joined))
     }
 
@@ -213,6 +258,35 @@ mod tests {
         check(".weaver/cache.db", Err("Reserved"));
         check("notes/.git/x", Err("Reserved"));
         check("notes/.gitignore", Ok("notes/.gitignore"));
+        let name = "n".repeat(MAX_SEGMENT_BYTES - 3);
+        check(&format!("a/{name}.md"), Ok(&format!("a/{name}.md")));
+        check(&format!("a/{name}x.md"), Err("SegmentTooLong"));
+        // Bytes, not characters: 128 two-byte `é` are 256 bytes.
+        check(&"é".repeat(128), Err("SegmentTooLong"));
+        check(
+            &format!("{}/x.md", "d".repeat(MAX_SEGMENT_BYTES)),
+            Ok(&format!("{}/x.md", "d".repeat(MAX_SEGMENT_BYTES))),
+        );
+        let deep = vec!["f".repeat(200); 21].join("/");
+        check(&deep, Err("TooLong"));
+        // `..` and dropped `.` segments do not count: the length is the normalised path's.
+        check(&format!("{}/x.md", vec!["."; 3000].join("/")), Ok("x.md"));
+    }
+
+    #[test]
+    fn errors_repeat_at_most_a_bounded_part_of_the_input() {
+        for raw in [
+            format!("/{}", "a".repeat(100_000)),
+            format!("{}/../..", "a".repeat(100_000)),
+            format!("{}\0", "a".repeat(100_000)),
+            format!("{}.md", "a".repeat(100_000)),
+            format!(".git/{}", "a".repeat(100_000)),
+        ] {
+            let err = VaultPath::new(&raw).unwrap_err();
+            let message = err.to_string();
+            assert!(message.len() < 400, "{} bytes: {err:?}", message.len());
+            assert!(message.contains("more bytes"), "{message}");
+        }
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! 1. An empty target (`[[#Heading]]`) is a link to the source note itself.
 //! 2. A target starting with `./` or `../` is relative to the source note's folder.
 //! 3. Otherwise an exact vault path wins: `[[Projects/Plan]]`, `[[Plan.md]]`, `[[/Plan]]`,
-//!    `[[img.png]]` at the root. `.md` is optional. Case-insensitive, after NFC normalisation.
+//!    `[[img.png]]` at the root. `.md` is optional. Case-insensitive, after NFC normalisation;
+//!    when several files match that way (`Welcome.md` and `welcome.md`), the one whose case
+//!    matches exactly wins (`[[welcome]]` is `welcome.md`), else the first by path.
 //! 4. Otherwise a path relative to the source note's folder (`[[sub/Note]]` from `a/x.md` finds
 //!    `a/sub/Note.md`).
 //! 5. Otherwise every file whose name matches (notes by name without `.md`, attachments by full
@@ -19,6 +21,8 @@
 
 use std::collections::HashMap;
 
+use unicode_normalization::UnicodeNormalization;
+
 use crate::{Fragment, Heading, VaultPath, fold_name, heading_anchor};
 
 /// Index of a file in the [`Resolver`]'s file list.
@@ -30,6 +34,9 @@ pub struct Resolver {
     files: Vec<VaultPath>,
     /// Folded full path, and for notes also the folded path without `.md`.
     exact: HashMap<String, FileId>,
+    /// The same keys unfolded (NFC, case kept), for the files whose folded key an earlier file
+    /// took: only paths that differ from another file's by case alone are here.
+    exact_case: HashMap<String, FileId>,
     /// Folded file name: for notes without `.md`, for attachments the full name.
     by_name: HashMap<String, Vec<FileId>>,
 }
@@ -56,7 +63,7 @@ impl Resolver {
         let folded = fold_name(path.as_str());
         if path.is_note() {
             let without = fold_name(path.without_md());
-            self.exact.entry(without).or_insert(id);
+            self.insert_exact(without, path.without_md(), id);
             self.by_name
                 .entry(fold_name(path.stem()))
                 .or_default()
@@ -67,8 +74,19 @@ impl Resolver {
                 .or_default()
                 .push(id);
         }
-        self.exact.entry(folded).or_insert(id);
+        self.insert_exact(folded, path.as_str(), id);
         self.files.push(path);
+    }
+
+    /// Records `id` under its folded key or, when an earlier file (by path) holds that key
+    /// already, under its exact spelling: a lookup spelled like it finds it, any other spelling
+    /// finds the holder.
+    fn insert_exact(&mut self, folded: String, spelled: &str, id: FileId) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.exact.entry(folded) {
+            slot.insert(id);
+        } else {
+            self.exact_case.entry(spelled.to_owned()).or_insert(id);
+        }
     }
 
     /// The files this resolver knows, indexed by [`FileId`].
@@ -81,10 +99,17 @@ impl Resolver {
         self.files.get(id as usize)
     }
 
-    /// Looks a path up exactly (case-insensitive, `.md` optional).
+    /// Looks a path up exactly (case-insensitive, `.md` optional); among files whose paths
+    /// differ by case alone, the one spelled exactly like `path` wins.
     pub fn lookup_exact(&self, path: &str) -> Option<FileId> {
-        let folded = fold_name(path.trim_start_matches('/'));
-        self.exact.get(&folded).copied()
+        let trimmed = path.trim_start_matches('/');
+        if !self.exact_case.is_empty() {
+            let spelled: String = trimmed.nfc().collect();
+            if let Some(&id) = self.exact_case.get(&spelled) {
+                return Some(id);
+            }
+        }
+        self.exact.get(&fold_name(trimmed)).copied()
     }
 
     /// Resolves `target` as written in a link in `source`; `None` when nothing matches.
@@ -231,6 +256,32 @@ mod tests {
         check(&files, "Notes/Ideas.md", "diagram", None);
         check(&files, "Notes/Ideas.md", "Missing", None);
         check(&files, "Notes/Ideas.md", "", Some("Notes/Ideas.md"));
+    }
+
+    #[test]
+    fn an_exact_case_match_wins_over_a_folded_one() {
+        let files = [
+            "Welcome.md",
+            "welcome.md",
+            "WELCOME.md",
+            "img/Logo.png",
+            "img/logo.png",
+        ];
+        check(&files, "x.md", "welcome", Some("welcome.md"));
+        check(&files, "x.md", "welcome.md", Some("welcome.md"));
+        check(&files, "x.md", "Welcome", Some("Welcome.md"));
+        check(&files, "x.md", "WELCOME", Some("WELCOME.md"));
+        // No exact spelling: the first by path, as before.
+        check(&files, "x.md", "wELCOME", Some("WELCOME.md"));
+        check(&files, "x.md", "img/logo.png", Some("img/logo.png"));
+        check(&files, "x.md", "img/Logo.png", Some("img/Logo.png"));
+        // NFD input finds the NFC name.
+        check(
+            &["Café.md", "café.md"],
+            "x.md",
+            "cafe\u{301}",
+            Some("café.md"),
+        );
     }
 
     #[test]

@@ -157,10 +157,11 @@ pub struct McpArgs {
     /// Browser Origin accepted by --http (repeatable) [default: not checked]
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
-    /// The vault's name, as tools and resource URIs show it; with --upstream, the upstream
-    /// vault served at /mcp and over stdio
-    #[arg(long, default_value = "default")]
-    pub name: String,
+    /// The vault's name, as tools and resource URIs show it [default: default]; with
+    /// --upstream, the upstream vault served at /mcp and over stdio [default: the upstream's
+    /// vault `default`, else its only vault]
+    #[arg(long)]
+    pub name: Option<String>,
     /// Open no vault here: serve the vaults of the `weaver serve` at URL through its REST API
     /// (/mcp/{vault} is its vault {vault}); --vault and the cache options are ignored
     #[arg(long, value_name = "URL", env = "WEAVER_MCP_UPSTREAM")]
@@ -175,8 +176,8 @@ pub struct McpArgs {
     )]
     pub api_key_hashes: Vec<String>,
     /// With --http, larger request bodies are refused
-    #[arg(long, value_name = "BYTES", default_value_t = 5 * 1024 * 1024)]
-    pub max_body_bytes: usize,
+    #[arg(long, value_name = "BYTES", default_value_t = crate::mcp::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: u64,
 }
 
 /// `weaver serve`. Settings are layered: defaults, the config file, `WEAVER__SECTION__KEY`

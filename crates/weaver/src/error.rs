@@ -25,8 +25,15 @@ pub enum Code {
     PathEscapesVault,
     PathControlCharacter,
     PathReserved,
+    /// A file or folder name, or the whole path, is longer than file systems allow.
+    PathTooLong,
+    /// The path cannot name a note on disk: a file stands where it needs a folder, or a folder
+    /// where it needs a file.
+    PathNotUsable,
     InvalidIgnorePattern,
     IoError,
+    /// The disk (or the quota) is full.
+    StorageFull,
     CacheError,
     SearchError,
     InvalidSearch,
@@ -48,7 +55,6 @@ pub enum Code {
     NotANote,
     SymlinkNotAllowed,
     PathHidden,
-    PathTooLong,
     JournalUnavailable,
     VaultReadOnly,
     HeadingNotFound,
@@ -106,8 +112,11 @@ impl Code {
             Self::PathEscapesVault => "path_escapes_vault",
             Self::PathControlCharacter => "path_control_character",
             Self::PathReserved => "path_reserved",
+            Self::PathTooLong => "path_too_long",
+            Self::PathNotUsable => "path_not_usable",
             Self::InvalidIgnorePattern => "invalid_ignore_pattern",
             Self::IoError => "io_error",
+            Self::StorageFull => "storage_full",
             Self::CacheError => "cache_error",
             Self::SearchError => "search_error",
             Self::InvalidSearch => "invalid_search",
@@ -124,7 +133,6 @@ impl Code {
             Self::NotANote => "not_a_note",
             Self::SymlinkNotAllowed => "symlink_not_allowed",
             Self::PathHidden => "path_hidden",
-            Self::PathTooLong => "path_too_long",
             Self::JournalUnavailable => "journal_unavailable",
             Self::VaultReadOnly => "vault_read_only",
             Self::HeadingNotFound => "heading_not_found",
@@ -169,6 +177,8 @@ impl Code {
             | Self::PathEscapesVault
             | Self::PathControlCharacter
             | Self::PathReserved
+            | Self::PathTooLong
+            | Self::PathNotUsable
             | Self::InvalidSearch
             | Self::QueryTooLong
             | Self::QueryTooComplex
@@ -177,8 +187,7 @@ impl Code {
             | Self::InvalidMove
             | Self::NotANote
             | Self::SymlinkNotAllowed
-            | Self::PathHidden
-            | Self::PathTooLong => StatusCode::BAD_REQUEST,
+            | Self::PathHidden => StatusCode::BAD_REQUEST,
             Self::VaultReadOnly => StatusCode::FORBIDDEN,
             // The write was based on a version that is no longer current (`If-Match`).
             // `If-None-Match: *` found the note: the precondition failed too.
@@ -208,6 +217,7 @@ impl Code {
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             // A vault whose folder is missing or unreadable is a server-side outage of that
             // vault, not a client mistake (the client named a configured vault).
             Self::VaultNotADirectory
@@ -246,9 +256,10 @@ pub fn classify(err: &AppError) -> Code {
             PathError::Escapes(_) => Code::PathEscapesVault,
             PathError::ControlCharacter(_) => Code::PathControlCharacter,
             PathError::Reserved(..) => Code::PathReserved,
+            PathError::SegmentTooLong { .. } | PathError::TooLong { .. } => Code::PathTooLong,
         },
         AppError::InvalidIgnorePattern { .. } => Code::InvalidIgnorePattern,
-        AppError::Io { .. } => Code::IoError,
+        AppError::Io { source, .. } => io_code(source),
         AppError::Store(_) => Code::CacheError,
         AppError::Search(s) => match s {
             SearchError::InvalidQuery(_) => Code::InvalidSearch,
@@ -269,7 +280,7 @@ pub fn classify(err: &AppError) -> Code {
         AppError::InvalidMove { .. } => Code::InvalidMove,
         AppError::NotANote(_) => Code::NotANote,
         AppError::SymlinkNotAllowed(_) => Code::SymlinkNotAllowed,
-        AppError::NotAFile(_) => Code::NotANote,
+        AppError::NotAFile(_) => Code::PathNotUsable,
         AppError::NameTooLong(_) => Code::PathTooLong,
         AppError::HiddenPath(_) => Code::PathHidden,
         AppError::JournalUnavailable(_) => Code::JournalUnavailable,
@@ -286,6 +297,115 @@ pub fn classify(err: &AppError) -> Code {
             EditError::WouldChangeStructure(_) => Code::EditChangesStructure,
         },
     }
+}
+
+/// The code of a file-system error: client-caused ones (a name too long, a path through a
+/// file) are 4xx codes of their own; the rest are the server's `io_error`.
+pub fn io_code(err: &std::io::Error) -> Code {
+    use std::io::ErrorKind;
+    match err.kind() {
+        // ENAMETOOLONG.
+        ErrorKind::InvalidFilename => Code::PathTooLong,
+        // ENOTDIR (a file where the path needs a folder), EISDIR (a folder where it needs a
+        // file), ENOTEMPTY, EEXIST on a folder.
+        ErrorKind::NotADirectory | ErrorKind::IsADirectory | ErrorKind::DirectoryNotEmpty => {
+            Code::PathNotUsable
+        }
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => Code::StorageFull,
+        // The vault's file system is mounted read-only: as good as a read-only vault.
+        ErrorKind::ReadOnlyFilesystem => Code::VaultReadOnly,
+        _ => Code::IoError,
+    }
+}
+
+/// The most bytes of an error message a client is sent (a REST error body, an MCP error
+/// result); a longer one is cut, saying how much was cut.
+pub const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// `text` cut to at most `max` bytes on a character boundary, with a marker when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    weaver_core::clip(text, max).into_owned()
+}
+
+/// The message of a vault error as a client (REST, MCP) sees it: never a path of the server's
+/// file system (those go to the server's log), never more than [`MAX_MESSAGE_BYTES`]. The CLI,
+/// which runs where the files are, prints the full `Display` instead.
+pub fn public_message(err: &AppError) -> String {
+    let message = match err {
+        AppError::VaultNotFound(_) => "the vault's folder does not exist".to_owned(),
+        AppError::VaultNotADirectory(_) => "the vault's path is not a folder".to_owned(),
+        AppError::VaultUnreadable { source, .. } => {
+            format!("the vault's folder cannot be read: {}", io_reason(source))
+        }
+        AppError::Io { path, source } => {
+            // The file's name only: the client named it, the folders above it are the server's.
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let reason = io_reason(source);
+            if name.is_empty() {
+                format!("input/output error: {reason}")
+            } else {
+                format!(
+                    "cannot access `{}`: {reason}",
+                    weaver_core::clip_value(&name)
+                )
+            }
+        }
+        AppError::Store(_) => {
+            "the vault's cache failed; the server's log has the details".to_owned()
+        }
+        AppError::Search(
+            SearchError::InvalidQuery(_)
+            | SearchError::QueryTooLong { .. }
+            | SearchError::QueryTooComplex { .. }
+            | SearchError::Timeout { .. },
+        ) => err.to_string(),
+        AppError::Search(
+            SearchError::Io(_)
+            | SearchError::Index(_)
+            | SearchError::NotAnIndex { .. }
+            | SearchError::WriterUnavailable,
+        ) => "the search index failed; the server's log has the details".to_owned(),
+        AppError::Watch { .. } => {
+            "the vault cannot be watched for changes; the server's log has the details".to_owned()
+        }
+        AppError::NoteNotFound { .. }
+        | AppError::InvalidPath(_)
+        | AppError::InvalidIgnorePattern { .. }
+        | AppError::InvalidContent { .. }
+        | AppError::Conflict { .. }
+        | AppError::AlreadyExists(_)
+        | AppError::DestinationExists(_)
+        | AppError::InvalidMove { .. }
+        | AppError::NotANote(_)
+        | AppError::SymlinkNotAllowed(_)
+        | AppError::NotAFile(_)
+        | AppError::NameTooLong(_)
+        | AppError::HiddenPath(_)
+        | AppError::JournalUnavailable(_)
+        | AppError::Cancelled
+        | AppError::ReadOnly
+        | AppError::Edit(_) => err.to_string(),
+    };
+    clip(&message, MAX_MESSAGE_BYTES)
+}
+
+/// What an IO error says without the path `fs-err` puts in its message: the OS's description
+/// (`File name too long (os error 36)`), else the error kind's.
+fn io_reason(err: &std::io::Error) -> String {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        if let Some(code) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::raw_os_error)
+        {
+            return std::io::Error::from_raw_os_error(code).to_string();
+        }
+        current = e.source();
+    }
+    err.kind().to_string()
 }
 
 /// Stable snake_case code of a vault error.
@@ -327,4 +447,77 @@ pub fn render(err: &anyhow::Error) -> String {
 /// The JSON body of an error: `{"code": "...", "message": "..."}`.
 pub fn json(err: &anyhow::Error) -> serde_json::Value {
     serde_json::json!({ "code": any_code(err), "message": message(err) })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn io(path: &str, source: std::io::Error) -> AppError {
+        AppError::Io {
+            path: PathBuf::from(path),
+            source,
+        }
+    }
+
+    #[test]
+    fn client_caused_io_errors_are_4xx() {
+        // ENAMETOOLONG, ENOTDIR, EISDIR, ENOSPC, EACCES.
+        for (errno, code, status) in [
+            (36, "path_too_long", 400),
+            (20, "path_not_usable", 400),
+            (21, "path_not_usable", 400),
+            (28, "storage_full", 507),
+            (30, "vault_read_only", 403),
+            (13, "io_error", 500),
+        ] {
+            let err = io("/srv/vault/a.md", std::io::Error::from_raw_os_error(errno));
+            let got = classify(&err);
+            assert_eq!(
+                (got.as_str(), got.status().as_u16()),
+                (code, status),
+                "errno {errno}"
+            );
+        }
+    }
+
+    #[test]
+    fn public_messages_name_no_server_path() {
+        // `fs-err` puts the full path into the error's own message too.
+        let wrapped = std::io::Error::new(
+            std::io::ErrorKind::InvalidFilename,
+            fs_err::File::open(format!("/srv/vault/{}", "n".repeat(300))).unwrap_err(),
+        );
+        let cases = [
+            io(
+                "/srv/vault/Projects/Plan.md",
+                std::io::Error::from_raw_os_error(13),
+            ),
+            io("/srv/vault/x.md", wrapped),
+            AppError::VaultNotFound(PathBuf::from("/srv/vault")),
+            AppError::VaultUnreadable {
+                path: PathBuf::from("/srv/vault"),
+                source: std::io::Error::from_raw_os_error(13),
+            },
+            AppError::Watch {
+                path: PathBuf::from("/srv/vault"),
+                reason: "inotify limit reached for `/srv/vault`".to_owned(),
+            },
+        ];
+        for err in &cases {
+            let message = public_message(err);
+            assert!(!message.contains("/srv"), "{message}");
+        }
+        assert_eq!(
+            public_message(&cases[0]),
+            "cannot access `Plan.md`: Permission denied (os error 13)"
+        );
+        let long = AppError::NoteNotFound {
+            path: "x".repeat(100_000),
+            suggestions: Vec::new(),
+        };
+        assert!(public_message(&long).len() <= MAX_MESSAGE_BYTES + 32);
+    }
 }

@@ -1,6 +1,7 @@
 //! `weaver`: one binary for the whole of Weave-NN's core. See `weaver --help`.
 
 mod bench;
+mod body;
 mod cancel;
 mod cli;
 mod commands;

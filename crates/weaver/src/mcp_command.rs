@@ -16,9 +16,12 @@ use weaver_app::{Vault, WatchHandle, WatchOptions};
 use crate::cli::{Global, McpArgs};
 use crate::commands::vault_options;
 use crate::mcp::{
-    DEFAULT_READY_WAIT, HttpOptions, LocalBackend, McpOptions, RestDirectory, SingleVault,
-    VaultBackend, VaultDirectory, http_service, serve_stdio,
+    BodyLimit, DEFAULT_READY_WAIT, HttpOptions, LocalBackend, McpOptions, RestDirectory,
+    SingleVault, VaultBackend, VaultDirectory, http_service, serve_stdio,
 };
+
+/// How long `/readyz` waits for the default vault to answer.
+const READY_PROBE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// `/livez`, `/readyz` (the vault answers: opened here, or the upstream is ready) and
 /// `/metrics` (process metrics), outside the API-key check so probes and scrapers need no key.
@@ -26,31 +29,53 @@ fn operations(vaults: Arc<dyn VaultDirectory>) -> axum::Router {
     use axum::http::StatusCode;
     use axum::routing::get;
     let metrics = crate::serve::metrics::install();
+    let last: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
     axum::Router::new()
         .route("/livez", get(|| async { (StatusCode::OK, "ok") }))
         .route(
             "/readyz",
             get(move || {
                 let vaults = Arc::clone(&vaults);
+                let last = Arc::clone(&last);
                 async move {
                     let answered = match vaults.backend(None) {
                         Ok(backend) => {
-                            tokio::time::timeout(std::time::Duration::from_secs(1), backend.stats())
-                                .await
-                                .is_ok_and(|r| r.is_ok())
+                            match tokio::time::timeout(READY_PROBE, backend.stats()).await {
+                                Ok(Ok(_)) => Ok(()),
+                                Ok(Err(err)) => Err(err.to_string()),
+                                Err(_) => Err(format!(
+                                    "the vault did not answer within {} s",
+                                    READY_PROBE.as_secs()
+                                )),
+                            }
                         }
-                        Err(_) => false,
+                        Err(err) => Err(err.to_string()),
                     };
-                    if answered {
-                        (
-                            StatusCode::OK,
-                            axum::Json(serde_json::json!({"status": "ready"})),
-                        )
-                    } else {
-                        (
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            axum::Json(serde_json::json!({"status": "not_ready"})),
-                        )
+                    let mut logged = match last.lock() {
+                        Ok(guard) => guard,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
+                    match answered {
+                        Ok(()) => {
+                            *logged = None;
+                            (
+                                StatusCode::OK,
+                                axum::Json(serde_json::json!({"status": "ready"})),
+                            )
+                        }
+                        Err(reason) => {
+                            // Probes come every few seconds: log a reason once, not each time.
+                            if logged.as_deref() != Some(reason.as_str()) {
+                                tracing::warn!(reason = %reason, "not ready");
+                                *logged = Some(reason.clone());
+                            }
+                            (
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                axum::Json(
+                                    serde_json::json!({"status": "not_ready", "reason": reason}),
+                                ),
+                            )
+                        }
                     }
                 }
             }),
@@ -79,26 +104,24 @@ type Watcher = Arc<std::sync::Mutex<Option<WatchHandle>>>;
 
 /// Runs `weaver mcp`.
 pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
-    // What is served: the vaults of an upstream `weaver serve`, or one vault opened here. Over
-    // stdio, `backend` is the one vault; over HTTP, `vaults` answers `/mcp` and `/mcp/{vault}`.
-    let (vaults, backend, watcher): (Arc<dyn VaultDirectory>, Arc<dyn VaultBackend>, _) =
-        match &args.upstream {
-            Some(upstream) => {
-                let directory = RestDirectory::new(upstream, &args.name)?;
-                let backend = Arc::new(directory.vault(&args.name));
-                tracing::info!(upstream = %upstream, vault = %args.name, "serving an upstream weaver serve");
-                (Arc::new(directory), backend, None)
-            }
-            None => {
-                let (backend, watcher) = open_local(global, &args.name)?;
-                let backend: Arc<dyn VaultBackend> = Arc::new(backend);
-                (
-                    Arc::new(SingleVault(Arc::clone(&backend))),
-                    backend,
-                    Some(watcher),
-                )
-            }
-        };
+    // What is served: the vaults of an upstream `weaver serve` (`/mcp/{vault}` is its vault
+    // `{vault}`), or one vault opened here. `/mcp` and stdio serve the default vault.
+    let (vaults, upstream, watcher): (Arc<dyn VaultDirectory>, _, _) = match &args.upstream {
+        Some(upstream) => {
+            let directory = match &args.name {
+                Some(name) => RestDirectory::new(upstream, name)?,
+                None => RestDirectory::choosing(upstream)?,
+            };
+            tracing::info!(upstream = %upstream, vault = ?args.name, "serving an upstream weaver serve");
+            (Arc::new(directory.clone()), Some(directory), None)
+        }
+        None => {
+            let name = args.name.as_deref().unwrap_or("default");
+            let (backend, watcher) = open_local(global, name)?;
+            let backend: Arc<dyn VaultBackend> = Arc::new(backend);
+            (Arc::new(SingleVault(backend)), None, Some(watcher))
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("weaver-mcp")
@@ -106,8 +129,11 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     let mcp_options = McpOptions::new(args.read_only);
     let result = runtime.block_on(async move {
+        if let Some(directory) = upstream {
+            tokio::spawn(choose_default_vault(directory));
+        }
         if !args.http {
-            return serve_stdio(backend, mcp_options).await;
+            return serve_stdio(vaults, mcp_options).await;
         }
         let shutdown = CancellationToken::new();
         let mut http = HttpOptions::loopback(shutdown.clone());
@@ -115,6 +141,7 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
             http.allowed_hosts.clone_from(&args.allowed_hosts);
         }
         http.allowed_origins.clone_from(&args.allowed_origins);
+        http.max_body_bytes = BodyLimit::fixed(args.max_body_bytes);
         for hash in &args.api_key_hashes {
             crate::keys::validate_hash(hash)
                 .map_err(|reason| anyhow::anyhow!("--api-key-hash: {reason}"))?;
@@ -143,9 +170,6 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
                         }
                     }
                 },
-            ))
-            .layer(tower_http::limit::RequestBodyLimitLayer::new(
-                args.max_body_bytes,
             ));
         // A span per request, continuing the caller's W3C trace (the gateway's), so tool calls
         // and the upstream requests they make (which forward `traceparent`) join it.
@@ -188,6 +212,31 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     drop(watcher);
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// How often the upstream's vault list is asked again while no default vault is chosen.
+const CHOOSE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Chooses the upstream vault `/mcp` serves (see [`RestDirectory::choosing`]), asking again
+/// until it can; logs each new reason it cannot (a reason that stays is not repeated).
+async fn choose_default_vault(directory: RestDirectory) {
+    let mut last: Option<String> = None;
+    loop {
+        match directory.choose_default().await {
+            Ok(name) => {
+                tracing::info!(vault = %name, "serving the upstream vault at /mcp");
+                return;
+            }
+            Err(err) => {
+                let reason = err.to_string();
+                if last.as_deref() != Some(reason.as_str()) {
+                    tracing::warn!(reason = %reason, "no upstream vault to serve at /mcp yet");
+                    last = Some(reason);
+                }
+            }
+        }
+        tokio::time::sleep(CHOOSE_RETRY).await;
+    }
 }
 
 /// Opens the vault of `--vault` on a background thread (and then watches it); the backend

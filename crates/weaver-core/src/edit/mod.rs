@@ -31,7 +31,7 @@ use self::layout::{
     Splice, commit, container_prefix, eol_of, framed, line_bounds, next_line_start, normalize,
     prefix_lines,
 };
-use crate::{ParseOptions, ParsedNote, VaultPath, parse_note};
+use crate::{ParseOptions, ParsedNote, VaultPath, clip, clip_value, parse_note};
 
 /// One edit of a note. Headings are named by text (`"Tasks"`, case-insensitive), optionally
 /// with their level (`"## Tasks"`) and enclosing headings (`"Project#Tasks"` or
@@ -123,7 +123,7 @@ pub enum EditOp {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EditError {
     /// No heading matches.
-    #[error("heading `{heading}` not found; the note's headings are: {}", list(.available))]
+    #[error("heading `{}` not found; the note's headings are: {}", clip_value(.heading), list(.available))]
     HeadingNotFound {
         /// The heading as asked for.
         heading: String,
@@ -132,7 +132,8 @@ pub enum EditError {
     },
     /// Several headings match.
     #[error(
-        "heading `{heading}` matches the headings on lines {}; name a parent (`Parent#Child`) or the level (`## Child`)",
+        "heading `{}` matches the headings on lines {}; name a parent (`Parent#Child`) or the level (`## Child`)",
+        clip_value(.heading),
         list(.lines)
     )]
     HeadingAmbiguous {
@@ -142,16 +143,16 @@ pub enum EditError {
         lines: Vec<u32>,
     },
     /// No block has this id.
-    #[error("block `^{0}` not found")]
+    #[error("block `^{}` not found", clip_value(.0))]
     BlockNotFound(String),
     /// The frontmatter has no such key.
-    #[error("frontmatter key `{0}` not found")]
+    #[error("frontmatter key `{}` not found", clip_value(.0))]
     FrontmatterKeyNotFound(String),
     /// The frontmatter cannot be edited without risking its other content.
-    #[error("frontmatter cannot be edited safely: {0}")]
+    #[error("frontmatter cannot be edited safely: {}", clip(.0, MAX_REASON_BYTES))]
     FrontmatterInvalid(String),
     /// `FindReplace` found a different number of occurrences than expected.
-    #[error("`{find}` occurs `{found}` times, expected `{expected}`")]
+    #[error("`{}` occurs `{found}` times, expected `{expected}`", clip_value(.find))]
     MatchCountMismatch {
         /// The text looked for.
         find: String,
@@ -165,25 +166,39 @@ pub enum EditError {
     EmptyFind,
     /// A frontmatter key that cannot be a property name.
     #[error(
-        "frontmatter key `{0}` is invalid; expected a non-empty name without line breaks or surrounding spaces"
+        "frontmatter key `{}` is invalid; expected a non-empty name without line breaks or surrounding spaces",
+        clip_value(.0)
     )]
     InvalidKey(String),
     /// The text would change the note outside the target, such as turning the next line into
     /// a heading, detaching a block id, or opening a code block that swallows what follows.
-    #[error("the edit would change the note outside its target: {0}")]
+    #[error("the edit would change the note outside its target: {}", clip(.0, MAX_REASON_BYTES))]
     WouldChangeStructure(String),
 }
 
-/// Formats values as `` `a`, `b` `` for error messages.
+/// The most values an error message lists (headings of a note, lines of matches); the rest are
+/// counted, so a note with 100,000 headings still gets a short message.
+const MAX_LISTED: usize = 20;
+
+/// The most bytes of an explanation an error message carries.
+const MAX_REASON_BYTES: usize = 1000;
+
+/// Formats values as `` `a`, `b` `` for error messages: at most [`MAX_LISTED`], each cut to
+/// [`crate::MAX_VALUE_BYTES`], then `and N more`.
 fn list<T: std::fmt::Display>(items: &[T]) -> String {
     if items.is_empty() {
         return "none".to_owned();
     }
-    items
+    let mut listed = items
         .iter()
-        .map(|item| format!("`{item}`"))
+        .take(MAX_LISTED)
+        .map(|item| format!("`{}`", clip_value(&item.to_string())))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if items.len() > MAX_LISTED {
+        listed.push_str(&format!(" and {} more", items.len() - MAX_LISTED));
+    }
+    listed
 }
 
 /// Applies `ops` in order to `source` (the text of the note at `path`), each to the result of
@@ -403,4 +418,35 @@ fn find_replace(
         });
     }
     Ok(src.replace(&find_text, &normalize(replace, eol)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_list_a_bounded_number_of_values() {
+        let err = EditError::HeadingNotFound {
+            heading: "h".repeat(100_000),
+            available: (0..100_000).map(|i| format!("## Heading {i}")).collect(),
+        };
+        let message = err.to_string();
+        assert!(message.len() < 2_000, "{} bytes", message.len());
+        assert!(
+            message.contains("`## Heading 19` and 99980 more"),
+            "{message}"
+        );
+        assert!(!message.contains("Heading 20`"), "{message}");
+        let err = EditError::HeadingAmbiguous {
+            heading: "Tasks".into(),
+            lines: (1..=50).collect(),
+        };
+        assert!(err.to_string().contains("`20` and 30 more"), "{err}");
+        let err = EditError::MatchCountMismatch {
+            find: "f".repeat(1_000_000),
+            expected: 1,
+            found: 0,
+        };
+        assert!(err.to_string().len() < 400);
+    }
 }

@@ -137,10 +137,16 @@ impl ToolError {
 }
 
 impl From<AppError> for ToolError {
+    /// The public message: no server paths (logged here instead), at most
+    /// [`crate::error::MAX_MESSAGE_BYTES`].
     fn from(err: AppError) -> Self {
+        let code = crate::error::classify(&err);
+        if code.status().is_server_error() {
+            tracing::warn!(code = code.as_str(), error = %err, "tool call failed");
+        }
         Self {
-            code: crate::error::code(&err).to_owned(),
-            message: err.to_string(),
+            code: code.as_str().to_owned(),
+            message: crate::error::public_message(&err),
         }
     }
 }

@@ -28,7 +28,7 @@
 //! std::thread::spawn(move || {
 //!     slot.set(Vault::open(&options, &|_| {}).map(|(vault, _)| Arc::new(vault)))
 //! });
-//! serve_stdio(Arc::new(backend), McpOptions::new(false)).await?;
+//! serve_stdio(Arc::new(SingleVault(Arc::new(backend))), McpOptions::new(false)).await?;
 //! ```
 
 mod backend;
@@ -54,7 +54,7 @@ pub use backend::{
     VaultDirectory, Window, WritePrecondition, WriteRequest, WriteResult,
 };
 #[allow(unused_imports)]
-pub use http::{HttpOptions, http_service};
+pub use http::{BodyLimit, DEFAULT_MAX_BODY_BYTES, HttpOptions, http_service};
 #[allow(unused_imports)]
 pub use local::{DEFAULT_READY_WAIT, LocalBackend, VaultSlot};
 #[allow(unused_imports)]
@@ -67,12 +67,12 @@ pub use server::{
 #[allow(unused_imports)]
 pub use tools::READ_TOOLS;
 
-/// Serves MCP over stdin/stdout until the client closes stdin.
+/// Serves MCP over stdin/stdout until the client closes stdin: the default vault of `vaults`.
 pub async fn serve_stdio(
-    backend: Arc<dyn VaultBackend>,
+    vaults: Arc<dyn VaultDirectory>,
     options: McpOptions,
 ) -> anyhow::Result<()> {
-    let server = McpServer::single(backend, options);
+    let server = McpServer::new(vaults, options);
     let running = server
         .serve(rmcp::transport::stdio())
         .await

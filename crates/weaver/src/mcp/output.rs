@@ -58,7 +58,9 @@ impl IntoCallToolResult for ToolError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
         // Text only: a structured error would not match the tool's output schema, which strict
         // clients validate `structuredContent` against.
-        Ok(CallToolResult::error(vec![ContentBlock::text(self.to_string())]).into())
+        // Capped whatever made it: an error names the bad value, which may be huge.
+        let text = crate::error::clip(&self.to_string(), crate::error::MAX_MESSAGE_BYTES);
+        Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into())
     }
 }
 

@@ -12,16 +12,17 @@
 //! tools' own code (`note.rs`), whichever backend read it.
 //!
 //! [`RestDirectory`] maps `/mcp/{vault}` to the upstream vault of that name and `/mcp` to a
-//! default vault. A vault still opening upstream (`vault_not_ready`) is retried for a few
+//! default vault: the one named with `--name`, or else ([`RestDirectory::choosing`]) the
+//! upstream's vault `default`, or its only vault when it has one. A vault still opening upstream (`vault_not_ready`) is retried for a few
 //! seconds, as the local backend waits for its own. The W3C trace context (`traceparent`,
 //! `tracestate`) of an MCP request over HTTP is passed on, so one trace spans both services.
 //!
 //! ```ignore
 //! let vaults = RestDirectory::new("http://weaver:3000", "default")?;
-//! serve_stdio(Arc::new(vaults.vault("default")), McpOptions::new(false)).await?;
+//! serve_stdio(Arc::new(vaults), McpOptions::new(false)).await?;
 //! ```
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -66,13 +67,92 @@ struct Upstream {
 #[derive(Debug, Clone)]
 pub struct RestDirectory {
     upstream: Arc<Upstream>,
-    default_vault: Arc<str>,
+    default_vault: Arc<DefaultVault>,
 }
+
+/// The upstream vault that answers at `/mcp` (and over stdio).
+#[derive(Debug)]
+enum DefaultVault {
+    /// Named by the operator (`--name`).
+    Named(Arc<str>),
+    /// Chosen from the upstream's vault list by [`RestDirectory::choose_default`]: `default`,
+    /// else the only vault; until then, why there is none.
+    Chosen(RwLock<Result<Arc<str>, ToolError>>),
+}
+
+/// The most vault names a "which vault?" message lists.
+const MAX_NAMES_LISTED: usize = 20;
 
 impl RestDirectory {
     /// The vaults of the `weaver serve` at `base` (`http://weaver:3000`, optionally with a path
     /// prefix), with `default_vault` answering at `/mcp`.
     pub fn new(base: &str, default_vault: &str) -> anyhow::Result<Self> {
+        Self::with_default(base, DefaultVault::Named(Arc::from(default_vault)))
+    }
+
+    /// Like [`RestDirectory::new`], with the vault at `/mcp` chosen from the upstream's vaults
+    /// (the one named `default`, else the only one) by [`RestDirectory::choose_default`]; until
+    /// that succeeds, `/mcp` answers `vault_not_ready` with the reason.
+    pub fn choosing(base: &str) -> anyhow::Result<Self> {
+        Self::with_default(
+            base,
+            DefaultVault::Chosen(RwLock::new(Err(ToolError::new(
+                Code::VaultNotReady,
+                "the upstream service's vaults have not been listed yet",
+            )))),
+        )
+    }
+
+    /// Asks the upstream for its vaults and chooses the one `/mcp` serves (a vault named with
+    /// [`RestDirectory::new`] is simply returned). Once chosen, it stays.
+    pub async fn choose_default(&self) -> Result<Arc<str>, ToolError> {
+        let DefaultVault::Chosen(slot) = &*self.default_vault else {
+            return self.default_name();
+        };
+        if let Ok(Ok(name)) = slot.read().as_deref() {
+            return Ok(Arc::clone(name));
+        }
+        let chosen = self.list_and_choose().await;
+        let mut current = match slot.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if current.is_err() {
+            current.clone_from(&chosen);
+        }
+        current.clone()
+    }
+
+    async fn list_and_choose(&self) -> Result<Arc<str>, ToolError> {
+        #[derive(Deserialize)]
+        struct Vaults {
+            items: Vec<Named>,
+        }
+        #[derive(Deserialize)]
+        struct Named {
+            name: String,
+        }
+        let mut url = self.upstream.base.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().extend(["api", "v1", "vaults"]);
+        }
+        let probe = self.vault("default");
+        let listed: Vaults = probe.send_once(self.upstream.client.get(url)).await?;
+        let names: Vec<String> = listed.items.into_iter().map(|v| v.name).collect();
+        choose(&names)
+    }
+
+    fn default_name(&self) -> Result<Arc<str>, ToolError> {
+        match &*self.default_vault {
+            DefaultVault::Named(name) => Ok(Arc::clone(name)),
+            DefaultVault::Chosen(slot) => match slot.read() {
+                Ok(guard) => guard.clone(),
+                Err(poisoned) => poisoned.into_inner().clone(),
+            },
+        }
+    }
+
+    fn with_default(base: &str, default_vault: DefaultVault) -> anyhow::Result<Self> {
         let mut url = Url::parse(base).with_context(|| format!("invalid upstream URL `{base}`"))?;
         match url.scheme() {
             "http" => {}
@@ -96,7 +176,7 @@ impl RestDirectory {
                 base: url,
                 ready_wait: DEFAULT_READY_WAIT,
             }),
-            default_vault: Arc::from(default_vault),
+            default_vault: Arc::new(default_vault),
         })
     }
 
@@ -110,7 +190,14 @@ impl RestDirectory {
     }
 
     fn checked(&self, name: Option<&str>) -> Result<RestBackend, ToolError> {
-        let name = name.unwrap_or(&self.default_vault);
+        let default;
+        let name = match name {
+            Some(name) => name,
+            None => {
+                default = self.default_name()?;
+                &*default
+            }
+        };
         // A URL path cannot carry these as a segment; no configured vault is named so.
         if matches!(name, "" | "." | "..") {
             return Err(ToolError::new(
@@ -135,6 +222,38 @@ impl VaultDirectory for RestDirectory {
         let mut backend = self.checked(name)?;
         backend.trace = TraceContext::from_headers(headers).map(Arc::new);
         Ok(Arc::new(backend))
+    }
+}
+
+/// The vault `/mcp` serves among the upstream's `names`: `default`, else the only one.
+fn choose(names: &[String]) -> Result<Arc<str>, ToolError> {
+    if names.iter().any(|n| n == "default") {
+        return Ok(Arc::from("default"));
+    }
+    match names {
+        [only] => Ok(Arc::from(only.as_str())),
+        [] => Err(ToolError::new(
+            Code::VaultNotReady,
+            "the upstream service serves no vault yet",
+        )),
+        many => {
+            let mut listed = many
+                .iter()
+                .take(MAX_NAMES_LISTED)
+                .map(|n| format!("`{}`", weaver_core::clip_value(n)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if many.len() > MAX_NAMES_LISTED {
+                listed.push_str(&format!(" and {} more", many.len() - MAX_NAMES_LISTED));
+            }
+            Err(ToolError::new(
+                Code::VaultNotFound,
+                format!(
+                    "the upstream service serves the vaults {listed} and none is named `default`: \
+                     start `weaver mcp` with `--name VAULT`, or use `/mcp/VAULT`"
+                ),
+            ))
+        }
     }
 }
 
@@ -845,6 +964,21 @@ mod tests {
     fn unreachable_paths_fail_as_a_local_vault_would() {
         assert_eq!(unreachable_path("..").code, "path_escapes_vault");
         assert_eq!(unreachable_note("..").code, "note_not_found");
+    }
+
+    #[test]
+    fn the_default_vault_is_default_else_the_only_one() {
+        let names = |list: &[&str]| list.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+        assert_eq!(&*choose(&names(&["a", "default"])).unwrap(), "default");
+        assert_eq!(&*choose(&names(&["notes"])).unwrap(), "notes");
+        assert_eq!(choose(&[]).unwrap_err().code, "vault_not_ready");
+        let err = choose(&names(&["a", "b"])).unwrap_err();
+        assert_eq!(err.code, "vault_not_found");
+        assert!(err.message.contains("`a`, `b`"), "{}", err.message);
+        assert!(err.message.contains("--name"), "{}", err.message);
+        let many: Vec<String> = (0..100).map(|i| format!("v{i}")).collect();
+        let err = choose(&many).unwrap_err();
+        assert!(err.message.contains("and 80 more"), "{}", err.message);
     }
 
     #[test]

@@ -101,6 +101,10 @@ impl McpServer {
     }
 
     /// A server over one vault.
+    #[allow(
+        dead_code,
+        reason = "the tests' shorthand; the binary serves a `VaultDirectory`"
+    )]
     pub fn single(backend: Arc<dyn VaultBackend>, options: McpOptions) -> Self {
         Self::new(Arc::new(SingleVault(backend)), options)
     }
@@ -363,10 +367,11 @@ impl ServerHandler for McpServer {
 /// A backend error as a JSON-RPC error, for requests that have no tool-error channel.
 fn protocol_error(err: ToolError) -> ErrorData {
     let data = Some(serde_json::json!({ "code": err.code }));
+    let message = crate::error::clip(&err.to_string(), crate::error::MAX_MESSAGE_BYTES);
     if err.code == Code::NoteNotFound.as_str() {
-        ErrorData::resource_not_found(err.to_string(), data)
+        ErrorData::resource_not_found(message, data)
     } else {
-        ErrorData::invalid_params(err.to_string(), data)
+        ErrorData::invalid_params(message, data)
     }
 }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use weaver_app::AppError;
 
-use crate::error::{Code, classify};
+use crate::error::{Code, MAX_MESSAGE_BYTES, classify, clip, public_message};
 
 /// Seconds a client should wait before retrying a vault that is still opening.
 const RETRY_AFTER_SECS: u64 = 2;
@@ -104,9 +104,13 @@ impl ApiError {
             Self::App(AppError::NoteNotFound { suggestions, .. }) => suggestions.clone(),
             _ => Vec::new(),
         };
+        let message = match self {
+            Self::App(err) => public_message(err),
+            other => clip(&other.to_string(), MAX_MESSAGE_BYTES),
+        };
         ErrorBody {
             code: self.code().as_str().to_owned(),
-            message: self.to_string(),
+            message,
             suggestions,
         }
     }
@@ -130,6 +134,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = self.code();
         let status = code.status();
+        // The log has the whole error, server paths included; the body has `public_message`.
         if status.is_server_error() {
             tracing::warn!(code = code.as_str(), error = %self, "request failed");
         } else {
@@ -158,7 +163,26 @@ pub async fn route_not_found(method: axum::http::Method, uri: axum::http::Uri) -
     }
 }
 
-/// The 405 for routes that exist with other methods.
-pub async fn method_not_allowed(method: axum::http::Method) -> ApiError {
-    ApiError::MethodNotAllowed(method.to_string())
+/// The 405 for routes that exist with other methods. axum lists the route's methods in `Allow`;
+/// a note URL gets the methods of what it names instead (its sub-resources share one route).
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let mut response = ApiError::MethodNotAllowed(method.to_string()).into_response();
+    if let Some(allow) = note_url_methods(uri.path()) {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    response
+}
+
+/// The methods `routes::notes::allowed_methods` gives a `/api/v1/vaults/{vault}/notes/{*path}`
+/// URL, or `None` for any other URL.
+fn note_url_methods(path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix("/api/v1/vaults/")?;
+    let (_, note) = rest.split_once('/')?;
+    let note = note.strip_prefix("notes/")?;
+    let decoded = percent_encoding::percent_decode_str(note)
+        .decode_utf8()
+        .ok()?;
+    Some(super::routes::notes::allowed_methods(&decoded))
 }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use crate::config::McpConfig;
-use crate::mcp::{HttpOptions, LocalBackend, McpOptions, ToolError, VaultBackend, VaultDirectory};
+use crate::mcp::{
+    BodyLimit, HttpOptions, LocalBackend, McpOptions, ToolError, VaultBackend, VaultDirectory,
+};
 
 use super::state::AppState;
 
@@ -26,7 +28,7 @@ impl VaultDirectory for ServeVaults {
         };
         let open = self.0.vault(&name).map_err(|err| ToolError {
             code: err.code().as_str().to_owned(),
-            message: err.to_string(),
+            message: err.body().message,
         })?;
         Ok(Arc::new(LocalBackend::new(&name, Arc::clone(&open.vault))))
     }
@@ -36,6 +38,7 @@ impl VaultDirectory for ServeVaults {
 /// reload adds or revokes keys), requests need a matching bearer key.
 pub fn router(state: &AppState, config: &McpConfig) -> axum::Router<AppState> {
     let live = state.clone();
+    let limit = state.clone();
     let service = crate::mcp::http_service(
         Arc::new(ServeVaults(state.clone())),
         McpOptions::new(config.read_only),
@@ -43,6 +46,8 @@ pub fn router(state: &AppState, config: &McpConfig) -> axum::Router<AppState> {
             allowed_hosts: config.allowed_hosts.clone(),
             allowed_origins: config.allowed_origins.clone(),
             shutdown: state.shutdown.clone(),
+            // `server.max_body_bytes` as it is now: a reload applies to the next request.
+            max_body_bytes: BodyLimit::live(move || limit.config.load().server.max_body_bytes),
         },
     );
     service.layer(axum::middleware::from_fn(

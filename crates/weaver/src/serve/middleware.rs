@@ -11,14 +11,15 @@
 //! 7. body limit: `server.max_body_bytes`, else 413 `body_too_large`.
 //!
 //! Timeout and body limit read the live configuration on every request, so a reload applies to
-//! the next request.
+//! the next request. The body limit is the only one: axum's own default limit (2 MiB, answered
+//! in plain text) is switched off, so every extractor that reads a body (`ApiJson`, `ApiBytes`)
+//! and the MCP endpoint see exactly `server.max_body_bytes`.
 
 use std::any::Any;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
@@ -38,6 +39,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Wraps `router` in every layer.
 pub fn layers(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     router
+        .layer(DefaultBodyLimit::disable())
         .layer(from_fn_with_state(state.clone(), limit_body))
         .layer(from_fn_with_state(state.clone(), timeout))
         .layer(CatchPanicLayer::custom(panic_response))
@@ -114,18 +116,27 @@ async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> 
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit) {
+    let (mut parts, body) = req.into_parts();
+    // The MCP endpoint answers with a JSON-RPC error of its own (`crate::mcp::http`).
+    if declared.is_some_and(|len| len > limit) && !is_mcp(parts.uri.path()) {
+        crate::body::discard(body).await;
         return ApiError::BodyTooLarge(limit).into_response();
     }
-    let (mut parts, body) = req.into_parts();
     parts.extensions.insert(BodyLimit(limit));
-    let limited = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
-    next.run(Request::from_parts(parts, Body::new(limited)))
-        .await
+    next.run(Request::from_parts(
+        parts,
+        crate::body::limited(body, limit),
+    ))
+    .await
+}
+
+fn is_mcp(path: &str) -> bool {
+    path == "/mcp" || path.starts_with("/mcp/")
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::body::Body;
     use axum::routing::{get, post};
     use tower::ServiceExt;
 

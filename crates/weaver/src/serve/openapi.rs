@@ -52,6 +52,7 @@ pub const OPENAPI_JSON: &str = "/api/v1/openapi.json";
         ops::metrics,
     ),
     components(schemas(ChangeData, ReadyData, LaggedData)),
+    modifiers(&CommonErrors),
     tags(
         (name = "vaults", description = "The vaults this server serves"),
         (name = "notes", description = "Notes, their content, links and backlinks"),
@@ -62,6 +63,70 @@ pub const OPENAPI_JSON: &str = "/api/v1/openapi.json";
     )
 )]
 pub struct ApiDoc;
+
+/// Adds the error answers every operation of a kind can give, so no annotation can forget
+/// one (schemathesis checks that every status the server answers is documented):
+///
+/// - under `/api/v1/vaults/{vault}`: 400 (a malformed path, query parameter or header), 404
+///   (unknown vault or note), 503 (vault opening or unavailable, request timeout);
+/// - with a request body: 413 (over `server.max_body_bytes`) and 415 (wrong content type).
+///
+/// An operation's own description of a status is kept.
+struct CommonErrors;
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in &mut openapi.paths.paths {
+            let in_vault = path.starts_with("/api/v1/vaults/{vault}");
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let has_body = operation.request_body.is_some();
+                let mut add = |status: &str, description: &str| {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description));
+                };
+                if in_vault {
+                    add("400", "A malformed path, query parameter or header");
+                    add("404", "Unknown vault or note");
+                    add(
+                        "503",
+                        "Vault opening or unavailable, or the request timed out",
+                    );
+                }
+                if has_body {
+                    add("400", "A malformed body");
+                    add("413", "Body over the limit");
+                    add("415", "Wrong content type");
+                }
+            }
+        }
+    }
+}
 
 /// `/api/v1/openapi.json` and `/docs`.
 pub fn router() -> Router<AppState> {

@@ -282,7 +282,8 @@ async fn open(entry: Arc<VaultEntry>, watch: WatchConfig) {
         Ok(Ok(open)) => open,
         Ok(Err(err)) => {
             tracing::error!(vault = %entry.name, code = crate::error::code(&err), error = %err, "vault failed to open");
-            set_failed(&entry, err.to_string());
+            // Clients see the reason without the server's paths; the log line above has them.
+            set_failed(&entry, crate::error::public_message(&err));
             return;
         }
         Err(join) => {
@@ -385,7 +386,7 @@ fn open_blocking(
         Err(err) => {
             // The vault still answers queries; it just will not see changes until reopened.
             tracing::error!(vault = %entry.name, error = %err, "cannot watch the vault; serving it without live updates");
-            (None, Some(err.to_string()))
+            (None, Some(crate::error::public_message(&err)))
         }
     };
     Ok(Arc::new(OpenVault {

@@ -13,6 +13,9 @@
     clippy::indexing_slicing
 )]
 
+#[path = "../../src/body.rs"]
+#[allow(dead_code)]
+mod body;
 #[path = "../../src/cancel.rs"]
 mod cancel;
 #[path = "../../src/dates.rs"]

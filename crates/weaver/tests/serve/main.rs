@@ -17,6 +17,7 @@ mod api;
 mod backlinks;
 mod cache;
 mod config;
+mod contract;
 mod events;
 mod lifecycle;
 mod mcp;

@@ -645,3 +645,83 @@ async fn mcp_can_require_an_api_key() {
     // The REST API is not affected by the MCP key.
     server.ok("/api/v1/vaults/default/stats").await;
 }
+
+#[tokio::test]
+async fn the_upstream_mode_serves_the_only_vault_and_says_why_it_cannot_choose() {
+    let sandbox = Sandbox::new();
+    let a = sandbox.vault("a", VAULT);
+    let b = sandbox.vault("b", "//- b.md\n# B\n");
+
+    // Two vaults upstream, neither named `default`: not ready, and the log and `/readyz` say
+    // why and what to do.
+    let config = sandbox.write(
+        "two.toml",
+        &format!("[vaults.a]\npath = {a:?}\n[vaults.b]\npath = {b:?}\n"),
+    );
+    let two = Start::new(&["--config", config.to_str().unwrap()]).spawn();
+    two.wait_ready().await;
+    let mut service = Start::new(&["--http", "--log-level", "info", "--upstream", &two.base])
+        .subcommand("mcp")
+        .spawn();
+    let warned =
+        service.wait_log(|l| l["fields"]["message"] == "no upstream vault to serve at /mcp yet");
+    let reason = warned["fields"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("`a`, `b`") && reason.contains("--name"),
+        "{reason}"
+    );
+    let (status, body) = service.get_json("/readyz").await;
+    assert_eq!((status, body["status"].as_str()), (503, Some("not_ready")));
+    assert!(
+        body["reason"].as_str().unwrap().contains("--name"),
+        "{body}"
+    );
+    // A named vault still answers at `/mcp/{vault}`.
+    let named = http_client(service.url("/mcp/b")).await;
+    assert_eq!(
+        structured(&call(&named, "vault_stats", json!({})).await)["notes"],
+        1
+    );
+    named.cancel().await.unwrap();
+
+    // One vault upstream: it is the one served at `/mcp`.
+    let config = sandbox.write("one.toml", &format!("[vaults.notes]\npath = {a:?}\n"));
+    let one = Start::new(&["--config", config.to_str().unwrap()]).spawn();
+    one.wait_ready().await;
+    let mut service = Start::new(&["--http", "--log-level", "info", "--upstream", &one.base])
+        .subcommand("mcp")
+        .spawn();
+    service.wait_ready().await;
+    let chosen =
+        service.wait_log(|l| l["fields"]["message"] == "serving the upstream vault at /mcp");
+    assert_eq!(chosen["fields"]["vault"], "notes");
+    let client = http_client(service.url("/mcp")).await;
+    let stats = structured(&call(&client, "vault_stats", json!({})).await);
+    assert_eq!(
+        (stats["vault"].as_str(), stats["notes"].as_u64()),
+        (Some("notes"), Some(5))
+    );
+    client.cancel().await.unwrap();
+
+    // `--name` naming no upstream vault: not ready, with the upstream's answer as the reason.
+    let service = Start::new(&[
+        "--http",
+        "--log-level",
+        "info",
+        "--upstream",
+        &one.base,
+        "--name",
+        "nope",
+    ])
+    .subcommand("mcp")
+    .spawn();
+    let (status, body) = service.get_json("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("[vault_not_found]"),
+        "{body}"
+    );
+}

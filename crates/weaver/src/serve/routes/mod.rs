@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(search::router())
         .merge(events::router())
         .merge(write::router())
+        .route_layer(axum::middleware::from_fn(notes::check_method))
 }
 
 /// `limit` and `offset` of a paged list.
@@ -43,8 +44,12 @@ pub fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page (default 50, at most 1000).
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 0, maximum = 1000)]
     pub limit: Option<usize>,
     /// Items to skip (default 0).
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 0)]
     pub offset: Option<usize>,
 }
 

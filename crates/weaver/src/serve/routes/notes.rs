@@ -2,11 +2,15 @@
 //! backlinks, links and neighbours.
 //!
 //! A note path may contain `/`, so one wildcard route serves `notes/{*path}` and its
-//! sub-resources: a last segment of exactly `backlinks`, `links` or `neighbors` selects the
-//! sub-resource (a note named like that is reached with its `.md`).
+//! sub-resources: a last segment of exactly `backlinks`, `links` or `neighbors` (`GET`) or
+//! `move` (`POST`, in `write.rs`) selects the sub-resource (a note named like that is reached
+//! with its `.md`); any other method there is 405 ([`check_method`]).
 //!
-//! The `ETag` of a note is its content hash, in both representations, so that it can serve as
-//! the version for conditional writes (`If-Match`). The JSON representation also shows
+//! The `ETag` of a note is the content hash of the bytes the read found on disk, in both
+//! representations (and the JSON's `hash`), never the index's hash alone: right after another
+//! program edits a note, the index may still describe the old bytes, and an `ETag` from it would
+//! make the next `If-Match` write fail for nothing. The JSON read re-indexes such a note first.
+//! The `ETag` serves as the version for conditional writes (`If-Match`). The JSON also shows
 //! backlinks, which change when *other* notes change: a client caching it should treat the
 //! `ETag` as the note's version, not as a fingerprint of every field.
 
@@ -17,7 +21,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use weaver_app::{Backlink, NoteDetails, NoteFilter, NoteOrder, OutgoingLink};
+use weaver_app::{Backlink, NoteDetails, NoteFilter, NoteOrder, OutgoingLink, Scope};
 use weaver_core::{Fragment, VaultPath, fold_name};
 use weaver_store::NoteRecord;
 
@@ -64,8 +68,12 @@ pub struct ListQuery {
     #[param(inline)]
     pub sort: NoteSort,
     /// Items per page (default 50, at most 1000).
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 0, maximum = 1000)]
     pub limit: Option<usize>,
     /// Items to skip.
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 0)]
     pub offset: Option<usize>,
 }
 
@@ -181,6 +189,58 @@ enum Sub {
     Backlinks,
     Links,
     Neighbors,
+}
+
+/// The methods a `notes/{*path}` URL allows, by its last segment: `GET` on a sub-resource,
+/// `POST` on `.../move`, and the note's own methods otherwise.
+pub fn allowed_methods(path: &str) -> &'static str {
+    match split_sub_resource(path) {
+        (_, Some(_)) => "GET,HEAD",
+        (_, None)
+            if path
+                .rsplit_once('/')
+                .is_some_and(|(_, last)| last == "move") =>
+        {
+            "POST"
+        }
+        (_, None) => "GET,HEAD,PUT,PATCH,DELETE",
+    }
+}
+
+/// Answers 405 (with `Allow`) before any extractor runs when the method does not fit the
+/// `notes/{*path}` URL ([`allowed_methods`]): `PUT .../backlinks` is not a write of a note
+/// named `backlinks`, and `GET .../move` is not a read.
+pub async fn check_method(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::extract::{FromRequestParts, MatchedPath};
+    let on_note = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|m| m.as_str() == NOTE);
+    if !on_note {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let path = axum::extract::Path::<(String, String)>::from_request_parts(&mut parts, &())
+        .await
+        .map(|p| p.0.1);
+    let request = axum::extract::Request::from_parts(parts, body);
+    let Ok(path) = path else {
+        return next.run(request).await;
+    };
+    let allow = allowed_methods(&path);
+    let method = request.method().as_str();
+    if allow.split(',').any(|m| m == method) {
+        return next.run(request).await;
+    }
+    let mut response = ApiError::MethodNotAllowed(method.to_owned()).into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response.extensions_mut().insert(RouteLabel(NOTE));
+    response
 }
 
 /// Splits `Projects/Plan.md/backlinks` into the note and the sub-resource.
@@ -581,9 +641,9 @@ fn read_note_file(vault: &weaver_app::Vault, path: &VaultPath) -> Result<Vec<u8>
         NoteQuery,
     ),
     responses(
-        (status = 200, description = "The note", body = NoteDto, content_type = "application/json",
-            headers(("ETag" = String, description = "The content hash, quoted"))),
-        (status = 200, description = "The raw Markdown", body = String, content_type = "text/markdown"),
+        (status = 200, description = "The note as JSON, or with `Accept: text/markdown` its raw Markdown",
+            content((NoteDto = "application/json"), (String = "text/markdown")),
+            headers(("ETag" = String, description = "The content hash of the bytes read, quoted"))),
         (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
         (status = 404, description = "Unknown vault or note (with suggestions)", body = crate::serve::error::ErrorBody),
         (status = 406, description = "Neither JSON nor Markdown is acceptable", body = crate::serve::error::ErrorBody),
@@ -622,17 +682,32 @@ pub async fn get_note(
                 Ok(response)
             }
             Representation::Json => {
-                let details = snapshot.details(root, &note, cancel)?;
+                let mut details = snapshot.details(root, &note, cancel)?;
+                let mut bytes = read_note_file(&open.vault, &details.path)?;
+                let mut hash = weaver_core::content_hash(&bytes);
+                if hash != details.hash {
+                    // Edited by another program since it was indexed, and the watcher has not
+                    // caught up: index it now, so the metadata describes these bytes.
+                    if let Err(err) = open.vault.sync(&Scope::Paths(vec![details.path.clone()])) {
+                        tracing::warn!(note.path = %details.path, error = %err, "cannot re-index a note that changed on disk");
+                    }
+                    if let Ok(fresh) = open.vault.snapshot().details(root, details.path.as_str(), cancel) {
+                        details = fresh;
+                    }
+                    bytes = read_note_file(&open.vault, &details.path)?;
+                    hash = weaver_core::content_hash(&bytes);
+                }
+                // The version is that of the bytes read, whatever the index says: it is what a
+                // write's `If-Match` is checked against.
+                details.hash = hash;
+                details.size = bytes.len() as u64;
                 let etag = format!("\"{}\"", details.hash);
                 if not_modified(&headers, &etag) {
                     return Ok(not_modified_response(&etag));
                 }
-                let content = if query.content {
-                    let bytes = read_note_file(&open.vault, &details.path)?;
-                    Some(String::from_utf8_lossy(&bytes).into_owned())
-                } else {
-                    None
-                };
+                let content = query
+                    .content
+                    .then(|| String::from_utf8_lossy(&bytes).into_owned());
                 let mut response = Json(NoteDto::new(details, content)).into_response();
                 set_validators(&mut response, &etag);
                 Ok(response)
@@ -766,14 +841,20 @@ struct NoQuery {}
 #[into_params(parameter_in = Query)]
 pub struct NeighborsQuery {
     /// Hops from the note, 1 to 10 (default 1).
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 1, maximum = 10)]
     pub depth: Option<u32>,
     /// Which links to follow (default `both`).
     #[serde(default)]
     #[param(inline)]
     pub direction: DirectionParam,
     /// Items per page (default 50, at most 1000).
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 0, maximum = 1000)]
     pub limit: Option<usize>,
     /// Items to skip.
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 0)]
     pub offset: Option<usize>,
 }
 
@@ -898,6 +979,10 @@ mod tests {
             ("a", Some(Sub::Links))
         ));
         assert!(matches!(split_sub_resource("links"), ("links", None)));
+        assert_eq!(allowed_methods("a.md/backlinks"), "GET,HEAD");
+        assert_eq!(allowed_methods("a.md/move"), "POST");
+        assert_eq!(allowed_methods("move"), "GET,HEAD,PUT,PATCH,DELETE");
+        assert_eq!(allowed_methods("a/move.md"), "GET,HEAD,PUT,PATCH,DELETE");
         assert!(matches!(
             split_sub_resource("a/links.md"),
             ("a/links.md", None)

@@ -47,8 +47,12 @@ pub struct SearchParams {
     /// Only notes modified before this date.
     pub before: Option<String>,
     /// Hits per page (default 10, at most 1000).
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 0, maximum = 1000)]
     pub limit: Option<usize>,
     /// Hits to skip.
+    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[param(minimum = 0)]
     pub offset: Option<usize>,
 }
 

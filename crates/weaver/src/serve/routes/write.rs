@@ -8,7 +8,6 @@
 //! rather than a lost update (see `weaver_app::write`). The index is updated before the response,
 //! so a read after a write sees it, and the change is broadcast on the vault's event stream.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -21,7 +20,7 @@ use weaver_core::EditOp;
 
 use super::notes::NOTE;
 use crate::serve::error::ApiError;
-use crate::serve::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::serve::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
 use crate::serve::metrics::{self, RouteLabel};
 use crate::serve::state::{AppState, blocking};
 
@@ -134,7 +133,7 @@ pub async fn put_note(
     State(state): State<AppState>,
     ApiPath((vault, path)): ApiPath<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Response {
     let result = async {
         check_text_body(&headers)?;
@@ -455,6 +454,7 @@ async fn post_note(
     headers: HeaderMap,
     ApiJson(request): ApiJson<MoveRequest>,
 ) -> Response {
+    // `routes::notes::check_method` let only `.../move` through.
     let Some(from) = path.strip_suffix("/move").map(str::to_owned) else {
         return labelled(ApiError::MethodNotAllowed("POST".to_owned()), NOTE);
     };
