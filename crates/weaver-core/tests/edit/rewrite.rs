@@ -193,6 +193,19 @@ fn markdown_links_keep_parentheses_balanced() {
     );
 }
 
+/// Found by the `rewrite_round_trip` fuzz target: in a vault with case twins `A/garden.md` and
+/// `a/garden.md`, the same-note link `[[#Part]]` in `a/garden.md` resolved to the twin, so after
+/// moving the note it no longer pointed at "its target".
+#[test]
+fn same_note_links_in_a_case_twin_follow_the_note() {
+    check(
+        "//- a/garden.md\n[[#Part]] [[a/garden#Part]]\n//- A/garden.md\n# Part\n",
+        &[("a/garden.md", "Café/2026-11-26.md")],
+        "Café/2026-11-26.md",
+        "[[#Part]] [[a/garden#Part]]\n",
+    );
+}
+
 #[test]
 fn relative_links_follow_the_note() {
     let fixture = "//- Notes/Home.md\n[x](../Projects/Plan.md) [y](./Sib.md) [z](Sib.md) [w](sub/Deep.md)\n//- Notes/Sib.md\n//- Notes/sub/Deep.md\n//- Projects/Plan.md\n";
