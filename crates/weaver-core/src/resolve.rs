@@ -117,7 +117,11 @@ impl Resolver {
     pub fn resolve(&self, source: &VaultPath, target: &str) -> Option<FileId> {
         let target = target.trim();
         if target.is_empty() {
-            return self.lookup_exact(source.as_str());
+            // The note itself, not a twin whose name differs only in case (`A/x.md`, `a/x.md`).
+            let own = self.files.binary_search(source).ok();
+            return own
+                .and_then(|i| FileId::try_from(i).ok())
+                .or_else(|| self.lookup_exact(source.as_str()));
         }
         if target.starts_with("./") || target.starts_with("../") {
             let joined = VaultPath::join_relative(source.folder(), target)?;
@@ -342,6 +346,16 @@ mod tests {
         let files = ["v1.2 notes.md", "archive.tar.gz"];
         check(&files, "x.md", "v1.2 notes", Some("v1.2 notes.md"));
         check(&files, "x.md", "archive.tar.gz", Some("archive.tar.gz"));
+    }
+
+    /// Found by the `rewrite_round_trip` fuzz target: with case twins `A/x.md` and `a/x.md`,
+    /// `[[#Part]]` in `a/x.md` resolved to `A/x.md`.
+    #[test]
+    fn same_note_links_resolve_to_the_note_not_its_case_twin() {
+        let files = ["A/garden.md", "a/garden.md", "b/Other.md"];
+        check(&files, "a/garden.md", "", Some("a/garden.md"));
+        check(&files, "A/garden.md", "", Some("A/garden.md"));
+        check(&files, "a/Garden.md", "", Some("A/garden.md"));
     }
 
     #[test]

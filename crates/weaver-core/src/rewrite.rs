@@ -355,6 +355,20 @@ struct Encoding {
     ascii: Vec<u8>,
 }
 
+/// True when every `)` in `chars` closes an earlier `(` and none stays open.
+fn balanced(chars: impl Iterator<Item = char>) -> bool {
+    let mut depth: i64 = 0;
+    for c in chars {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => return false,
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
 impl Encoding {
     fn of(raw: &str) -> Self {
         let mut encoding = Self::default();
@@ -374,32 +388,30 @@ impl Encoding {
                 encoding.ascii.push(b);
             }
         }
+        // Parentheses that had to be encoded (unbalanced once decoded) say nothing about style.
+        let decoded = raw.replace("%28", "(").replace("%29", ")");
+        if !balanced(decoded.chars()) {
+            encoding.ascii.retain(|b| !matches!(b, b'(' | b')'));
+        }
         encoding
     }
 
     /// Writes a decoded target path as a Markdown destination: `%`, `#` and `\` always
-    /// encoded, spaces and unbalanced parentheses encoded outside `<angle>` form.
+    /// encoded, spaces and unbalanced parentheses encoded outside `<angle>` form. Outside
+    /// `<angle>` form parentheses are encoded in pairs: encoding only one of `a(1)` would
+    /// leave the other unbalanced and end the link early.
     fn encode(&self, path: &str, angle: bool) -> String {
-        let mut depth: i64 = 0;
-        let mut balanced = true;
-        for c in path.chars() {
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    balanced &= depth >= 0;
-                }
-                _ => {}
-            }
-        }
-        balanced &= depth == 0;
+        let parens = !angle
+            && (!balanced(path.chars())
+                || self.ascii.contains(&b'(')
+                || self.ascii.contains(&b')'));
         let mut out = String::with_capacity(path.len() + 8);
         for c in path.chars() {
             let ascii = u8::try_from(c).ok().filter(u8::is_ascii);
             let encode = match c {
                 '%' | '#' | '\\' | '<' | '>' => true,
                 ' ' => !angle,
-                '(' | ')' => !angle && !balanced,
+                '(' | ')' => parens,
                 c if c.is_control() => true,
                 c if !c.is_ascii() => self.non_ascii,
                 _ => false,
@@ -472,6 +484,13 @@ mod tests {
             ("x.md", "a(.md", false, "a%28.md"),
             ("x%281%29.md", "a(1).md", false, "a%281%29.md"),
             ("x.md", "50%#1.md", false, "50%25%231.md"),
+            // Found by the `rewrite_round_trip` fuzz target: a style that encoded one
+            // parenthesis encodes both (`a(1%29.md` is no link), and an encoding that was
+            // needed (`b%29.md`) is no style.
+            ("%28x).md", "a(1).md", false, "a%281%29.md"),
+            ("b%29.md", "a(1).md", false, "a(1).md"),
+            ("a%281%29.md", "b).md", false, "b%29.md"),
+            ("x%29.md", "a(1).md", true, "a(1).md"),
         ];
         for (raw, path, angle, expected) in cases {
             let encoded = Encoding::of(raw).encode(path, angle);

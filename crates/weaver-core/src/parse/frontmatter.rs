@@ -83,7 +83,7 @@ pub(super) fn read(yaml: &str, line: u32, note: &mut ParsedNote) {
     let value = match serde_saphyr::from_str_with_options::<Json>(yaml, yaml_options()) {
         Ok(Json(value)) => value,
         Err(err) => {
-            note.diagnostics.push(yaml_diagnostic(&err, line));
+            note.diagnostics.push(yaml_diagnostic(&err, yaml, line));
             return;
         }
     };
@@ -266,11 +266,12 @@ impl<'de> Visitor<'de> for JsonVisitor {
 
 /// Turns a YAML error into a diagnostic on the note's line (the YAML starts one line below the
 /// opening fence).
-fn yaml_diagnostic(err: &YamlError, fence_line: u32) -> Diagnostic {
+fn yaml_diagnostic(err: &YamlError, yaml: &str, fence_line: u32) -> Diagnostic {
     let yaml_line = err
         .location()
-        .and_then(|location| u32::try_from(location.line()).ok())
-        .filter(|&l| l > 0);
+        .and_then(|location| usize::try_from(location.line()).ok())
+        .filter(|&l| l > 0)
+        .map(|l| note_line(yaml, l));
     let line = yaml_line.map_or(fence_line, |l| fence_line.saturating_add(l));
     let text = err.to_string();
     // The error's own position counts lines inside the YAML; the diagnostic's line replaces it.
@@ -288,6 +289,26 @@ fn yaml_diagnostic(err: &YamlError, fence_line: u32) -> Diagnostic {
             line: Some(line),
         }
     }
+}
+
+/// The note's line (counted by `\n`, 1-based) within `yaml` of YAML line `yaml_line`, which
+/// also counts a lone `\r` as a line break; at most the YAML's last line.
+fn note_line(yaml: &str, yaml_line: usize) -> u32 {
+    let mut breaks = 0;
+    let mut newlines = 0;
+    let mut chars = yaml.chars().peekable();
+    while breaks + 1 < yaml_line {
+        match chars.next() {
+            Some('\n') => newlines += 1,
+            Some('\r') if chars.peek() == Some(&'\n') => continue,
+            Some('\r') => {}
+            Some(_) => continue,
+            None => break,
+        }
+        breaks += 1;
+    }
+    let last = yaml.trim_end_matches('\n').matches('\n').count();
+    u32::try_from(newlines.min(last) + 1).unwrap_or(u32::MAX)
 }
 
 /// True when the YAML was rejected for its cost rather than its syntax.

@@ -110,11 +110,12 @@ fn parse_text(src: &str, note: &mut ParsedNote) {
 }
 
 /// Counts whitespace-separated words. Splitting on ASCII whitespace first is much cheaper
-/// and gives the same count: only pieces with non-ASCII characters can hold other spaces.
+/// and gives the same count: only pieces with non-ASCII characters or a vertical tab (Unicode
+/// whitespace that `split_ascii_whitespace` keeps) can hold other spaces.
 fn word_count(text: &str) -> usize {
     text.split_ascii_whitespace()
         .map(|piece| {
-            if piece.is_ascii() {
+            if piece.is_ascii() && !piece.contains('\u{b}') {
                 1
             } else {
                 piece.split_whitespace().count()
@@ -214,6 +215,7 @@ mod tests {
             ("café au lait", 3),
             ("日本語\u{3000}テキスト", 2),
             ("a\u{a0}b c", 3),
+            ("a\u{b}b c", 3),
         ];
         for (text, expected) in cases {
             assert_eq!(word_count(text), expected, "input {text:?}");

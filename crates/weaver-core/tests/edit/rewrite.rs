@@ -178,6 +178,34 @@ fn markdown_links_keep_their_encoding() {
     );
 }
 
+/// Found by the `rewrite_round_trip` fuzz target: `[md](b%29.md)` moved to `a(1).md` was
+/// written `[md](a(1%29.md)`, whose lone `(` ends the link: the moved note lost a link.
+/// Parentheses are encoded in pairs, and one that had to be encoded is not a style.
+#[test]
+fn markdown_links_keep_parentheses_balanced() {
+    let fixture =
+        "//- Home.md\n[md](b%29.md) [s](%28x%29.md) [u](<b%29.md>)\n//- b).md\n//- (x).md\n";
+    check(
+        fixture,
+        &[("b).md", "a(1).md"), ("(x).md", "y).md")],
+        "Home.md",
+        "[md](a(1).md) [s](y%29.md) [u](<a(1).md>)\n",
+    );
+}
+
+/// Found by the `rewrite_round_trip` fuzz target: in a vault with case twins `A/garden.md` and
+/// `a/garden.md`, the same-note link `[[#Part]]` in `a/garden.md` resolved to the twin, so after
+/// moving the note it no longer pointed at "its target".
+#[test]
+fn same_note_links_in_a_case_twin_follow_the_note() {
+    check(
+        "//- a/garden.md\n[[#Part]] [[a/garden#Part]]\n//- A/garden.md\n# Part\n",
+        &[("a/garden.md", "Café/2026-11-26.md")],
+        "Café/2026-11-26.md",
+        "[[#Part]] [[a/garden#Part]]\n",
+    );
+}
+
 #[test]
 fn relative_links_follow_the_note() {
     let fixture = "//- Notes/Home.md\n[x](../Projects/Plan.md) [y](./Sib.md) [z](Sib.md) [w](sub/Deep.md)\n//- Notes/Sib.md\n//- Notes/sub/Deep.md\n//- Projects/Plan.md\n";

@@ -174,6 +174,24 @@ fn check_invalid(src: &str, code: DiagnosticCode, line: u32) {
 
 const BODY: &str = "---\n#body [[link]]\n";
 
+/// Found by the `parse_note` fuzz target: YAML counts a lone `\r` as a line break, so the
+/// diagnostic of frontmatter with lone CRs pointed past the end of the note. Its line is the
+/// note's line (counted by `\n`), never past the YAML.
+#[test]
+fn yaml_diagnostic_lines_are_note_lines() {
+    use DiagnosticCode::FrontmatterInvalid;
+    check_invalid(
+        &format!("---\na: 1\r\r\r\rb: [\n{BODY}"),
+        FrontmatterInvalid,
+        2,
+    );
+    check_invalid(
+        &format!("---\na: 1\r\nb: [\r\n{BODY}"),
+        FrontmatterInvalid,
+        3,
+    );
+}
+
 #[test]
 fn malformed_yaml() {
     use DiagnosticCode::FrontmatterInvalid;

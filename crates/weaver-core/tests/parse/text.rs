@@ -74,3 +74,17 @@ fn word_counts() {
     let note = parse("日本語 テキスト and more");
     assert_eq!(note.word_count, 4);
 }
+
+/// Found by the `parse_note` fuzz target: a vertical tab (U+000B) separates words in
+/// `split_whitespace` but not in `split_ascii_whitespace`, so the count was one short.
+#[test]
+fn vertical_tab_separates_words() {
+    let note = parse("M<div>\u{b}mary>x</iv>\nmsummary>\n");
+    assert_eq!(
+        note.word_count as usize,
+        note.text.split_whitespace().count(),
+        "text {:?}",
+        note.text
+    );
+    check("one\u{b}two three", "one\u{b}two three");
+}
