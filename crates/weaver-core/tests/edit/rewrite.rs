@@ -202,7 +202,9 @@ fn same_note_links_in_a_case_twin_follow_the_note() {
         "//- a/garden.md\n[[#Part]] [[a/garden#Part]]\n//- A/garden.md\n# Part\n",
         &[("a/garden.md", "Café/2026-11-26.md")],
         "Café/2026-11-26.md",
-        "[[#Part]] [[a/garden#Part]]\n",
+        // `[[a/garden#Part]]` names the note itself by exact case (an exact-case match wins
+        // over the twin `A/garden.md`), so it follows the note too.
+        "[[#Part]] [[Café/2026-11-26#Part]]\n",
     );
 }
 
