@@ -187,8 +187,10 @@ fn links_of(path: &VaultPath, text: &str) -> Vec<Link> {
 }
 
 /// Moves files and rewrites every note, checking that each link that resolved before resolves
-/// to its target's new path and that the links are otherwise the same.
-fn move_vault(before: &Vault, moves: &HashMap<VaultPath, VaultPath>) -> Vault {
+/// to its target's new path. `None` when the app refuses the move: a rewrite that would change a
+/// note's links other than their targets (`write.rs::same_links_after`, fuzz finding 5: a new
+/// name with `)` closing an inline-link destination left open before a wikilink).
+fn move_vault(before: &Vault, moves: &HashMap<VaultPath, VaultPath>) -> Option<Vault> {
     let moved = |p: &VaultPath| moves.get(p).unwrap_or(p).clone();
     let old = Resolver::new(before.keys().cloned());
     let new = Resolver::new(before.keys().map(moved));
@@ -215,19 +217,16 @@ fn move_vault(before: &Vault, moves: &HashMap<VaultPath, VaultPath>) -> Vault {
             &resolves_to,
         );
         let relinks = links_of(&new_path, &rewrite.text);
-        assert_eq!(
-            relinks.len(),
-            links.len(),
-            "{path} -> {new_path}: the number of links changed\nbefore: {text:?}\nafter: {:?}",
-            rewrite.text
-        );
+        let shape = |l: &Link| (l.kind, l.fragment.clone(), l.display.clone());
+        if relinks.len() != links.len()
+            || links
+                .iter()
+                .zip(&relinks)
+                .any(|(a, b)| shape(a) != shape(b))
+        {
+            return None;
+        }
         for ((a, b), target) in links.iter().zip(&relinks).zip(&resolved) {
-            assert_eq!(
-                (a.kind, &a.fragment, &a.display),
-                (b.kind, &b.fragment, &b.display),
-                "{path} -> {new_path}: a link changed more than its target\nbefore: {text:?}\nafter: {:?}",
-                rewrite.text
-            );
             let Some(target) = target else { continue };
             assert_eq!(
                 resolver_lookup(&new, &new_path, &b.target).as_ref(),
@@ -240,7 +239,7 @@ fn move_vault(before: &Vault, moves: &HashMap<VaultPath, VaultPath>) -> Vault {
         }
         after.insert(new_path, rewrite.text);
     }
-    after
+    Some(after)
 }
 
 /// How a link target is spelled.
@@ -358,8 +357,12 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .map(|(a, b)| (b.clone(), a.clone()))
         .collect();
-    let moved = move_vault(&vault, &forward);
-    let back = move_vault(&moved, &backward);
+    let Some(moved) = move_vault(&vault, &forward) else {
+        return;
+    };
+    let Some(back) = move_vault(&moved, &backward) else {
+        return;
+    };
     assert_eq!(back.len(), vault.len());
 
     let old = Resolver::new(vault.keys().cloned());

@@ -279,6 +279,7 @@ impl Vault {
                     &resolves_to,
                 );
                 if !rewrite.changed.is_empty() {
+                    same_links_after(&record.path, &parsed.links, &rewrite.text, &from, &to)?;
                     rewrites.push((
                         JournalRewrite {
                             path: new_path.to_string(),
@@ -540,4 +541,50 @@ fn check(path: &VaultPath, expected: &Replace<'_>, current: Option<&str>) -> Res
             actual: have.map(str::to_owned),
         }),
     }
+}
+
+/// Refuses a move whose link rewrites would change how a note's Markdown reads. Only link
+/// targets' bytes change, but a new name can still change the parse around them: a `)` in
+/// `[[b)]]` closes an inline-link destination `](` left open before it. Wikilinks have no
+/// escape for that, so the move is refused before anything is written.
+fn same_links_after(
+    note: &VaultPath,
+    links: &[weaver_core::Link],
+    after: &str,
+    from: &VaultPath,
+    to: &VaultPath,
+) -> Result<(), AppError> {
+    let reparsed = parse_note(note, after.as_bytes(), &Default::default());
+    let shape = |l: &weaver_core::Link| (l.kind, l.fragment.clone(), l.display.clone());
+    let differs = reparsed.links.len() != links.len()
+        || links
+            .iter()
+            .zip(&reparsed.links)
+            .any(|(a, b)| shape(a) != shape(b));
+    if differs {
+        let line = links
+            .iter()
+            .zip(&reparsed.links)
+            .find(|(a, b)| shape(a) != shape(b) || a.line != b.line)
+            .map_or_else(
+                || {
+                    reparsed
+                        .links
+                        .get(links.len())
+                        .or(links.last())
+                        .map_or(1, |l| l.line)
+                },
+                |(a, _)| a.line,
+            );
+        return Err(AppError::InvalidMove {
+            from: from.to_string(),
+            to: to.to_string(),
+            reason: format!(
+                "rewriting the links in `{note}` to the new name would change how its Markdown \
+                 reads near line {line}; rename to a name without the characters that cause it \
+                 (such as `(`, `)`, `[`, `]`)"
+            ),
+        });
+    }
+    Ok(())
 }

@@ -753,3 +753,24 @@ fn a_linked_cache_folder_is_not_used() {
         files_below(&outside)
     );
 }
+
+// Fuzz finding 5 (docs/fuzzing.md): a new name with `)` closed an inline-link destination left
+// open before a rewritten wikilink, so the note's links changed. The move is refused instead,
+// and nothing is written.
+#[test]
+fn a_move_whose_rewrite_would_change_a_notes_links_is_refused() {
+    let linker = "![[Plan]]]([[Plan#Part]] and text\n";
+    let dir = vault(&format!("//- A/Plan.md\n# Part\n//- linker.md\n{linker}"));
+    let v = open_in_memory(dir.path());
+    let err = v.move_note("A/Plan.md", "a/b).md", true, None).unwrap_err();
+    assert!(matches!(err, AppError::InvalidMove { .. }), "{err}");
+    assert!(err.to_string().contains("linker.md"), "{err}");
+    assert!(dir.path().join("A/Plan.md").is_file());
+    assert!(!dir.path().join("a/b).md").exists());
+    let text = std::fs::read_to_string(dir.path().join("linker.md")).unwrap();
+    assert_eq!(text, linker);
+    // A name without the parenthesis moves and rewrites as before.
+    v.move_note("A/Plan.md", "a/b.md", true, None).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("linker.md")).unwrap();
+    assert_eq!(text, "![[b]]]([[b#Part]] and text\n");
+}
