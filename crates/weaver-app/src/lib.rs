@@ -25,6 +25,7 @@ mod vaultfs;
 pub mod vaultgen;
 mod watch;
 mod write;
+mod wire;
 
 pub use error::AppError;
 pub use query::{

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use weaver_app::{CancellationToken, Progress, SearchQuery, Vault, VaultOptions, WatchOptions};
 
 use crate::cli::{Cli, Command, Global, GraphCommand, SearchArgs};
-use crate::dates::parse_date;
+use weaver_api::dates::parse_date;
 use crate::output::{self, Out};
 
 /// Runs one command; `Ok` carries the exit status (1 when `check` finds problems).
@@ -22,8 +22,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mcp(args) => return crate::mcp_command::command(&cli.global, &args),
         Command::Gateway(args) => return crate::gateway::command(&cli.global, &args),
         Command::Keys(crate::cli::KeysCommand::Create) => {
-            let key = crate::keys::generate()?;
-            let hash = crate::keys::hash(&key);
+            let key = weaver_service::keys::generate()?;
+            let hash = weaver_service::keys::hash(&key);
             if cli.global.json {
                 println!("{}", serde_json::json!({ "key": key, "hash": hash }));
             } else {

@@ -1,25 +1,20 @@
 //! `weaver`: one binary for the whole of Weave-NN's core. See `weaver --help`.
 
 mod bench;
-mod body;
-mod cancel;
 mod cli;
 mod commands;
 mod config;
-mod dates;
 mod error;
 mod gateway;
-mod keys;
-mod logging;
 mod mcp;
 mod mcp_command;
 mod output;
 mod serve;
-mod telemetry;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use weaver_service::{logging, telemetry};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
@@ -45,7 +40,7 @@ fn main() -> ExitCode {
             None => None,
         };
         logging::init(
-            &logging::cli_filter(&cli.global),
+            &logging::cli_filter(cli.global.log_level.as_deref()),
             cli.global.log_json,
             tracer,
         );

@@ -28,7 +28,7 @@ const READY_PROBE: std::time::Duration = std::time::Duration::from_secs(1);
 fn operations(vaults: Arc<dyn VaultDirectory>) -> axum::Router {
     use axum::http::StatusCode;
     use axum::routing::get;
-    let metrics = crate::serve::metrics::install();
+    let metrics = weaver_service::metrics::install();
     let last: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
     axum::Router::new()
         .route("/livez", get(|| async { (StatusCode::OK, "ok") }))
@@ -85,7 +85,7 @@ fn operations(vaults: Arc<dyn VaultDirectory>) -> axum::Router {
             get(move || {
                 let metrics = metrics.clone();
                 async move {
-                    crate::serve::metrics::process();
+                    weaver_service::metrics::process();
                     metrics.run_upkeep();
                     (
                         [(
@@ -143,7 +143,7 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
         http.allowed_origins.clone_from(&args.allowed_origins);
         http.max_body_bytes = BodyLimit::fixed(args.max_body_bytes);
         for hash in &args.api_key_hashes {
-            crate::keys::validate_hash(hash)
+            weaver_service::keys::validate_hash(hash)
                 .map_err(|reason| anyhow::anyhow!("--api-key-hash: {reason}"))?;
         }
         let hashes = Arc::new(args.api_key_hashes.clone());
@@ -154,7 +154,7 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
                 move |request: axum::extract::Request, next: axum::middleware::Next| {
                     let hashes = Arc::clone(&hashes);
                     async move {
-                        if crate::keys::authorize(request.headers(), &hashes).is_ok() {
+                        if weaver_service::keys::authorize(request.headers(), &hashes).is_ok() {
                             next.run(request).await
                         } else {
                             use axum::response::IntoResponse;
@@ -176,7 +176,7 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
         let mcp = mcp.layer(axum::middleware::from_fn(
             |request: axum::extract::Request, next: axum::middleware::Next| async move {
                 let span = tracing::info_span!("mcp.request", method = %request.method());
-                crate::telemetry::continue_trace(&span, request.headers());
+                weaver_service::telemetry::continue_trace(&span, request.headers());
                 tracing::Instrument::instrument(next.run(request), span).await
             },
         ));

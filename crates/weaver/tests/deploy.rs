@@ -25,7 +25,7 @@
 //! - Docker Compose's weaver and the image's default command start with `deploy/weaver.toml`;
 //!   Compose's api-gateway starts with `deploy/gateway.toml` and the keys file its secret mounts;
 //! - every metric the alert rules, the dashboard and the autoscaling rules query is declared in
-//!   `src/serve/metrics.rs`.
+//!   `crates/weaver-service/src/metrics.rs`.
 //!
 //! The static checks that need no binary (schemas, lint, single-writer invariants) are in
 //! `.ci/deploy-checks.sh`.
@@ -1188,9 +1188,9 @@ fn compose_and_image_defaults_run_on_the_binary() {
 // ---------------------------------------------------------------------------------------------
 // Metric names
 
-/// Metric names declared in `src/serve/metrics.rs` (`pub const NAME: &str = "...";`).
+/// Metric names declared in `crates/weaver-service/src/metrics.rs` (`pub const NAME: &str = "...";`).
 fn declared_metrics() -> BTreeSet<String> {
-    include_str!("../src/serve/metrics.rs")
+    include_str!("../../weaver-service/src/metrics.rs")
         .lines()
         .filter(|l| l.starts_with("pub const ") && l.contains(": &str = \""))
         .filter_map(|l| l.split('"').nth(1).map(str::to_owned))
@@ -1266,7 +1266,7 @@ fn monitoring_queries_use_declared_metrics() {
                 .to_owned();
             assert!(
                 declared.contains(&base),
-                "{origin} queries `{name}`, which src/serve/metrics.rs does not declare: {expr}"
+                "{origin} queries `{name}`, which crates/weaver-service/src/metrics.rs does not declare: {expr}"
             );
             used.insert(base);
         }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::config::{AuthConfig, JwtConfig, KeysFile};
-use crate::keys;
+use weaver_service::keys;
 
 /// What an identity may do, in increasing order: each role includes the ones before it.
 #[derive(
@@ -407,7 +407,7 @@ mod tests {
     use jsonwebtoken::{EncodingKey, Header, encode};
 
     use super::*;
-    use crate::config::Secret;
+    use weaver_service::config::Secret;
 
     fn entry(name: &str, key: &str, role: Role, vaults: &[&str]) -> KeyEntry {
         KeyEntry {

@@ -76,7 +76,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::config::{ConfigError, LogConfig, Secret, TracingConfig, layered};
+use weaver_service::config::{ConfigError, LogConfig, Secret, TracingConfig, layered};
 
 use super::auth::{KeyEntry, Role};
 
@@ -366,7 +366,7 @@ impl Loader {
             config.log.level.clone_from(level);
         }
         if self.log_json {
-            config.log.format = crate::config::LogFormat::Json;
+            config.log.format = weaver_service::config::LogFormat::Json;
         }
         validate(&config)?;
         // Absolute, so that each one's folder can be watched (`keys.toml` has the parent ``).

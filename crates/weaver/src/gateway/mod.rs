@@ -137,7 +137,7 @@ impl Gateway {
         describe();
         Self {
             live: Arc::new(ArcSwap::from_pointee(live)),
-            metrics: crate::serve::metrics::install(),
+            metrics: weaver_service::metrics::install(),
         }
     }
 }
@@ -246,10 +246,10 @@ async fn render_metrics(
     headers: axum::http::HeaderMap,
 ) -> Response {
     if let Some(token) = &gateway.live.load().config.server.metrics_token
-        && !crate::keys::bearer_is(&headers, token.expose())
+        && !weaver_service::keys::bearer_is(&headers, token.expose())
     {
         let mut response = proxy::error(
-            crate::error::Code::Unauthorized,
+            weaver_api::Code::Unauthorized,
             "/metrics needs the scrape token: `Authorization: Bearer <server.metrics_token>`",
         );
         response.headers_mut().insert(
@@ -258,7 +258,7 @@ async fn render_metrics(
         );
         return response;
     }
-    crate::serve::metrics::process();
+    weaver_service::metrics::process();
     let (identities, addresses) = gateway.live.load().limits.housekeeping();
     #[allow(clippy::cast_precision_loss)]
     {
@@ -299,10 +299,10 @@ async fn observe(request: Request, next: Next) -> Response {
         request_id = %request_id,
         identity = tracing::field::Empty,
     );
-    crate::telemetry::continue_trace(&span, request.headers());
-    gauge!(crate::serve::metrics::HTTP_REQUESTS_IN_FLIGHT).increment(1.0);
+    weaver_service::telemetry::continue_trace(&span, request.headers());
+    gauge!(weaver_service::metrics::HTTP_REQUESTS_IN_FLIGHT).increment(1.0);
     let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
-    gauge!(crate::serve::metrics::HTTP_REQUESTS_IN_FLIGHT).decrement(1.0);
+    gauge!(weaver_service::metrics::HTTP_REQUESTS_IN_FLIGHT).decrement(1.0);
     let elapsed = started.elapsed();
     security_headers(response.headers_mut(), tls);
     let route = response
@@ -314,9 +314,9 @@ async fn observe(request: Request, next: Next) -> Response {
         .get::<IdentityLabel>()
         .map_or_else(|| "anonymous".to_owned(), |l| l.0.clone());
     let status = response.status().as_u16();
-    let method_label = crate::serve::metrics::method_label(&method);
+    let method_label = weaver_service::metrics::method_label(&method);
     counter!(
-        crate::serve::metrics::HTTP_REQUESTS_TOTAL,
+        weaver_service::metrics::HTTP_REQUESTS_TOTAL,
         "route" => route,
         "method" => method_label,
         "status" => status.to_string(),
@@ -324,7 +324,7 @@ async fn observe(request: Request, next: Next) -> Response {
     )
     .increment(1);
     histogram!(
-        crate::serve::metrics::HTTP_REQUEST_DURATION_SECONDS,
+        weaver_service::metrics::HTTP_REQUEST_DURATION_SECONDS,
         "route" => route,
         "method" => method_label,
     )
@@ -387,7 +387,7 @@ fn spawn_reload(
     gateway: Gateway,
     loader: Loader,
     mut files: Vec<std::path::PathBuf>,
-    log: crate::logging::LogHandle,
+    log: weaver_service::logging::LogHandle,
     shutdown: CancellationToken,
 ) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(4);
@@ -399,7 +399,7 @@ fn spawn_reload(
             .filter(|file| seen.insert(file.parent().map(std::path::Path::to_path_buf)))
             .filter_map(|file| {
                 let tx = tx.clone();
-                crate::serve::reload::watch_folder(file, move || {
+                weaver_service::reload::watch_folder(file, move || {
                     let _ = tx.try_send(());
                 })
             })
@@ -407,7 +407,7 @@ fn spawn_reload(
     };
     let mut watchers = watch(&files);
     let (hup_tx, mut hup_rx) = tokio::sync::mpsc::channel::<()>(1);
-    crate::serve::reload::spawn_hangup_listener(shutdown.clone(), move || {
+    weaver_service::reload::spawn_hangup_listener(shutdown.clone(), move || {
         let _ = hup_tx.try_send(());
     });
     tokio::spawn(async move {
@@ -495,7 +495,7 @@ fn run_command(global: &Global, args: &GatewayArgs) -> anyhow::Result<ExitCode> 
     let loader = Loader::new(args.config.clone(), args.listen)?
         .with_log(global.log_level.clone(), global.log_json);
     let Loaded { config, files } = loader.load()?;
-    let (telemetry, log) = crate::logging::init_service(&config.log, &config.tracing)?;
+    let (telemetry, log) = weaver_service::logging::init_service(&config.log, &config.tracing)?;
     let live = Live::build(config.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(
         config = %loader.describe(),
@@ -524,7 +524,7 @@ fn run_command(global: &Global, args: &GatewayArgs) -> anyhow::Result<ExitCode> 
             .local_addr()
             .context("the listener has no address")?;
         let shutdown = CancellationToken::new();
-        crate::serve::cancel_on_signal(&shutdown)?;
+        weaver_service::signal::cancel_on_signal(&shutdown)?;
         let gateway = Gateway::new(live);
         spawn_reload(gateway.clone(), loader, files, log, shutdown.clone());
         let app = router(&gateway);
@@ -561,10 +561,10 @@ fn keys_command(global: &Global, command: &GatewayKeysCommand) -> anyhow::Result
             file,
         } => {
             let entry_error = |e: String| anyhow::anyhow!("{e}");
-            let key = crate::keys::generate()?;
+            let key = weaver_service::keys::generate()?;
             let entry = auth::KeyEntry {
                 name: name.clone(),
-                hash: crate::keys::hash(&key),
+                hash: weaver_service::keys::hash(&key),
                 role: *role,
                 vaults: vaults.clone(),
             };
@@ -704,13 +704,13 @@ mod tests {
         let entries = vec![
             auth::KeyEntry {
                 name: "alice".into(),
-                hash: crate::keys::hash("a"),
+                hash: weaver_service::keys::hash("a"),
                 role: auth::Role::Admin,
                 vaults: vec!["*".into()],
             },
             auth::KeyEntry {
                 name: "ci.bot-1".into(),
-                hash: crate::keys::hash("b"),
+                hash: weaver_service::keys::hash("b"),
                 role: auth::Role::Read,
                 vaults: vec!["notes".into(), "work".into()],
             },

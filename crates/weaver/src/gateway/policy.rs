@@ -23,7 +23,7 @@ use axum::http::{Method, Uri};
 use serde::Deserialize;
 
 use super::auth::Role;
-use crate::mcp::READ_TOOLS;
+use weaver_api::mcp::{DELETE_NOTE, PERMANENT, READ_TOOLS};
 
 /// Which service answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,7 +185,7 @@ fn permanent(query: Option<&str>) -> bool {
     query.is_some_and(|q| {
         q.split('&').any(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            decode(key) == "permanent" && decode(value) != "false"
+            decode(key) == PERMANENT && decode(value) != "false"
         })
     })
 }
@@ -323,9 +323,9 @@ fn message_role(message: &Message) -> Result<Role, BodyError> {
     let permanent = params
         .arguments
         .as_ref()
-        .and_then(|a| a.get("permanent"))
+        .and_then(|a| a.get(PERMANENT))
         .is_some_and(|v| !matches!(v, serde_json::Value::Null | serde_json::Value::Bool(false)));
-    if name == "delete_note" && permanent {
+    if name == DELETE_NOTE && permanent {
         return Ok(Role::Admin);
     }
     // The write tools, and any tool this gateway does not know.

@@ -19,7 +19,7 @@ use super::Gateway;
 use super::auth::{AuthError, Identity};
 use super::limits::retry_after_secs;
 use super::policy::{self, Refusal, Target, Upstream};
-use crate::error::Code;
+use weaver_api::Code;
 
 /// The HTTP client to the upstreams (plain HTTP inside the deployment; pooled connections).
 pub type UpstreamClient = Client<HttpConnector, Body>;

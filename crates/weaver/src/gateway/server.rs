@@ -183,7 +183,7 @@ enum Admission {
 /// The answer to a plain-HTTP connection refused at the cap.
 fn refusal() -> String {
     let body = serde_json::json!({
-        "code": crate::error::Code::TooManyConnections.as_str(),
+        "code": weaver_api::Code::TooManyConnections.as_str(),
         "message": "the gateway is serving `server.max_connections` connections; retry shortly",
     })
     .to_string();

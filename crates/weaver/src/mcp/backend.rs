@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use weaver_app::AppError;
 use weaver_core::EditOp;
 
-use crate::error::Code;
+use weaver_api::Code;
 
 /// What every backend call returns.
 pub type BackendFuture<'a, T> = BoxFuture<'a, Result<T, ToolError>>;
@@ -138,15 +138,15 @@ impl ToolError {
 
 impl From<AppError> for ToolError {
     /// The public message: no server paths (logged here instead), at most
-    /// [`crate::error::MAX_MESSAGE_BYTES`].
+    /// [`weaver_api::MAX_MESSAGE_BYTES`].
     fn from(err: AppError) -> Self {
-        let code = crate::error::classify(&err);
+        let code = err.code();
         if code.status().is_server_error() {
             tracing::warn!(code = code.as_str(), error = %err, "tool call failed");
         }
         Self {
             code: code.as_str().to_owned(),
-            message: crate::error::public_message(&err),
+            message: err.public_message(),
         }
     }
 }

@@ -46,7 +46,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::backend::VaultDirectory;
 use super::server::{McpOptions, McpServer, VaultName};
-use crate::error::Code;
+use weaver_api::Code;
 
 /// The default request body limit: 5 MiB, as `weaver serve`'s `server.max_body_bytes`.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 5 * 1024 * 1024;
@@ -169,10 +169,10 @@ async fn read_message(limit: u64, request: Request, next: Next) -> Response {
         .and_then(|v| v.parse::<u64>().ok());
     let (parts, body) = request.into_parts();
     if declared.is_some_and(|len| len > limit) {
-        crate::body::discard(body).await;
+        weaver_service::body::discard(body).await;
         return too_large(limit);
     }
-    let bytes = match crate::body::limited(body, limit).collect().await {
+    let bytes = match weaver_service::body::limited(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(err) if is_length_limit(&err) => return too_large(limit),
         Err(err) => {
@@ -313,7 +313,7 @@ fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
 
 /// At most [`MAX_REFUSAL_TEXT`] bytes of `text`, cut on a character boundary.
 fn clip(text: &str) -> String {
-    crate::error::clip(text, MAX_REFUSAL_TEXT)
+    weaver_core::clip(text, MAX_REFUSAL_TEXT).into_owned()
 }
 
 /// Records the `{vault}` path segment for the handler to find among the request's parts.

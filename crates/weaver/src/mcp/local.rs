@@ -27,8 +27,8 @@ use super::backend::{
     TagEntry, ToolError, UnresolvedEntry, VaultBackend, VaultCounts, Window, WritePrecondition,
     WriteRequest, WriteResult,
 };
-use crate::dates::format_timestamp_ns;
-use crate::error::Code;
+use weaver_api::dates::format_timestamp_ns;
+use weaver_api::Code;
 
 /// How long a call waits for a vault that is still opening, by default.
 pub const DEFAULT_READY_WAIT: Duration = Duration::from_secs(5);
@@ -158,7 +158,7 @@ impl LocalBackend {
         F: FnOnce(&Vault, &CancellationToken) -> Result<T, ToolError> + Send + 'static,
     {
         let vault = self.vault().await?;
-        crate::cancel::run(move |cancel| f(&vault, cancel))
+        weaver_service::cancel::run(move |cancel| f(&vault, cancel))
             .await
             .map_err(|e| ToolError::new(Code::InternalError, format!("a vault call failed: {e}")))?
     }

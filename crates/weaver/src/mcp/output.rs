@@ -59,7 +59,7 @@ impl IntoCallToolResult for ToolError {
         // Text only: a structured error would not match the tool's output schema, which strict
         // clients validate `structuredContent` against.
         // Capped whatever made it: an error names the bad value, which may be huge.
-        let text = crate::error::clip(&self.to_string(), crate::error::MAX_MESSAGE_BYTES);
+        let text = weaver_core::clip(&self.to_string(), weaver_api::MAX_MESSAGE_BYTES).into_owned();
         Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into())
     }
 }

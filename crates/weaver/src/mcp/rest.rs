@@ -41,7 +41,7 @@ use super::backend::{
     WritePrecondition, WriteRequest, WriteResult,
 };
 use super::local::{DEFAULT_READY_WAIT, link_target};
-use crate::error::Code;
+use weaver_api::Code;
 
 /// How often a call asks again for a vault that is still opening upstream.
 const READY_POLL: Duration = Duration::from_millis(250);
@@ -480,12 +480,7 @@ fn unreachable_path(path: &str) -> ToolError {
 
 /// An error answer as the tool error it reports: the REST body `{"code", "message"}` as is.
 fn upstream_error(status: StatusCode, body: &[u8]) -> ToolError {
-    #[derive(Deserialize)]
-    struct ErrorBody {
-        code: String,
-        message: String,
-    }
-    if let Ok(error) = serde_json::from_slice::<ErrorBody>(body) {
+    if let Ok(error) = serde_json::from_slice::<weaver_api::ErrorBody>(body) {
         return ToolError {
             code: error.code,
             message: error.message,

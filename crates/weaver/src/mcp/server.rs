@@ -23,7 +23,7 @@ use super::backend::{
 };
 use super::schema;
 use super::tools::WRITE_TOOLS;
-use crate::error::Code;
+use weaver_api::Code;
 
 /// Bytes of text a tool result may hold, by default: about 8k tokens.
 pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 32 * 1024;
@@ -367,7 +367,7 @@ impl ServerHandler for McpServer {
 /// A backend error as a JSON-RPC error, for requests that have no tool-error channel.
 fn protocol_error(err: ToolError) -> ErrorData {
     let data = Some(serde_json::json!({ "code": err.code }));
-    let message = crate::error::clip(&err.to_string(), crate::error::MAX_MESSAGE_BYTES);
+    let message = weaver_core::clip(&err.to_string(), weaver_api::MAX_MESSAGE_BYTES).into_owned();
     if err.code == Code::NoteNotFound.as_str() {
         ErrorData::resource_not_found(message, data)
     } else {

@@ -23,25 +23,7 @@ use super::backend::{
 use super::note::{self, DEFAULT_MAX_CHARS, View};
 use super::output::{Listing, MoveOutput, NoteOutput, PathOutput, Reply, StatsOutput, fit};
 
-/// Tools that change the vault: hidden and refused in read-only mode.
-pub const WRITE_TOOLS: [&str; 4] = ["write_note", "edit_note", "move_note", "delete_note"];
-
-/// Tools that only read. With [`WRITE_TOOLS`], every tool (a test checks it): the gateway lets
-/// read-only identities call these and nothing else.
-pub const READ_TOOLS: [&str; 12] = [
-    "search_notes",
-    "read_note",
-    "list_notes",
-    "get_backlinks",
-    "get_links",
-    "graph_neighbors",
-    "find_path",
-    "list_tags",
-    "vault_stats",
-    "find_orphans",
-    "find_unresolved_links",
-    "recent_changes",
-];
+pub use weaver_api::mcp::{READ_TOOLS, WRITE_TOOLS};
 
 /// Deepest `graph_neighbors` walk.
 const MAX_DEPTH: u32 = 3;

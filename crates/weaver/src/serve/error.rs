@@ -3,11 +3,10 @@
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
 use weaver_app::AppError;
 
-use crate::error::{Code, MAX_MESSAGE_BYTES, classify, clip, public_message};
+pub use weaver_api::ErrorBody;
+use weaver_api::{Code, MAX_MESSAGE_BYTES};
 
 /// Seconds a client should wait before retrying a vault that is still opening.
 const RETRY_AFTER_SECS: u64 = 2;
@@ -79,7 +78,7 @@ impl ApiError {
     /// The stable code of this error.
     pub fn code(&self) -> Code {
         match self {
-            Self::App(err) => classify(err),
+            Self::App(err) => err.code(),
             Self::UnknownVault(_) => Code::VaultNotFound,
             Self::VaultNotReady(_) => Code::VaultNotReady,
             Self::VaultUnavailable { .. } => Code::VaultUnavailable,
@@ -105,8 +104,8 @@ impl ApiError {
             _ => Vec::new(),
         };
         let message = match self {
-            Self::App(err) => public_message(err),
-            other => clip(&other.to_string(), MAX_MESSAGE_BYTES),
+            Self::App(err) => err.public_message(),
+            other => weaver_core::clip(&other.to_string(), MAX_MESSAGE_BYTES).into_owned(),
         };
         ErrorBody {
             code: self.code().as_str().to_owned(),
@@ -114,20 +113,6 @@ impl ApiError {
             suggestions,
         }
     }
-}
-
-/// The body of every error response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// Stable snake_case code, such as `note_not_found`.
-    #[schema(example = "note_not_found")]
-    pub code: String,
-    /// What went wrong, naming the offending value.
-    #[schema(example = "note not found: `Projets/Plan`; did you mean `Projects/Plan.md`?")]
-    pub message: String,
-    /// For `note_not_found`: close matches, best first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub suggestions: Vec<String>,
 }
 
 impl IntoResponse for ApiError {

@@ -54,7 +54,7 @@ pub fn router(state: &AppState, config: &McpConfig) -> axum::Router<AppState> {
         move |request: axum::extract::Request, next: axum::middleware::Next| {
             let hashes = live.config.load().mcp.api_key_hashes.clone();
             async move {
-                match crate::keys::authorize(request.headers(), &hashes) {
+                match weaver_service::keys::authorize(request.headers(), &hashes) {
                     Ok(()) => next.run(request).await,
                     Err(()) => unauthorized(),
                 }

@@ -79,7 +79,7 @@ fn make_span(req: &Request) -> Span {
     );
     // A W3C `traceparent` from the gateway or the MCP service makes this request part of its
     // trace (only matters when traces are exported).
-    crate::telemetry::continue_trace(&span, req.headers());
+    weaver_service::telemetry::continue_trace(&span, req.headers());
     span
 }
 
@@ -119,13 +119,13 @@ async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> 
     let (mut parts, body) = req.into_parts();
     // The MCP endpoint answers with a JSON-RPC error of its own (`crate::mcp::http`).
     if declared.is_some_and(|len| len > limit) && !is_mcp(parts.uri.path()) {
-        crate::body::discard(body).await;
+        weaver_service::body::discard(body).await;
         return ApiError::BodyTooLarge(limit).into_response();
     }
     parts.extensions.insert(BodyLimit(limit));
     next.run(Request::from_parts(
         parts,
-        crate::body::limited(body, limit),
+        weaver_service::body::limited(body, limit),
     ))
     .await
 }

@@ -41,7 +41,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Global, ServeArgs};
 use crate::config::{Config, Loader, Overrides};
-use crate::logging::{self, LogHandle};
+use weaver_service::logging::{self, LogHandle};
 use state::AppState;
 
 /// How long the runtime waits for blocking work (a vault still opening) once the server has
@@ -93,7 +93,7 @@ pub fn command(global: &Global, args: &ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on `{}`", config.server.listen))?;
         let shutdown = CancellationToken::new();
-        cancel_on_signal(&shutdown)?;
+        weaver_service::signal::cancel_on_signal(&shutdown)?;
         run(
             listener,
             Service {
@@ -171,34 +171,4 @@ async fn drain_deadline(state: &AppState) {
     state.shutdown.cancelled().await;
     let secs = state.config.load().server.shutdown_timeout_secs;
     tokio::time::sleep(Duration::from_secs(secs)).await;
-}
-
-/// Cancels `shutdown` on SIGTERM (Kubernetes) or SIGINT (Ctrl-C). The handlers are installed
-/// when this returns, before the server listens.
-pub(crate) fn cancel_on_signal(shutdown: &CancellationToken) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-        let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = terminate.recv() => tracing::info!("SIGTERM received"),
-                _ = interrupt.recv() => tracing::info!("SIGINT received"),
-            }
-            shutdown.cancel();
-        });
-    }
-    #[cfg(not(unix))]
-    {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                tracing::info!("Ctrl-C received");
-                shutdown.cancel();
-            }
-        });
-    }
-    Ok(())
 }

@@ -131,7 +131,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let config = state.config.load();
     if let Some(token) = &config.server.metrics_token
-        && !crate::keys::bearer_is(&headers, token.expose())
+        && !weaver_service::keys::bearer_is(&headers, token.expose())
     {
         return ApiError::Unauthorized.into_response();
     }

@@ -81,7 +81,7 @@ where
     F: FnOnce(&CancellationToken) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    crate::cancel::run(f)
+    weaver_service::cancel::run(f)
         .await
         .map_err(|e| ApiError::Internal(format!("a vault query failed: {e}")))?
 }

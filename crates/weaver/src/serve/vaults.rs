@@ -281,9 +281,9 @@ async fn open(entry: Arc<VaultEntry>, watch: WatchConfig) {
     let open = match opened {
         Ok(Ok(open)) => open,
         Ok(Err(err)) => {
-            tracing::error!(vault = %entry.name, code = crate::error::code(&err), error = %err, "vault failed to open");
+            tracing::error!(vault = %entry.name, code = err.code().as_str(), error = %err, "vault failed to open");
             // Clients see the reason without the server's paths; the log line above has them.
-            set_failed(&entry, crate::error::public_message(&err));
+            set_failed(&entry, err.public_message());
             return;
         }
         Err(join) => {
@@ -386,7 +386,7 @@ fn open_blocking(
         Err(err) => {
             // The vault still answers queries; it just will not see changes until reopened.
             tracing::error!(vault = %entry.name, error = %err, "cannot watch the vault; serving it without live updates");
-            (None, Some(crate::error::public_message(&err)))
+            (None, Some(err.public_message()))
         }
     };
     Ok(Arc::new(OpenVault {

@@ -11,7 +11,7 @@ use rmcp::{ClientLifecycleMode, ClientServiceExt, ServiceExt};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::Code;
+use weaver_api::Code;
 use crate::mcp::{
     HttpOptions, LocalBackend, McpOptions, ToolError, VaultBackend, VaultDirectory, http_service,
 };

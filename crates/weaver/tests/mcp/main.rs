@@ -13,17 +13,6 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../src/body.rs"]
-#[allow(dead_code)]
-mod body;
-#[path = "../../src/cancel.rs"]
-mod cancel;
-#[path = "../../src/dates.rs"]
-#[allow(dead_code)]
-mod dates;
-#[path = "../../src/error.rs"]
-#[allow(dead_code)]
-mod error;
 #[path = "../../src/mcp/mod.rs"]
 #[allow(dead_code)]
 mod mcp;

@@ -26,7 +26,7 @@ use weaver_core::{Fragment, VaultPath, fold_name};
 use weaver_store::NoteRecord;
 
 use super::{DirectionParam, PageQuery, page, parse_fields};
-use crate::dates::format_timestamp_ns;
+use weaver_api::dates::format_timestamp_ns;
 use crate::serve::error::ApiError;
 use crate::serve::extract::{ApiPath, ApiQuery, parse_query};
 use crate::serve::metrics::RouteLabel;

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use weaver_app::SearchQuery;
 
 use super::{page, parse_fields};
-use crate::dates::parse_date;
+use weaver_api::dates::parse_date;
 use crate::serve::error::{ApiError, ErrorBody};
 use crate::serve::extract::{ApiPath, ApiQuery};
 use crate::serve::state::{AppState, blocking};

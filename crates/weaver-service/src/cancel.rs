@@ -13,12 +13,7 @@
 use metrics::{counter, gauge};
 use tokio_util::sync::CancellationToken;
 
-/// Gauge: vault calls running on the blocking pool, including those whose caller has gone.
-/// (Listed with every other metric in `serve::metrics`; declared here because the MCP tests
-/// compile this module without the server.)
-pub const QUERIES_IN_FLIGHT: &str = "weaver_queries_in_flight";
-/// Vault calls whose caller went away before they finished (their work is told to stop).
-pub const QUERIES_ABANDONED_TOTAL: &str = "weaver_queries_abandoned_total";
+use crate::metrics::{QUERIES_ABANDONED_TOTAL, QUERIES_IN_FLIGHT};
 
 /// Runs `f` on the blocking pool with a token that is cancelled if the returned future is
 /// dropped before `f` has finished.

@@ -104,11 +104,11 @@ pub fn init_service(
 }
 
 /// The CLI's filter: `RUST_LOG`, else `--log-level`/`WEAVER_LOG`, else `warn`.
-pub fn cli_filter(global: &crate::cli::Global) -> String {
+pub fn cli_filter(log_level: Option<&str>) -> String {
     std::env::var("RUST_LOG")
         .ok()
         .filter(|f| !f.is_empty())
-        .or_else(|| global.log_level.clone())
+        .or_else(|| log_level.map(str::to_owned))
         .unwrap_or_else(|| "warn".to_owned())
 }
 
