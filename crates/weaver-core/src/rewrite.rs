@@ -277,8 +277,23 @@ impl Target<'_> {
             } else {
                 self.new.as_str()
             };
-            let path = respell(body, full);
-            if slash { format!("/{path}") } else { path }
+            let spelled = |path: &str| {
+                if slash {
+                    format!("/{path}")
+                } else {
+                    path.to_owned()
+                }
+            };
+            let respelled = spelled(&respell(body, full));
+            if self.resolves(&respelled) {
+                return respelled;
+            }
+            // The old text's case names a case twin (`a/x.md` beside `A/x.md`): the exact
+            // path, then the explicit vault path.
+            [spelled(full), format!("/{full}")]
+                .into_iter()
+                .find(|candidate| self.resolves(candidate))
+                .unwrap_or(respelled)
         };
         match style {
             Style::Vault => vault(),

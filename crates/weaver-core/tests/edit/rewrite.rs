@@ -208,6 +208,19 @@ fn same_note_links_in_a_case_twin_follow_the_note() {
     );
 }
 
+/// Found by the `rewrite_round_trip` fuzz target: a vault-path link spelled `a/...` found
+/// `A/it's.md` case-insensitively; after the move, the old spelling of the folder (`a/`) named
+/// the case twin `a/50% off.md` instead of the moved target `A/50% off.md`.
+#[test]
+fn a_respelled_vault_path_that_names_a_case_twin_is_spelled_exactly() {
+    check(
+        "//- garden.md\n[md](a/it's.md) [[a/it's]]\n//- A/it's.md\n//- a/50% off.md\n",
+        &[("garden.md", "A/B/Idée.md"), ("A/it's.md", "A/50% off.md")],
+        "A/B/Idée.md",
+        "[md](A/50%25%20off.md) [[A/50% off]]\n",
+    );
+}
+
 #[test]
 fn relative_links_follow_the_note() {
     let fixture = "//- Notes/Home.md\n[x](../Projects/Plan.md) [y](./Sib.md) [z](Sib.md) [w](sub/Deep.md)\n//- Notes/Sib.md\n//- Notes/sub/Deep.md\n//- Projects/Plan.md\n";
