@@ -7,8 +7,8 @@
 //! This crate depends on nothing of the engine (no tantivy, no SQLite, no parser): the gateway
 //! and clients build it alone.
 
-pub mod error;
 pub mod dates;
+pub mod error;
 pub mod mcp;
 
 pub use error::{Code, ErrorBody, MAX_MESSAGE_BYTES};

@@ -24,8 +24,8 @@ mod vault;
 mod vaultfs;
 pub mod vaultgen;
 mod watch;
-mod write;
 mod wire;
+mod write;
 
 pub use error::AppError;
 pub use query::{

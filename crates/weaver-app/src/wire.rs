@@ -95,7 +95,6 @@ fn io_code(err: &std::io::Error) -> Code {
     }
 }
 
-
 /// The message of a vault error as a client (REST, MCP) sees it: never a path of the server's
 /// file system (those go to the server's log), never more than [`MAX_MESSAGE_BYTES`]. The CLI,
 /// which runs where the files are, prints the full `Display` instead.

@@ -1,11 +1,12 @@
-//! `weaver gateway`: the one authenticated front door of a deployment. `/api/...` goes to
+//! `weaver-gateway`: `weaver gateway`, the one authenticated front door of a deployment. `/api/...` goes to
 //! `weaver serve`, `/mcp` and `/mcp/{vault}` to `weaver mcp --http`; `/livez`, `/readyz` (both
 //! upstreams answer) and `/metrics` are the gateway's own.
 //!
 //! Modules: `config` (the layered configuration), `auth` (API keys and JWTs into identities),
 //! `policy` (upstream, vault and least role of a request), `limits` (token buckets),
 //! `proxy` (the request path and the forwarder), `server` (the accept loop: connection cap
-//! with a short queue and fast refusal, request-head and idle time-outs, TLS), and here the live state, its reload, the middleware and the commands.
+//! with a short queue and fast refusal, request-head and idle time-outs, TLS), `cli` (its
+//! command line), and here the live state, its reload, the middleware and the commands.
 //!
 //! # Invariants
 //!
@@ -18,12 +19,13 @@
 //!   logs carry the identity's name, and metric labels are bounded (key names, `jwt`,
 //!   `anonymous`; route templates).
 
-pub mod auth;
-pub mod config;
-pub mod limits;
-pub mod policy;
-pub mod proxy;
-pub mod server;
+mod auth;
+pub mod cli;
+mod config;
+mod limits;
+mod policy;
+mod proxy;
+mod server;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -44,7 +46,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
-use crate::cli::{GatewayArgs, GatewayCommand, GatewayKeysCommand, Global};
+use crate::cli::{GatewayArgs, GatewayCommand, GatewayKeysCommand, Output};
 use auth::Authenticator;
 use config::{GatewayConfig, Loaded, Loader};
 use limits::Limiters;
@@ -484,14 +486,14 @@ fn restart_keys(old: &GatewayConfig, new: &GatewayConfig) -> Vec<&'static str> {
 }
 
 /// `weaver gateway ...`
-pub fn command(global: &Global, args: &GatewayArgs) -> anyhow::Result<ExitCode> {
+pub fn command(global: &Output, args: &GatewayArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         Some(GatewayCommand::Keys(keys)) => keys_command(global, keys),
         None => run_command(global, args),
     }
 }
 
-fn run_command(global: &Global, args: &GatewayArgs) -> anyhow::Result<ExitCode> {
+fn run_command(global: &Output, args: &GatewayArgs) -> anyhow::Result<ExitCode> {
     let loader = Loader::new(args.config.clone(), args.listen)?
         .with_log(global.log_level.clone(), global.log_json);
     let Loaded { config, files } = loader.load()?;
@@ -552,7 +554,7 @@ fn run_command(global: &Global, args: &GatewayArgs) -> anyhow::Result<ExitCode> 
 }
 
 /// `weaver gateway keys create|list|revoke`.
-fn keys_command(global: &Global, command: &GatewayKeysCommand) -> anyhow::Result<ExitCode> {
+fn keys_command(global: &Output, command: &GatewayKeysCommand) -> anyhow::Result<ExitCode> {
     match command {
         GatewayKeysCommand::Create {
             name,

@@ -34,8 +34,8 @@ pub enum ConfigError {
     Parse {
         /// The file, if one was read.
         file: Option<PathBuf>,
-        /// What the parser said.
-        source: config::ConfigError,
+        /// What the parser said (boxed: it is large, and every `Result` carries its size).
+        source: Box<config::ConfigError>,
     },
     /// A `foo_file` secret could not be read.
     #[error("cannot read `{key}` from file `{}`: {source}", path.display())]
@@ -138,7 +138,7 @@ pub fn layered<T: serde::de::DeserializeOwned>(
 ) -> Result<(T, Vec<PathBuf>), ConfigError> {
     let parse = |source| ConfigError::Parse {
         file: file.map(Path::to_path_buf),
-        source,
+        source: Box::new(source),
     };
     let mut builder = config::Config::builder();
     if let Some(text) = contents {
@@ -227,4 +227,3 @@ fn both_given(prefix: &str, field: &str) -> ConfigError {
         key,
     }
 }
-

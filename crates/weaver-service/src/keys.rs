@@ -57,18 +57,15 @@ pub fn matches(key: &str, hashes: &[String]) -> bool {
     found.into()
 }
 
-/// Checks a request's bearer key against `hashes`; no hashes means no key is required.
-pub fn authorize(headers: &axum::http::HeaderMap, hashes: &[String]) -> Result<(), ()> {
+/// Whether a request's bearer key is one of `hashes`; no hashes means no key is required.
+pub fn authorized(headers: &axum::http::HeaderMap, hashes: &[String]) -> bool {
     if hashes.is_empty() {
-        return Ok(());
+        return true;
     }
     let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match bearer(header) {
-        Some(key) if matches(key, hashes) => Ok(()),
-        _ => Err(()),
-    }
+    bearer(header).is_some_and(|key| matches(key, hashes))
 }
 
 /// Whether the request's `Authorization: Bearer` token is `token`, compared in constant time

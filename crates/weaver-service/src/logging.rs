@@ -1,6 +1,6 @@
 //! Logging set-up: `tracing` to stderr (stdout carries command output, and later the MCP
 //! protocol), human or JSON, with a filter that `weaver serve` can change while running, and
-//! repeated warnings rate-limited per site ([`limit`]) for every command and service.
+//! repeated warnings rate-limited per site (`limit`) for every command and service.
 
 mod limit;
 

@@ -38,10 +38,7 @@ pub fn watch_folder(
 /// Runs `on_hangup` on every SIGHUP until `shutdown`; the handler is in place when this
 /// returns (a SIGHUP before that would end the process).
 #[cfg(unix)]
-pub fn spawn_hangup_listener(
-    shutdown: CancellationToken,
-    on_hangup: impl Fn() + Send + 'static,
-) {
+pub fn spawn_hangup_listener(shutdown: CancellationToken, on_hangup: impl Fn() + Send + 'static) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangup = match signal(SignalKind::hangup()) {
         Ok(s) => s,
@@ -67,8 +64,5 @@ pub fn spawn_hangup_listener(
 }
 
 #[cfg(not(unix))]
-pub fn spawn_hangup_listener(
-    _shutdown: CancellationToken,
-    _on_hangup: impl Fn() + Send + 'static,
-) {
+pub fn spawn_hangup_listener(_shutdown: CancellationToken, _on_hangup: impl Fn() + Send + 'static) {
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 
 /// Weaver: a fast, exact knowledge graph over a folder of Markdown notes (an Obsidian vault).
 #[derive(Debug, Parser)]
@@ -12,6 +12,32 @@ pub struct Cli {
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The ids of the options that name a vault and its cache: global, so that both
+/// `weaver --vault V search` and `weaver search --vault V` work, but meaningless to the commands
+/// that open no vault, whose help leaves them out.
+const VAULT_OPTIONS: [&str; 5] = ["vault", "cache_dir", "no_cache", "ignore", "max_file_bytes"];
+
+/// The commands that open no vault.
+const VAULTLESS: [&str; 2] = ["gateway", "keys"];
+
+/// Parses the process's arguments (exits with clap's message and code on an error or `--help`).
+pub fn parse() -> Cli {
+    let command = Cli::command();
+    // A subcommand that has its own copy of a global option does not get the parent's: the
+    // vaultless commands get hidden copies (global too, so their subcommands inherit them), and
+    // the options still parse there, as everywhere, but their help leaves them out.
+    let hidden: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|arg| VAULT_OPTIONS.contains(&arg.get_id().as_str()))
+        .map(|arg| arg.clone().hide(true))
+        .collect();
+    let command = VAULTLESS.iter().fold(command, |command, name| {
+        command.mut_subcommand(name, |sub| sub.args(hidden.iter().cloned()))
+    });
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
 }
 
 /// Options shared by every command.
@@ -73,63 +99,7 @@ pub enum Command {
     Keys(KeysCommand),
     /// The authenticated front door: /api to `weaver serve`, /mcp to `weaver mcp --http`, with
     /// API keys or JWTs, per-vault roles, rate limits and TLS; `keys` manages its API keys
-    Gateway(GatewayArgs),
-}
-
-/// `weaver gateway`. Settings are layered: defaults, the config file,
-/// `WEAVER_GATEWAY__SECTION__KEY` environment variables, then `--listen`.
-#[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
-pub struct GatewayArgs {
-    /// TOML configuration file [default: ./gateway.toml when it exists]
-    #[arg(long, env = "WEAVER_GATEWAY_CONFIG", value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// Address to listen on, such as 0.0.0.0:8080 in a container [default: 127.0.0.1:8080]
-    #[arg(long, value_name = "ADDR")]
-    pub listen: Option<std::net::SocketAddr>,
-    #[command(subcommand)]
-    pub command: Option<GatewayCommand>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum GatewayCommand {
-    /// The gateway's API keys
-    #[command(subcommand)]
-    Keys(GatewayKeysCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum GatewayKeysCommand {
-    /// Create a key for one holder: prints the key once; with --file, adds its hash to that keys
-    /// file, otherwise prints the entry to add
-    Create {
-        /// Who holds it (A-Z, a-z, 0-9, `.`, `_`, `-`): shown in logs and metrics
-        #[arg(long)]
-        name: String,
-        /// What it may do
-        #[arg(long, value_enum, default_value_t = crate::gateway::auth::Role::Read)]
-        role: crate::gateway::auth::Role,
-        /// The vaults it may reach (comma-separated or repeated; `*` for every vault)
-        #[arg(long, value_name = "NAMES", required = true, value_delimiter = ',')]
-        vaults: Vec<String>,
-        /// The keys file to add it to (created if missing; the gateway's `auth.api_keys_file`)
-        #[arg(long, value_name = "PATH")]
-        file: Option<PathBuf>,
-    },
-    /// List the keys of a keys file (names, roles, vaults; never hashes)
-    List {
-        /// The keys file
-        #[arg(long, value_name = "PATH")]
-        file: PathBuf,
-    },
-    /// Remove a key from a keys file; a running gateway stops accepting it on reload
-    Revoke {
-        /// The key's name
-        name: String,
-        /// The keys file
-        #[arg(long, value_name = "PATH")]
-        file: PathBuf,
-    },
+    Gateway(weaver_gateway::cli::GatewayArgs),
 }
 
 #[derive(Debug, Subcommand)]

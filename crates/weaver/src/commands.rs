@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use weaver_app::{CancellationToken, Progress, SearchQuery, Vault, VaultOptions, WatchOptions};
 
 use crate::cli::{Cli, Command, Global, GraphCommand, SearchArgs};
-use weaver_api::dates::parse_date;
 use crate::output::{self, Out};
+use weaver_api::dates::parse_date;
 
 /// Runs one command; `Ok` carries the exit status (1 when `check` finds problems).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -20,7 +20,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(cmd) => return crate::bench::run(&cli.global, cmd),
         Command::Serve(args) => return crate::serve::command(&cli.global, &args),
         Command::Mcp(args) => return crate::mcp_command::command(&cli.global, &args),
-        Command::Gateway(args) => return crate::gateway::command(&cli.global, &args),
+        Command::Gateway(args) => {
+            let output = weaver_gateway::cli::Output {
+                json: cli.global.json,
+                log_level: cli.global.log_level.clone(),
+                log_json: cli.global.log_json,
+            };
+            return weaver_gateway::command(&output, &args);
+        }
         Command::Keys(crate::cli::KeysCommand::Create) => {
             let key = weaver_service::keys::generate()?;
             let hash = weaver_service::keys::hash(&key);

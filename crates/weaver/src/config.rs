@@ -51,8 +51,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-pub use weaver_service::config::{ConfigError, LogConfig, LogFormat, Secret, TracingConfig};
 use weaver_service::config::layered;
+pub use weaver_service::config::{ConfigError, LogConfig, LogFormat, Secret, TracingConfig};
 
 /// Environment variables with this prefix (followed by `__`) are configuration.
 const ENV_PREFIX: &str = "WEAVER";

@@ -42,4 +42,3 @@ pub fn render(err: &anyhow::Error) -> String {
 pub fn json(err: &anyhow::Error) -> serde_json::Value {
     serde_json::json!({ "code": any_code(err), "message": message(err) })
 }
-

@@ -5,7 +5,6 @@ mod cli;
 mod commands;
 mod config;
 mod error;
-mod gateway;
 mod mcp;
 mod mcp_command;
 mod output;
@@ -13,11 +12,10 @@ mod serve;
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use weaver_service::{logging, telemetry};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     // `serve` starts logging itself once its configuration (which sets the level and the trace
     // endpoint) is loaded.
     let mut _telemetry = None;

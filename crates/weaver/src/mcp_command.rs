@@ -154,7 +154,7 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
                 move |request: axum::extract::Request, next: axum::middleware::Next| {
                     let hashes = Arc::clone(&hashes);
                     async move {
-                        if weaver_service::keys::authorize(request.headers(), &hashes).is_ok() {
+                        if weaver_service::keys::authorized(request.headers(), &hashes) {
                             next.run(request).await
                         } else {
                             use axum::response::IntoResponse;

@@ -1280,3 +1280,42 @@ fn monitoring_queries_use_declared_metrics() {
         assert!(used.contains(needed), "nothing queries {needed}");
     }
 }
+
+/// The gateway builds without the engine: neither tantivy nor SQLite, nor any of Weaver's vault
+/// crates, is in its dependency tree (normal, build or dev), so `cargo test -p weaver-gateway`
+/// never compiles them.
+#[test]
+fn the_gateway_needs_neither_the_search_index_nor_sqlite() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .args(["tree", "-p", "weaver-gateway", "-e", "normal,build,dev"])
+        .args(["--prefix", "none", "--offline", "--locked"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        text.lines().any(|line| line.starts_with("weaver-service ")),
+        "{text}"
+    );
+    for crate_name in [
+        "tantivy",
+        "rusqlite",
+        "libsqlite3-sys",
+        "weaver-core",
+        "weaver-store",
+        "weaver-search",
+        "weaver-app",
+    ] {
+        let prefix = format!("{crate_name} ");
+        assert!(
+            !text.lines().any(|line| line.starts_with(&prefix)),
+            "weaver-gateway depends on {crate_name}:\n{text}"
+        );
+    }
+}

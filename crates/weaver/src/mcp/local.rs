@@ -27,8 +27,8 @@ use super::backend::{
     TagEntry, ToolError, UnresolvedEntry, VaultBackend, VaultCounts, Window, WritePrecondition,
     WriteRequest, WriteResult,
 };
-use weaver_api::dates::format_timestamp_ns;
 use weaver_api::Code;
+use weaver_api::dates::format_timestamp_ns;
 
 /// How long a call waits for a vault that is still opening, by default.
 pub const DEFAULT_READY_WAIT: Duration = Duration::from_secs(5);

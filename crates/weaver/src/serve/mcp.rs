@@ -54,9 +54,10 @@ pub fn router(state: &AppState, config: &McpConfig) -> axum::Router<AppState> {
         move |request: axum::extract::Request, next: axum::middleware::Next| {
             let hashes = live.config.load().mcp.api_key_hashes.clone();
             async move {
-                match weaver_service::keys::authorize(request.headers(), &hashes) {
-                    Ok(()) => next.run(request).await,
-                    Err(()) => unauthorized(),
+                if weaver_service::keys::authorized(request.headers(), &hashes) {
+                    next.run(request).await
+                } else {
+                    unauthorized()
                 }
             }
         },

@@ -41,8 +41,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Global, ServeArgs};
 use crate::config::{Config, Loader, Overrides};
-use weaver_service::logging::{self, LogHandle};
 use state::AppState;
+use weaver_service::logging::{self, LogHandle};
 
 /// How long the runtime waits for blocking work (a vault still opening) once the server has
 /// stopped.

@@ -13,9 +13,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use weaver_service::reload::{spawn_hangup_listener, watch_folder};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use weaver_service::reload::{spawn_hangup_listener, watch_folder};
 
 use super::state::AppState;
 use crate::config::{Config, Loader};

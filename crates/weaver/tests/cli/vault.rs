@@ -189,3 +189,65 @@ fn version_and_help() {
         assert!(run.stdout.contains(command), "{command}: {}", run.stdout);
     }
 }
+
+/// The vault options are global (before or after the command), but the commands that open no
+/// vault leave them out of their help.
+#[test]
+fn vault_options_are_offered_only_where_a_vault_is_opened() {
+    let help = |args: &[&str]| {
+        let mut cmd = weaver();
+        cmd.args(args).arg("--help");
+        Run::of(&mut cmd).exit(0).stdout
+    };
+    // An option is offered when a line of the help starts with it (`--vaults` is not `--vault`).
+    let offers = |text: &str, option: &str| {
+        text.lines().any(|line| {
+            line.trim_start()
+                .strip_prefix(option)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '<', ',']))
+        })
+    };
+    for args in [&["search"][..], &["serve"], &["mcp"], &["graph", "orphans"]] {
+        let text = help(args);
+        for option in ["--vault", "--cache-dir", "--ignore"] {
+            assert!(
+                offers(&text, option),
+                "{args:?} --help lacks {option}:\n{text}"
+            );
+        }
+    }
+    for args in [
+        &["gateway"][..],
+        &["gateway", "keys", "create"],
+        &["keys", "create"],
+    ] {
+        let text = help(args);
+        for option in [
+            "--vault",
+            "--cache-dir",
+            "--no-cache",
+            "--ignore",
+            "--max-file-bytes",
+        ] {
+            assert!(
+                !offers(&text, option),
+                "{args:?} --help offers {option}:\n{text}"
+            );
+        }
+        assert!(
+            offers(&text, "--json"),
+            "{args:?} --help lacks --json:\n{text}"
+        );
+    }
+    // Both places still parse.
+    let vault = TestVault::demo();
+    let mut cmd = weaver();
+    cmd.arg("--vault")
+        .arg(vault.root())
+        .args(["--no-cache", "stats"]);
+    Run::of(&mut cmd).exit(0);
+    let mut cmd = weaver();
+    cmd.args(["stats", "--no-cache", "--vault"])
+        .arg(vault.root());
+    Run::of(&mut cmd).exit(0);
+}

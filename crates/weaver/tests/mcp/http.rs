@@ -11,11 +11,11 @@ use rmcp::{ClientLifecycleMode, ClientServiceExt, ServiceExt};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use weaver_api::Code;
 use crate::mcp::{
     HttpOptions, LocalBackend, McpOptions, ToolError, VaultBackend, VaultDirectory, http_service,
 };
 use crate::support::{TestVault, VAULT, call, failure, ok, write_fixture};
+use weaver_api::Code;
 
 /// Vaults by name; `notes` is the default.
 struct Directory(HashMap<String, Arc<dyn VaultBackend>>);

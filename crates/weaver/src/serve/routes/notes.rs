@@ -26,11 +26,11 @@ use weaver_core::{Fragment, VaultPath, fold_name};
 use weaver_store::NoteRecord;
 
 use super::{DirectionParam, PageQuery, page, parse_fields};
-use weaver_api::dates::format_timestamp_ns;
 use crate::serve::error::ApiError;
 use crate::serve::extract::{ApiPath, ApiQuery, parse_query};
 use crate::serve::metrics::RouteLabel;
 use crate::serve::state::{AppState, blocking, cancellable};
+use weaver_api::dates::format_timestamp_ns;
 
 /// The list route.
 pub const NOTES: &str = "/api/v1/vaults/{vault}/notes";

@@ -8,10 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use weaver_app::SearchQuery;
 
 use super::{page, parse_fields};
-use weaver_api::dates::parse_date;
 use crate::serve::error::{ApiError, ErrorBody};
 use crate::serve::extract::{ApiPath, ApiQuery};
 use crate::serve::state::{AppState, blocking};
+use weaver_api::dates::parse_date;
 
 /// Hits per page when the request does not say.
 const DEFAULT_LIMIT: usize = 10;
