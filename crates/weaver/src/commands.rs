@@ -18,8 +18,28 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Bench(cmd) => return crate::bench::run(&cli.global, cmd),
-        Command::Serve(args) => return crate::serve::command(&cli.global, &args),
-        Command::Mcp(args) => return crate::mcp_command::command(&cli.global, &args),
+        Command::Serve(args) => {
+            let global = &cli.global;
+            if global.no_cache {
+                anyhow::bail!(
+                    "`--no-cache` is not supported by `weaver serve`: set a vault's `cache_dir` \
+                     instead"
+                );
+            }
+            let overrides = weaver_server::config::Overrides {
+                listen: args.listen,
+                vault: global.vault.clone(),
+                cache_dir: global.cache_dir.clone(),
+                ignore: global.ignore.clone(),
+                max_file_bytes: Some(global.max_file_bytes),
+                log_level: global.log_level.clone(),
+                log_json: global.log_json,
+            };
+            return weaver_server::command(args.config, overrides);
+        }
+        Command::Mcp(args) => {
+            return weaver_mcp::command(&|| vault_options(&cli.global), &args);
+        }
         Command::Gateway(args) => {
             let output = weaver_gateway::cli::Output {
                 json: cli.global.json,

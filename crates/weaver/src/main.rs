@@ -3,12 +3,8 @@
 mod bench;
 mod cli;
 mod commands;
-mod config;
 mod error;
-mod mcp;
-mod mcp_command;
 mod output;
-mod serve;
 
 use std::process::ExitCode;
 

@@ -1,8 +1,8 @@
 //! Tests of the MCP server with rmcp's own client: in process over an in-memory duplex pipe
 //! (the stdio framing without a child process) and over Streamable HTTP on `127.0.0.1:0`.
 //!
-//! The crate is a binary, so the MCP module and the two modules it uses are compiled into this
-//! test crate from their source files; `stdio.rs` drives the real `weaver mcp` binary.
+//! The in-process tests use the `weaver-mcp` library; `stdio.rs` drives the real `weaver mcp`
+//! binary.
 
 // clippy.toml allows these in `#[test]` functions, which does not cover the shared helpers of
 // an integration-test crate.
@@ -13,9 +13,7 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../src/mcp/mod.rs"]
-#[allow(dead_code)]
-mod mcp;
+use weaver_mcp as mcp;
 
 // The `weaver serve` tests' harness, for its fixture writer.
 #[path = "../serve/support.rs"]

@@ -26,10 +26,10 @@ use weaver_core::{Fragment, VaultPath, fold_name};
 use weaver_store::NoteRecord;
 
 use super::{DirectionParam, PageQuery, page, parse_fields};
-use crate::serve::error::ApiError;
-use crate::serve::extract::{ApiPath, ApiQuery, parse_query};
-use crate::serve::metrics::RouteLabel;
-use crate::serve::state::{AppState, blocking, cancellable};
+use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery, parse_query};
+use crate::metrics::RouteLabel;
+use crate::state::{AppState, blocking, cancellable};
 use weaver_api::dates::format_timestamp_ns;
 
 /// The list route.
@@ -68,11 +68,11 @@ pub struct ListQuery {
     #[param(inline)]
     pub sort: NoteSort,
     /// Items per page (default 50, at most 1000).
-    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[serde(default, deserialize_with = "crate::extract::number")]
     #[param(minimum = 0, maximum = 1000)]
     pub limit: Option<usize>,
     /// Items to skip.
-    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[serde(default, deserialize_with = "crate::extract::number")]
     #[param(minimum = 0)]
     pub offset: Option<usize>,
 }
@@ -127,9 +127,9 @@ pub struct NoteSummary {
     params(("vault" = String, Path, description = "Vault name"), ListQuery),
     responses(
         (status = 200, body = NoteList),
-        (status = 400, description = "Bad query parameter", body = crate::serve::error::ErrorBody),
-        (status = 404, description = "Unknown vault", body = crate::serve::error::ErrorBody),
-        (status = 503, description = "Vault opening or unavailable", body = crate::serve::error::ErrorBody),
+        (status = 400, description = "Bad query parameter", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown vault", body = crate::error::ErrorBody),
+        (status = 503, description = "Vault opening or unavailable", body = crate::error::ErrorBody),
     )
 )]
 pub async fn list(
@@ -645,9 +645,9 @@ fn read_note_file(vault: &weaver_app::Vault, path: &VaultPath) -> Result<Vec<u8>
             content((NoteDto = "application/json"), (String = "text/markdown")),
             headers(("ETag" = String, description = "The content hash of the bytes read, quoted"))),
         (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
-        (status = 404, description = "Unknown vault or note (with suggestions)", body = crate::serve::error::ErrorBody),
-        (status = 406, description = "Neither JSON nor Markdown is acceptable", body = crate::serve::error::ErrorBody),
-        (status = 503, description = "Vault opening or unavailable", body = crate::serve::error::ErrorBody),
+        (status = 404, description = "Unknown vault or note (with suggestions)", body = crate::error::ErrorBody),
+        (status = 406, description = "Neither JSON nor Markdown is acceptable", body = crate::error::ErrorBody),
+        (status = 503, description = "Vault opening or unavailable", body = crate::error::ErrorBody),
     )
 )]
 pub async fn get_note(
@@ -755,9 +755,9 @@ pub struct BacklinkList {
     ),
     responses(
         (status = 200, body = BacklinkList),
-        (status = 400, body = crate::serve::error::ErrorBody),
-        (status = 404, body = crate::serve::error::ErrorBody),
-        (status = 503, body = crate::serve::error::ErrorBody),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody),
     )
 )]
 pub async fn backlinks(
@@ -804,8 +804,8 @@ pub struct LinkList {
     ),
     responses(
         (status = 200, body = LinkList),
-        (status = 404, body = crate::serve::error::ErrorBody),
-        (status = 503, body = crate::serve::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody),
     )
 )]
 pub async fn links(
@@ -841,7 +841,7 @@ struct NoQuery {}
 #[into_params(parameter_in = Query)]
 pub struct NeighborsQuery {
     /// Hops from the note, 1 to 10 (default 1).
-    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[serde(default, deserialize_with = "crate::extract::number")]
     #[param(minimum = 1, maximum = 10)]
     pub depth: Option<u32>,
     /// Which links to follow (default `both`).
@@ -849,11 +849,11 @@ pub struct NeighborsQuery {
     #[param(inline)]
     pub direction: DirectionParam,
     /// Items per page (default 50, at most 1000).
-    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[serde(default, deserialize_with = "crate::extract::number")]
     #[param(minimum = 0, maximum = 1000)]
     pub limit: Option<usize>,
     /// Items to skip.
-    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[serde(default, deserialize_with = "crate::extract::number")]
     #[param(minimum = 0)]
     pub offset: Option<usize>,
 }
@@ -895,9 +895,9 @@ pub struct NeighborDto {
     ),
     responses(
         (status = 200, body = NeighborList),
-        (status = 400, body = crate::serve::error::ErrorBody),
-        (status = 404, body = crate::serve::error::ErrorBody),
-        (status = 503, body = crate::serve::error::ErrorBody),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody),
     )
 )]
 pub async fn neighbors(

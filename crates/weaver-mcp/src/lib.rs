@@ -32,6 +32,8 @@
 //! ```
 
 mod backend;
+pub mod cli;
+mod command;
 mod http;
 mod local;
 mod note;
@@ -54,6 +56,7 @@ pub use backend::{
     VaultDirectory, Window, WritePrecondition, WriteRequest, WriteResult,
 };
 #[allow(unused_imports)]
+pub use command::command;
 pub use http::{BodyLimit, DEFAULT_MAX_BODY_BYTES, HttpOptions, http_service};
 #[allow(unused_imports)]
 pub use local::{DEFAULT_READY_WAIT, LocalBackend, VaultSlot};

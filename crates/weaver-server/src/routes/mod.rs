@@ -44,11 +44,11 @@ pub fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page (default 50, at most 1000).
-    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[serde(default, deserialize_with = "crate::extract::number")]
     #[param(minimum = 0, maximum = 1000)]
     pub limit: Option<usize>,
     /// Items to skip (default 0).
-    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[serde(default, deserialize_with = "crate::extract::number")]
     #[param(minimum = 0)]
     pub offset: Option<usize>,
 }

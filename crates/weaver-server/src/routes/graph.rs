@@ -8,9 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 use weaver_app::{Page, VaultStats};
 
 use super::{DirectionParam, NoteRefDto, NoteRefList, PageQuery};
-use crate::serve::error::{ApiError, ErrorBody};
-use crate::serve::extract::{ApiPath, ApiQuery};
-use crate::serve::state::{AppState, blocking};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::state::{AppState, blocking};
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::config::McpConfig;
-use crate::mcp::{
+use weaver_mcp::{
     BodyLimit, HttpOptions, LocalBackend, McpOptions, ToolError, VaultBackend, VaultDirectory,
 };
 
@@ -39,7 +39,7 @@ impl VaultDirectory for ServeVaults {
 pub fn router(state: &AppState, config: &McpConfig) -> axum::Router<AppState> {
     let live = state.clone();
     let limit = state.clone();
-    let service = crate::mcp::http_service(
+    let service = weaver_mcp::http_service(
         Arc::new(ServeVaults(state.clone())),
         McpOptions::new(config.read_only),
         HttpOptions {

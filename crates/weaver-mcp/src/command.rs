@@ -11,11 +11,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
-use weaver_app::{Vault, WatchHandle, WatchOptions};
+use weaver_app::{Vault, VaultOptions, WatchHandle, WatchOptions};
 
-use crate::cli::{Global, McpArgs};
-use crate::commands::vault_options;
-use crate::mcp::{
+use crate::cli::McpArgs;
+use crate::{
     BodyLimit, DEFAULT_READY_WAIT, HttpOptions, LocalBackend, McpOptions, RestDirectory,
     SingleVault, VaultBackend, VaultDirectory, http_service, serve_stdio,
 };
@@ -102,8 +101,12 @@ fn operations(vaults: Arc<dyn VaultDirectory>) -> axum::Router {
 /// The watcher of a vault opened here, once it runs; it lives as long as this is held.
 type Watcher = Arc<std::sync::Mutex<Option<WatchHandle>>>;
 
-/// Runs `weaver mcp`.
-pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
+/// Runs `weaver mcp`; `vault` gives the options of the vault to open here (not called with
+/// `--upstream`).
+pub fn command(
+    vault: &dyn Fn() -> anyhow::Result<VaultOptions>,
+    args: &McpArgs,
+) -> anyhow::Result<ExitCode> {
     // What is served: the vaults of an upstream `weaver serve` (`/mcp/{vault}` is its vault
     // `{vault}`), or one vault opened here. `/mcp` and stdio serve the default vault.
     let (vaults, upstream, watcher): (Arc<dyn VaultDirectory>, _, _) = match &args.upstream {
@@ -117,7 +120,7 @@ pub fn command(global: &Global, args: &McpArgs) -> anyhow::Result<ExitCode> {
         }
         None => {
             let name = args.name.as_deref().unwrap_or("default");
-            let (backend, watcher) = open_local(global, name)?;
+            let (backend, watcher) = open_local(vault()?, name)?;
             let backend: Arc<dyn VaultBackend> = Arc::new(backend);
             (Arc::new(SingleVault(backend)), None, Some(watcher))
         }
@@ -241,8 +244,7 @@ async fn choose_default_vault(directory: RestDirectory) {
 
 /// Opens the vault of `--vault` on a background thread (and then watches it); the backend
 /// answers at once, and waits briefly for the vault in each call until it is ready.
-fn open_local(global: &Global, name: &str) -> anyhow::Result<(LocalBackend, Watcher)> {
-    let options = vault_options(global)?;
+fn open_local(options: VaultOptions, name: &str) -> anyhow::Result<(LocalBackend, Watcher)> {
     let (backend, slot) = LocalBackend::opening(name, DEFAULT_READY_WAIT);
     // The watcher lives as long as the caller keeps the returned handle.
     let watcher: Watcher = Arc::new(std::sync::Mutex::new(None));

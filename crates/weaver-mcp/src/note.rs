@@ -185,7 +185,7 @@ fn line_start(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mcp::backend::LinkCounts;
+    use crate::backend::LinkCounts;
 
     fn source(content: &str) -> NoteSource {
         NoteSource {

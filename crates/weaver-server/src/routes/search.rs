@@ -8,9 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 use weaver_app::SearchQuery;
 
 use super::{page, parse_fields};
-use crate::serve::error::{ApiError, ErrorBody};
-use crate::serve::extract::{ApiPath, ApiQuery};
-use crate::serve::state::{AppState, blocking};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::state::{AppState, blocking};
 use weaver_api::dates::parse_date;
 
 /// Hits per page when the request does not say.
@@ -47,11 +47,11 @@ pub struct SearchParams {
     /// Only notes modified before this date.
     pub before: Option<String>,
     /// Hits per page (default 10, at most 1000).
-    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[serde(default, deserialize_with = "crate::extract::number")]
     #[param(minimum = 0, maximum = 1000)]
     pub limit: Option<usize>,
     /// Hits to skip.
-    #[serde(default, deserialize_with = "crate::serve::extract::number")]
+    #[serde(default, deserialize_with = "crate::extract::number")]
     #[param(minimum = 0)]
     pub offset: Option<usize>,
 }

@@ -166,7 +166,7 @@ mod tests {
     async fn readiness_turns_503_when_shutdown_begins() {
         let state = AppState::new(
             Config::default(),
-            crate::serve::metrics::install(),
+            crate::metrics::install(),
             CancellationToken::new(),
         );
         let (status, Json(body)) = readyz(State(state.clone())).await;

@@ -117,7 +117,7 @@ async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let (mut parts, body) = req.into_parts();
-    // The MCP endpoint answers with a JSON-RPC error of its own (`crate::mcp::http`).
+    // The MCP endpoint answers with a JSON-RPC error of its own (`weaver_mcp::http_service`).
     if declared.is_some_and(|len| len > limit) && !is_mcp(parts.uri.path()) {
         weaver_service::body::discard(body).await;
         return ApiError::BodyTooLarge(limit).into_response();
@@ -142,12 +142,12 @@ mod tests {
 
     use super::*;
     use crate::config::Config;
-    use crate::serve::extract::ApiJson;
+    use crate::extract::ApiJson;
 
     fn state(config: Config) -> AppState {
         AppState::new(
             config,
-            crate::serve::metrics::install(),
+            crate::metrics::install(),
             tokio_util::sync::CancellationToken::new(),
         )
     }

@@ -19,11 +19,11 @@ use futures_util::{Stream, StreamExt, stream};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use crate::serve::error::{ApiError, ErrorBody};
-use crate::serve::events::{LaggedData, VaultEvent};
-use crate::serve::extract::ApiPath;
-use crate::serve::state::AppState;
-use crate::serve::vaults::VaultState;
+use crate::error::{ApiError, ErrorBody};
+use crate::events::{LaggedData, VaultEvent};
+use crate::extract::ApiPath;
+use crate::state::AppState;
+use crate::vaults::VaultState;
 
 /// Interval of keep-alive comments.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);

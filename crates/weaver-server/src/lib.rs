@@ -18,19 +18,21 @@
 //! stack), `error.rs` (JSON errors), `extract.rs` (extractors with JSON rejections),
 //! `openapi.rs` (the document), `reload.rs` (config hot reload).
 
+pub mod config;
 mod error;
 mod events;
 mod extract;
 mod mcp;
-pub(crate) mod metrics;
+mod metrics;
 mod middleware;
 mod openapi;
 mod ops;
-pub(crate) mod reload;
+mod reload;
 mod routes;
 mod state;
 mod vaults;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -39,7 +41,6 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Global, ServeArgs};
 use crate::config::{Config, Loader, Overrides};
 use state::AppState;
 use weaver_service::logging::{self, LogHandle};
@@ -58,24 +59,11 @@ pub struct Service {
     pub log: LogHandle,
 }
 
-/// `weaver serve`: loads the configuration, starts logging, binds, and serves until SIGTERM or
-/// SIGINT.
-pub fn command(global: &Global, args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    if global.no_cache {
-        anyhow::bail!(
-            "`--no-cache` is not supported by `weaver serve`: set a vault's `cache_dir` instead"
-        );
-    }
-    let overrides = Overrides {
-        listen: args.listen,
-        vault: global.vault.clone(),
-        cache_dir: global.cache_dir.clone(),
-        ignore: global.ignore.clone(),
-        max_file_bytes: Some(global.max_file_bytes),
-        log_level: global.log_level.clone(),
-        log_json: global.log_json,
-    };
-    let loader = Loader::new(args.config.clone(), overrides)?;
+/// `weaver serve`: loads the configuration (`config_file`, or `./weaver.toml` when it exists,
+/// then the environment, then the command line's `overrides`), starts logging, binds, and
+/// serves until SIGTERM or SIGINT.
+pub fn command(config_file: Option<PathBuf>, overrides: Overrides) -> anyhow::Result<ExitCode> {
+    let loader = Loader::new(config_file, overrides)?;
     let config = loader.load()?;
     let (_telemetry, log) = logging::init_service(&config.log, &config.tracing)?;
     tracing::info!(

@@ -6,8 +6,8 @@ use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::serve::state::AppState;
-use crate::serve::vaults::VaultState;
+use crate::state::AppState;
+use crate::vaults::VaultState;
 
 /// The route.
 pub const VAULTS: &str = "/api/v1/vaults";

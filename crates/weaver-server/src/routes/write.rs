@@ -19,10 +19,10 @@ use weaver_app::{AppError, MoveOutcome, Precondition, WriteOutcome};
 use weaver_core::EditOp;
 
 use super::notes::NOTE;
-use crate::serve::error::ApiError;
-use crate::serve::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
-use crate::serve::metrics::{self, RouteLabel};
-use crate::serve::state::{AppState, blocking};
+use crate::error::ApiError;
+use crate::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
+use crate::metrics::{self, RouteLabel};
+use crate::state::{AppState, blocking};
 
 /// The routes of this module (on the same wildcard route as `GET notes/{*path}`).
 pub fn router() -> Router<AppState> {
@@ -120,13 +120,13 @@ fn count_conflict(vault: &str, err: ApiError) -> ApiError {
     responses(
         (status = 200, description = "Replaced", body = WriteResult, headers(("ETag" = String))),
         (status = 201, description = "Created", body = WriteResult, headers(("ETag" = String))),
-        (status = 400, description = "Bad path", body = crate::serve::error::ErrorBody),
-        (status = 403, description = "Read-only vault", body = crate::serve::error::ErrorBody),
-        (status = 412, description = "The note changed (or exists, with `If-None-Match: *`)", body = crate::serve::error::ErrorBody),
-        (status = 413, description = "Body over the limit", body = crate::serve::error::ErrorBody),
-        (status = 415, description = "Not a text body", body = crate::serve::error::ErrorBody),
-        (status = 422, description = "Body is not UTF-8", body = crate::serve::error::ErrorBody),
-        (status = 428, description = "Replacing needs `If-Match`", body = crate::serve::error::ErrorBody),
+        (status = 400, description = "Bad path", body = crate::error::ErrorBody),
+        (status = 403, description = "Read-only vault", body = crate::error::ErrorBody),
+        (status = 412, description = "The note changed (or exists, with `If-None-Match: *`)", body = crate::error::ErrorBody),
+        (status = 413, description = "Body over the limit", body = crate::error::ErrorBody),
+        (status = 415, description = "Not a text body", body = crate::error::ErrorBody),
+        (status = 422, description = "Body is not UTF-8", body = crate::error::ErrorBody),
+        (status = 428, description = "Replacing needs `If-Match`", body = crate::error::ErrorBody),
     )
 )]
 pub async fn put_note(
@@ -334,9 +334,9 @@ impl From<EditOperation> for EditOp {
     request_body = PatchRequest,
     responses(
         (status = 200, description = "Patched", body = WriteResult, headers(("ETag" = String))),
-        (status = 404, description = "Unknown note", body = crate::serve::error::ErrorBody),
-        (status = 412, description = "The note changed", body = crate::serve::error::ErrorBody),
-        (status = 422, description = "An operation does not apply (heading not found, match count, ...)", body = crate::serve::error::ErrorBody),
+        (status = 404, description = "Unknown note", body = crate::error::ErrorBody),
+        (status = 412, description = "The note changed", body = crate::error::ErrorBody),
+        (status = 422, description = "An operation does not apply (heading not found, match count, ...)", body = crate::error::ErrorBody),
     )
 )]
 pub async fn patch_note(
@@ -481,9 +481,9 @@ async fn post_note(
     request_body = MoveRequest,
     responses(
         (status = 200, description = "Moved", body = MoveResult),
-        (status = 404, description = "Unknown note", body = crate::serve::error::ErrorBody),
-        (status = 409, description = "The destination exists", body = crate::serve::error::ErrorBody),
-        (status = 412, description = "The note changed", body = crate::serve::error::ErrorBody),
+        (status = 404, description = "Unknown note", body = crate::error::ErrorBody),
+        (status = 409, description = "The destination exists", body = crate::error::ErrorBody),
+        (status = 412, description = "The note changed", body = crate::error::ErrorBody),
     )
 )]
 pub async fn move_note(
@@ -541,8 +541,8 @@ pub struct DeleteResult {
     ),
     responses(
         (status = 200, description = "Deleted", body = DeleteResult),
-        (status = 404, description = "Unknown note", body = crate::serve::error::ErrorBody),
-        (status = 412, description = "The note changed", body = crate::serve::error::ErrorBody),
+        (status = 404, description = "Unknown note", body = crate::error::ErrorBody),
+        (status = 412, description = "The note changed", body = crate::error::ErrorBody),
     )
 )]
 pub async fn delete_note(
