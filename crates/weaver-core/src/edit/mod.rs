@@ -36,7 +36,11 @@ use crate::{ParseOptions, ParsedNote, VaultPath, clip, clip_value, parse_note};
 /// One edit of a note. Headings are named by text (`"Tasks"`, case-insensitive), optionally
 /// with their level (`"## Tasks"`) and enclosing headings (`"Project#Tasks"` or
 /// `"Project > Tasks"`); block ids are written with or without `^`.
+///
+/// It is also the wire type: the REST API's `PATCH` body (`EditOperation`) and the MCP
+/// `edit_note` tool's `ops`. Everything outside the targeted range stays byte for byte.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = EditOperation))]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EditOp {
     /// Adds `text` at the end of the note, on a new line.
@@ -51,14 +55,14 @@ pub enum EditOp {
     },
     /// Adds `text` on the lines just before a heading.
     InsertBeforeHeading {
-        /// The heading.
+        /// The heading: its text (case-insensitive), `## Text` or `Parent#Child`.
         heading: String,
         /// The Markdown to add.
         text: String,
     },
     /// Adds `text` on the lines just after a heading line.
     InsertAfterHeading {
-        /// The heading.
+        /// The heading: its text (case-insensitive), `## Text` or `Parent#Child`.
         heading: String,
         /// The Markdown to add.
         text: String,
@@ -66,7 +70,7 @@ pub enum EditOp {
     /// Adds `text` at the end of a heading's section (sub-sections included), after its last
     /// non-blank line, so the blank lines before the next heading stay.
     AppendToSection {
-        /// The heading.
+        /// The heading: its text (case-insensitive), `## Text` or `Parent#Child`.
         heading: String,
         /// The Markdown to add.
         text: String,
@@ -74,7 +78,7 @@ pub enum EditOp {
     /// Replaces the content of a heading's section (sub-sections included), keeping the
     /// heading line and the blank lines around the content.
     ReplaceSection {
-        /// The heading.
+        /// The heading: its text (case-insensitive), `## Text` or `Parent#Child`.
         heading: String,
         /// The new content.
         text: String,
@@ -83,7 +87,7 @@ pub enum EditOp {
     /// a list item the list marker stays too (a task's `[ ]` is content). Continuation lines
     /// are indented or quoted to stay inside the block's list item or quote.
     ReplaceBlock {
-        /// The block id.
+        /// The block id, with or without `^`.
         block: String,
         /// The new content.
         text: String,
@@ -91,7 +95,7 @@ pub enum EditOp {
     /// Adds `text` on the lines after the block labelled `^block` (and its marker), at the
     /// block's indentation or quote level.
     AppendToBlock {
-        /// The block id.
+        /// The block id, with or without `^`.
         block: String,
         /// The Markdown to add.
         text: String,
@@ -100,7 +104,8 @@ pub enum EditOp {
     SetFrontmatter {
         /// The key.
         key: String,
-        /// The value, written as YAML.
+        /// The value (any JSON value), written as YAML.
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
         value: serde_json::Value,
     },
     /// Deletes a top-level frontmatter key.

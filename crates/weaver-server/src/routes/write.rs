@@ -204,121 +204,7 @@ fn labelled(err: ApiError, label: &'static str) -> Response {
 #[serde(deny_unknown_fields)]
 pub struct PatchRequest {
     /// The operations.
-    pub operations: Vec<EditOperation>,
-}
-
-/// One edit operation. Everything outside the targeted range stays byte-for-byte identical.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
-pub enum EditOperation {
-    /// Add text at the end of the note.
-    Append {
-        /// Markdown to add.
-        text: String,
-    },
-    /// Add text at the start of the body, after the frontmatter.
-    Prepend {
-        /// Markdown to add.
-        text: String,
-    },
-    /// Insert text before a heading's line.
-    InsertBeforeHeading {
-        /// Heading text; `Parent#Child` or `## Text` to disambiguate.
-        heading: String,
-        /// Markdown to insert.
-        text: String,
-    },
-    /// Insert text right after a heading's line.
-    InsertAfterHeading {
-        /// Heading text.
-        heading: String,
-        /// Markdown to insert.
-        text: String,
-    },
-    /// Add text at the end of a heading's section (sub-sections included).
-    AppendToSection {
-        /// Heading text.
-        heading: String,
-        /// Markdown to add.
-        text: String,
-    },
-    /// Replace a heading's section body (sub-sections included); the heading line stays.
-    ReplaceSection {
-        /// Heading text.
-        heading: String,
-        /// The new section body.
-        text: String,
-    },
-    /// Replace the block labelled `^block`, keeping the label.
-    ReplaceBlock {
-        /// Block id without `^`.
-        block: String,
-        /// The new block content.
-        text: String,
-    },
-    /// Insert text after the block labelled `^block`.
-    AppendToBlock {
-        /// Block id without `^`.
-        block: String,
-        /// Markdown to insert.
-        text: String,
-    },
-    /// Set a frontmatter key (other keys, their order and the body untouched).
-    SetFrontmatter {
-        /// Key.
-        key: String,
-        /// Any JSON value.
-        #[schema(value_type = Object)]
-        value: serde_json::Value,
-    },
-    /// Delete a frontmatter key.
-    DeleteFrontmatter {
-        /// Key.
-        key: String,
-    },
-    /// Replace literal text; with `expected`, fail unless it occurs exactly that many times.
-    FindReplace {
-        /// Text to find.
-        find: String,
-        /// Replacement.
-        replace: String,
-        /// Expected number of occurrences.
-        expected: Option<usize>,
-    },
-}
-
-impl From<EditOperation> for EditOp {
-    fn from(op: EditOperation) -> Self {
-        match op {
-            EditOperation::Append { text } => Self::Append { text },
-            EditOperation::Prepend { text } => Self::Prepend { text },
-            EditOperation::InsertBeforeHeading { heading, text } => {
-                Self::InsertBeforeHeading { heading, text }
-            }
-            EditOperation::InsertAfterHeading { heading, text } => {
-                Self::InsertAfterHeading { heading, text }
-            }
-            EditOperation::AppendToSection { heading, text } => {
-                Self::AppendToSection { heading, text }
-            }
-            EditOperation::ReplaceSection { heading, text } => {
-                Self::ReplaceSection { heading, text }
-            }
-            EditOperation::ReplaceBlock { block, text } => Self::ReplaceBlock { block, text },
-            EditOperation::AppendToBlock { block, text } => Self::AppendToBlock { block, text },
-            EditOperation::SetFrontmatter { key, value } => Self::SetFrontmatter { key, value },
-            EditOperation::DeleteFrontmatter { key } => Self::DeleteFrontmatter { key },
-            EditOperation::FindReplace {
-                find,
-                replace,
-                expected,
-            } => Self::FindReplace {
-                find,
-                replace,
-                expected,
-            },
-        }
-    }
+    pub operations: Vec<EditOp>,
 }
 
 /// Applies edit operations to a note.
@@ -348,7 +234,7 @@ pub async fn patch_note(
     let result = async {
         let open = state.vault(&vault)?;
         let expected = if_match(&headers)?;
-        let ops: Vec<EditOp> = request.operations.into_iter().map(EditOp::from).collect();
+        let ops = request.operations;
         let name = vault.clone();
         blocking(move || Ok(open.vault.patch_note(&path, &ops, expected.as_deref())?))
             .await
