@@ -16,6 +16,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod dto;
 mod error;
 mod journal;
 mod query;

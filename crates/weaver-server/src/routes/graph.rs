@@ -3,11 +3,15 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use weaver_app::{Page, VaultStats};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use weaver_api::dto::{
+    NoteRefDto, NoteRefList, PathDto, ProblemDto, ProblemList, StatsDto, TagDto, TagList,
+    UnresolvedDto, UnresolvedList,
+};
+use weaver_app::Page;
 
-use super::{DirectionParam, NoteRefDto, NoteRefList, PageQuery};
+use super::{DirectionParam, PageQuery};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::{AppState, blocking};
@@ -36,15 +40,6 @@ pub struct PathQuery {
     #[serde(default)]
     #[param(inline)]
     pub direction: DirectionParam,
-}
-
-/// A shortest chain of links.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PathDto {
-    /// Whether the notes are connected.
-    pub found: bool,
-    /// The notes along the path, both ends included; empty when not found.
-    pub notes: Vec<NoteRefDto>,
 }
 
 /// A shortest chain of links between two notes.
@@ -106,28 +101,6 @@ pub async fn orphans(
     blocking(move || Ok(Json(open.vault.snapshot().orphans(page).into()))).await
 }
 
-/// A page of unresolved links.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UnresolvedList {
-    /// Unresolved links in all.
-    pub total: usize,
-    /// This page, by source path and line.
-    pub items: Vec<UnresolvedDto>,
-}
-
-/// A link that points at nothing.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UnresolvedDto {
-    /// The linking note.
-    pub source: String,
-    /// The target as written.
-    pub target: String,
-    /// Link syntax.
-    pub kind: String,
-    /// Line.
-    pub line: u32,
-}
-
 /// Links whose target matches no file.
 #[utoipa::path(
     get,
@@ -167,24 +140,6 @@ pub async fn unresolved(
     .await
 }
 
-/// Every tag.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TagList {
-    /// By name.
-    pub items: Vec<TagDto>,
-}
-
-/// A tag and its notes.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TagDto {
-    /// The tag, nested with `/`.
-    pub name: String,
-    /// Notes tagged with exactly this tag.
-    pub direct: usize,
-    /// Notes tagged with it or a tag nested below it.
-    pub notes: usize,
-}
-
 /// Tags with note counts; nested tags count towards their parents.
 #[utoipa::path(
     get,
@@ -219,60 +174,6 @@ pub async fn tags(
     .await
 }
 
-/// Counts over the whole vault.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatsDto {
-    /// Markdown notes.
-    pub notes: usize,
-    /// Other files.
-    pub attachments: usize,
-    /// Links to notes and attachments.
-    pub links: usize,
-    /// Links that resolve to a file.
-    pub resolved_links: usize,
-    /// Links that resolve to nothing.
-    pub unresolved_links: usize,
-    /// Embeds among the links.
-    pub embeds: usize,
-    /// Links to URLs.
-    pub external_links: usize,
-    /// Distinct tags.
-    pub tags: usize,
-    /// Notes with no links in or out.
-    pub orphans: usize,
-    /// Open tasks.
-    pub tasks_open: usize,
-    /// Completed tasks.
-    pub tasks_done: usize,
-    /// Words in all notes.
-    pub words: u64,
-    /// Bytes of all notes.
-    pub bytes: u64,
-    /// Notes with at least one parse problem.
-    pub notes_with_problems: usize,
-}
-
-impl From<VaultStats> for StatsDto {
-    fn from(s: VaultStats) -> Self {
-        Self {
-            notes: s.notes,
-            attachments: s.attachments,
-            links: s.links,
-            resolved_links: s.resolved_links,
-            unresolved_links: s.unresolved_links,
-            embeds: s.embeds,
-            external_links: s.external_links,
-            tags: s.tags,
-            orphans: s.orphans,
-            tasks_open: s.tasks_open,
-            tasks_done: s.tasks_done,
-            words: s.words,
-            bytes: s.bytes,
-            notes_with_problems: s.notes_with_problems,
-        }
-    }
-}
-
 /// Vault statistics.
 #[utoipa::path(
     get,
@@ -291,30 +192,6 @@ pub async fn stats(
 ) -> Result<Json<StatsDto>, ApiError> {
     let open = state.vault(&vault)?;
     blocking(move || Ok(Json(open.vault.snapshot().stats().into()))).await
-}
-
-/// A page of problems.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProblemList {
-    /// Problems in all.
-    pub total: usize,
-    /// This page, by path and line.
-    pub items: Vec<ProblemDto>,
-}
-
-/// One problem.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProblemDto {
-    /// The note.
-    pub path: String,
-    /// Stable code, such as `unresolved_link` or `frontmatter_invalid`.
-    pub code: String,
-    /// Explanation.
-    pub message: String,
-    /// Line.
-    pub line: Option<u32>,
-    /// For link problems: the target as written.
-    pub target: Option<String>,
 }
 
 /// Broken links, broken anchors and malformed notes.

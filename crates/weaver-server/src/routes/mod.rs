@@ -14,9 +14,9 @@ pub mod vaults;
 pub mod write;
 
 use axum::Router;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use weaver_app::{NoteRef, Page};
+use weaver_app::Page;
 
 use super::error::ApiError;
 use super::state::AppState;
@@ -87,42 +87,6 @@ pub fn parse_fields(fields: &[String]) -> Result<Vec<(String, String)>, ApiError
                 })
         })
         .collect()
-}
-
-/// A note's path and title.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NoteRefDto {
-    /// Vault path, such as `Projects/Plan.md`.
-    pub path: String,
-    /// Title.
-    pub title: String,
-}
-
-impl From<NoteRef> for NoteRefDto {
-    fn from(r: NoteRef) -> Self {
-        Self {
-            path: r.path.to_string(),
-            title: r.title,
-        }
-    }
-}
-
-/// A page of notes.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NoteRefList {
-    /// Items in the whole list.
-    pub total: usize,
-    /// This page.
-    pub items: Vec<NoteRefDto>,
-}
-
-impl From<weaver_app::Paged<NoteRef>> for NoteRefList {
-    fn from(p: weaver_app::Paged<NoteRef>) -> Self {
-        Self {
-            total: p.total,
-            items: p.items.into_iter().map(NoteRefDto::from).collect(),
-        }
-    }
 }
 
 /// Which links a graph walk follows.

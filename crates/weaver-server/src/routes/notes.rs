@@ -19,10 +19,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use weaver_app::{Backlink, NoteDetails, NoteFilter, NoteOrder, OutgoingLink, Scope};
-use weaver_core::{Fragment, VaultPath, fold_name};
+use weaver_api::dto::{
+    BacklinkDto, BacklinkList, LinkDto, LinkList, NeighborDto, NeighborList, NoteDto, NoteList,
+    NoteSummary,
+};
+use weaver_app::{NoteFilter, NoteOrder, Scope};
+use weaver_core::{VaultPath, fold_name};
 use weaver_store::NoteRecord;
 
 use super::{DirectionParam, PageQuery, page, parse_fields};
@@ -93,30 +97,6 @@ pub enum NoteSort {
     /// Newest change first.
     #[serde(rename = "-modified")]
     ModifiedDesc,
-}
-
-/// A page of notes.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NoteList {
-    /// Notes matching the filters.
-    pub total: usize,
-    /// This page.
-    pub items: Vec<NoteSummary>,
-}
-
-/// One note in a list.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NoteSummary {
-    /// Vault path.
-    pub path: String,
-    /// Title.
-    pub title: String,
-    /// Last modification, RFC 3339 UTC.
-    pub modified: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Distinct tags.
-    pub tags: Vec<String>,
 }
 
 /// List notes, filtered and sorted.
@@ -295,278 +275,6 @@ pub struct NoteQuery {
     pub content: bool,
 }
 
-/// Everything known about one note.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NoteDto {
-    /// Vault path.
-    pub path: String,
-    /// Title: frontmatter `title`, else the file name.
-    pub title: String,
-    /// Aliases.
-    pub aliases: Vec<String>,
-    /// Distinct tags, frontmatter first.
-    pub tags: Vec<String>,
-    /// Frontmatter as a JSON object.
-    #[schema(value_type = Option<Object>)]
-    pub frontmatter: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Outline.
-    pub headings: Vec<HeadingDto>,
-    /// Block ids (`^id`).
-    pub blocks: Vec<BlockDto>,
-    /// Tasks.
-    pub tasks: Vec<TaskDto>,
-    /// Callouts.
-    pub callouts: Vec<CalloutDto>,
-    /// Links from this note, with where they resolve.
-    pub links: Vec<LinkDto>,
-    /// Links to URLs.
-    pub external_links: Vec<ExternalLinkDto>,
-    /// Links from other notes to this one: the first 100, by source path and line (page through
-    /// `.../backlinks` for the rest).
-    pub backlinks: Vec<BacklinkDto>,
-    /// Links from other notes to this one, in all.
-    pub backlinks_total: usize,
-    /// Parse problems.
-    pub diagnostics: Vec<DiagnosticDto>,
-    /// Content hash (blake3, hex); also the `ETag`.
-    pub hash: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Last modification, RFC 3339 UTC.
-    pub modified: String,
-    /// Words in the body.
-    pub word_count: u32,
-    /// The raw Markdown, with `?content=true`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content: Option<String>,
-}
-
-/// A heading.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HeadingDto {
-    /// 1 to 6.
-    pub level: u8,
-    /// Text.
-    pub text: String,
-    /// What `[[note#anchor]]` links use.
-    pub anchor: String,
-    /// Line (1-based).
-    pub line: u32,
-}
-
-/// A block id.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BlockDto {
-    /// The id, without `^`.
-    pub id: String,
-    /// Line.
-    pub line: u32,
-}
-
-/// A task.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TaskDto {
-    /// The status character (` ` open, `x` done, others custom).
-    pub status: String,
-    /// Done (`x` or `X`).
-    pub done: bool,
-    /// Text.
-    pub text: String,
-    /// Line.
-    pub line: u32,
-}
-
-/// A callout.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CalloutDto {
-    /// Type, lower-case (`note`, `warning`, ...).
-    pub kind: String,
-    /// Title.
-    pub title: String,
-    /// Line.
-    pub line: u32,
-}
-
-/// A link from the note.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LinkDto {
-    /// `wikilink`, `embed`, `markdown` or `markdown_embed`.
-    pub kind: String,
-    /// Target as written.
-    pub target: String,
-    /// Heading or block after `#`.
-    pub fragment: Option<FragmentDto>,
-    /// Display text.
-    pub display: Option<String>,
-    /// Line.
-    pub line: u32,
-    /// The file it resolves to.
-    pub resolved: Option<String>,
-    /// For links into a note with a fragment: whether the heading or block exists.
-    pub anchor_exists: Option<bool>,
-}
-
-/// The part of a link after `#`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FragmentDto {
-    /// `heading` or `block`.
-    pub kind: String,
-    /// Heading text or block id.
-    pub value: String,
-}
-
-/// A link to a URL.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExternalLinkDto {
-    /// The URL.
-    pub url: String,
-    /// Link text.
-    pub display: Option<String>,
-    /// Line.
-    pub line: u32,
-}
-
-/// A link from another note.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BacklinkDto {
-    /// The linking note.
-    pub source: String,
-    /// Its title.
-    pub title: String,
-    /// Link syntax.
-    pub kind: String,
-    /// Line in the source.
-    pub line: u32,
-    /// Display text.
-    pub display: Option<String>,
-    /// The source line around the link, trimmed; a line over 240 bytes is cut around the link
-    /// and marked `…`. Empty when the note cannot be read, or once the response's 256 KiB of
-    /// context are spent.
-    pub context: String,
-}
-
-/// A parse problem.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DiagnosticDto {
-    /// Stable code, such as `frontmatter_invalid`.
-    pub code: String,
-    /// Explanation.
-    pub message: String,
-    /// Line.
-    pub line: Option<u32>,
-}
-
-impl From<&OutgoingLink> for LinkDto {
-    fn from(l: &OutgoingLink) -> Self {
-        Self {
-            kind: l.kind.as_str().to_owned(),
-            target: l.target.clone(),
-            fragment: l.fragment.as_ref().map(|f| match f {
-                Fragment::Heading(h) => FragmentDto {
-                    kind: "heading".to_owned(),
-                    value: h.clone(),
-                },
-                Fragment::Block(b) => FragmentDto {
-                    kind: "block".to_owned(),
-                    value: b.clone(),
-                },
-            }),
-            display: l.display.clone(),
-            line: l.line,
-            resolved: l.resolved.as_ref().map(ToString::to_string),
-            anchor_exists: l.anchor_exists,
-        }
-    }
-}
-
-impl From<Backlink> for BacklinkDto {
-    fn from(b: Backlink) -> Self {
-        Self {
-            source: b.source.to_string(),
-            title: b.title,
-            kind: b.kind.as_str().to_owned(),
-            line: b.line,
-            display: b.display,
-            context: b.context,
-        }
-    }
-}
-
-impl NoteDto {
-    fn new(d: NoteDetails, content: Option<String>) -> Self {
-        Self {
-            path: d.path.to_string(),
-            title: d.title,
-            aliases: d.aliases,
-            tags: d.tags,
-            frontmatter: d.frontmatter,
-            headings: d
-                .headings
-                .into_iter()
-                .map(|h| HeadingDto {
-                    level: h.level,
-                    text: h.text,
-                    anchor: h.anchor,
-                    line: h.line,
-                })
-                .collect(),
-            blocks: d
-                .blocks
-                .into_iter()
-                .map(|b| BlockDto {
-                    id: b.id,
-                    line: b.line,
-                })
-                .collect(),
-            tasks: d
-                .tasks
-                .into_iter()
-                .map(|t| TaskDto {
-                    status: t.status.to_string(),
-                    done: t.done,
-                    text: t.text,
-                    line: t.line,
-                })
-                .collect(),
-            callouts: d
-                .callouts
-                .into_iter()
-                .map(|c| CalloutDto {
-                    kind: c.kind,
-                    title: c.title,
-                    line: c.line,
-                })
-                .collect(),
-            links: d.links.iter().map(LinkDto::from).collect(),
-            external_links: d
-                .external_links
-                .into_iter()
-                .map(|e| ExternalLinkDto {
-                    url: e.url,
-                    display: e.display,
-                    line: e.line,
-                })
-                .collect(),
-            backlinks: d.backlinks.into_iter().map(BacklinkDto::from).collect(),
-            backlinks_total: d.backlinks_total,
-            diagnostics: d
-                .diagnostics
-                .into_iter()
-                .map(|x| DiagnosticDto {
-                    code: x.code.as_str().to_owned(),
-                    message: x.message,
-                    line: x.line,
-                })
-                .collect(),
-            hash: d.hash,
-            size: d.size,
-            modified: format_timestamp_ns(d.mtime_ns),
-            word_count: d.word_count,
-            content,
-        }
-    }
-}
-
 /// Which representation of a note the client wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Representation {
@@ -708,7 +416,7 @@ pub async fn get_note(
                 let content = query
                     .content
                     .then(|| String::from_utf8_lossy(&bytes).into_owned());
-                let mut response = Json(NoteDto::new(details, content)).into_response();
+                let mut response = Json(weaver_app::dto::note_dto(details, content)).into_response();
                 set_validators(&mut response, &etag);
                 Ok(response)
             }
@@ -730,17 +438,6 @@ fn not_modified_response(etag: &str) -> Response {
     let mut response = StatusCode::NOT_MODIFIED.into_response();
     set_validators(&mut response, etag);
     response
-}
-
-/// A page of backlinks.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BacklinkList {
-    /// The note, as found (its vault path).
-    pub note: String,
-    /// Backlinks in all.
-    pub total: usize,
-    /// This page, by source path and line.
-    pub items: Vec<BacklinkDto>,
 }
 
 /// Links from other notes to this one, each with its context line.
@@ -780,17 +477,6 @@ pub async fn backlinks(
         .into_response())
     })
     .await
-}
-
-/// The links of a note.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LinkList {
-    /// The note, as found (its vault path).
-    pub note: String,
-    /// Links in all.
-    pub total: usize,
-    /// In source order.
-    pub items: Vec<LinkDto>,
 }
 
 /// Links from a note, with where each resolves.
@@ -860,28 +546,6 @@ pub struct NeighborsQuery {
 
 /// The most hops a neighbourhood may span.
 const MAX_DEPTH: u32 = 10;
-
-/// A page of neighbours.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NeighborList {
-    /// The start note, as found (its vault path).
-    pub note: String,
-    /// Neighbours in all.
-    pub total: usize,
-    /// This page, nearest first.
-    pub items: Vec<NeighborDto>,
-}
-
-/// A note reached by the walk.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NeighborDto {
-    /// Vault path.
-    pub path: String,
-    /// Title.
-    pub title: String,
-    /// Hops from the start note.
-    pub distance: u32,
-}
 
 /// Notes within `depth` links of a note.
 #[utoipa::path(

@@ -3,8 +3,9 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use weaver_api::dto::{RangeDto, SearchHitDto, SearchResultsDto};
 use weaver_app::SearchQuery;
 
 use super::{page, parse_fields};
@@ -54,39 +55,6 @@ pub struct SearchParams {
     #[serde(default, deserialize_with = "crate::extract::number")]
     #[param(minimum = 0)]
     pub offset: Option<usize>,
-}
-
-/// A page of hits.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SearchResultsDto {
-    /// Matching notes in all.
-    pub total: usize,
-    /// This page, best first.
-    pub items: Vec<SearchHitDto>,
-}
-
-/// One matching note.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SearchHitDto {
-    /// Vault path.
-    pub path: String,
-    /// Title.
-    pub title: String,
-    /// BM25 relevance; 0 without query text.
-    pub score: f32,
-    /// About 160 characters around the best match.
-    pub snippet: String,
-    /// Byte ranges of the matched words in `snippet`.
-    pub highlights: Vec<RangeDto>,
-}
-
-/// A byte range.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RangeDto {
-    /// First byte.
-    pub start: usize,
-    /// One past the last byte.
-    pub end: usize,
 }
 
 /// Full-text search with filters.

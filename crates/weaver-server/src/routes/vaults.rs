@@ -3,8 +3,7 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
-use utoipa::ToSchema;
+use weaver_api::dto::{VaultList, VaultSummary};
 
 use crate::state::AppState;
 use crate::vaults::VaultState;
@@ -15,37 +14,6 @@ pub const VAULTS: &str = "/api/v1/vaults";
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new().route(VAULTS, get(list))
-}
-
-/// The vaults.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VaultList {
-    /// By name.
-    pub items: Vec<VaultSummary>,
-}
-
-/// One vault.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VaultSummary {
-    /// Name, as used in URLs.
-    pub name: String,
-    /// `opening`, `ready`, `failed` or `closed`.
-    pub state: String,
-    /// Whether the API refuses writes to it.
-    pub read_only: bool,
-    /// Notes, once ready.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notes: Option<usize>,
-    /// Attachments, once ready.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<usize>,
-    /// Why it failed to open, or why it is not watched for changes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Why its on-disk cache could not be used, when it is indexed in memory instead (it serves
-    /// all the same; the index is rebuilt at every start).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cache_error: Option<String>,
 }
 
 /// Summarises every vault (also used by `/readyz`).

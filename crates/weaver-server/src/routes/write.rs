@@ -13,9 +13,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use weaver_app::{AppError, MoveOutcome, Precondition, WriteOutcome};
+use weaver_api::dto::{DeleteResult, MoveRequest, MoveResult, WriteResult};
+use weaver_app::{AppError, Precondition, WriteOutcome};
 use weaver_core::EditOp;
 
 use super::notes::NOTE;
@@ -33,30 +34,6 @@ pub fn router() -> Router<AppState> {
             .delete(delete_note)
             .post(post_note),
     )
-}
-
-/// The result of a create, replace or patch.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WriteResult {
-    /// The note written.
-    pub path: String,
-    /// Its new content hash: the next `If-Match`.
-    pub hash: String,
-    /// True when the note was created.
-    pub created: bool,
-    /// Size in bytes.
-    pub size: u64,
-}
-
-impl From<WriteOutcome> for WriteResult {
-    fn from(o: WriteOutcome) -> Self {
-        Self {
-            path: o.path.to_string(),
-            hash: o.hash,
-            created: o.created,
-            size: o.size,
-        }
-    }
 }
 
 fn written(outcome: WriteOutcome, label: &'static str) -> Response {
@@ -247,90 +224,6 @@ pub async fn patch_note(
     }
 }
 
-/// Where to move a note or folder.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MoveRequest {
-    /// The new path.
-    pub to: String,
-    /// Rewrite every link that pointed at what moved (default true).
-    #[serde(default = "yes")]
-    pub update_links: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// The result of a move.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MoveResult {
-    /// Every file moved.
-    pub moved: Vec<MovedFile>,
-    /// Notes whose links were rewritten.
-    pub rewritten: Vec<RewrittenNoteDto>,
-}
-
-/// One moved file.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MovedFile {
-    /// Old path.
-    pub from: String,
-    /// New path.
-    pub to: String,
-}
-
-/// Links rewritten in one note.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RewrittenNoteDto {
-    /// The note (at its new path if it moved).
-    pub path: String,
-    /// The links changed.
-    pub links: Vec<RewrittenLinkDto>,
-}
-
-/// One rewritten link.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RewrittenLinkDto {
-    /// Line of the link.
-    pub line: u32,
-    /// The link before.
-    pub before: String,
-    /// The link after.
-    pub after: String,
-}
-
-impl From<MoveOutcome> for MoveResult {
-    fn from(o: MoveOutcome) -> Self {
-        Self {
-            moved: o
-                .moved
-                .into_iter()
-                .map(|(from, to)| MovedFile {
-                    from: from.to_string(),
-                    to: to.to_string(),
-                })
-                .collect(),
-            rewritten: o
-                .rewritten
-                .into_iter()
-                .map(|n| RewrittenNoteDto {
-                    path: n.path.to_string(),
-                    links: n
-                        .links
-                        .into_iter()
-                        .map(|l| RewrittenLinkDto {
-                            line: l.line,
-                            before: l.before,
-                            after: l.after,
-                        })
-                        .collect(),
-                })
-                .collect(),
-        }
-    }
-}
-
 const MOVE: &str = "/api/v1/vaults/{vault}/notes/{*path}/move";
 
 /// `POST notes/{path}/move`; any other `POST` on a note is not allowed.
@@ -403,15 +296,6 @@ pub struct DeleteQuery {
     /// Delete for good instead of moving to the vault's `.trash/`.
     #[serde(default)]
     pub permanent: bool,
-}
-
-/// The result of a delete.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeleteResult {
-    /// The note deleted.
-    pub path: String,
-    /// Where it went in `.trash/`, unless deleted permanently.
-    pub trashed_to: Option<String>,
 }
 
 /// Deletes a note: to the vault's `.trash/` (as Obsidian does) or permanently.

@@ -1,0 +1,208 @@
+//! The engine's answers as the wire shows them: the mapping from weaver-app's types to
+//! `weaver_api::dto`, the one place it is written, used by the REST API, the MCP server's local
+//! backend and the CLI's `--json`.
+
+use weaver_api::dates::format_timestamp_ns;
+use weaver_api::dto::{
+    BacklinkDto, BlockDto, CalloutDto, DiagnosticDto, ExternalLinkDto, FragmentDto, HeadingDto,
+    LinkDto, MoveResult, MovedFile, NoteDto, NoteRefDto, NoteRefList, RewrittenLinkDto,
+    RewrittenNoteDto, StatsDto, TaskDto, WriteResult,
+};
+use weaver_core::Fragment;
+
+use crate::{
+    Backlink, MoveOutcome, NoteDetails, NoteRef, OutgoingLink, Paged, VaultStats, WriteOutcome,
+};
+
+impl From<NoteRef> for NoteRefDto {
+    fn from(r: NoteRef) -> Self {
+        Self {
+            path: r.path.to_string(),
+            title: r.title,
+        }
+    }
+}
+
+impl From<Paged<NoteRef>> for NoteRefList {
+    fn from(p: Paged<NoteRef>) -> Self {
+        Self {
+            total: p.total,
+            items: p.items.into_iter().map(NoteRefDto::from).collect(),
+        }
+    }
+}
+
+impl From<VaultStats> for StatsDto {
+    fn from(s: VaultStats) -> Self {
+        Self {
+            notes: s.notes,
+            attachments: s.attachments,
+            links: s.links,
+            resolved_links: s.resolved_links,
+            unresolved_links: s.unresolved_links,
+            embeds: s.embeds,
+            external_links: s.external_links,
+            tags: s.tags,
+            orphans: s.orphans,
+            tasks_open: s.tasks_open,
+            tasks_done: s.tasks_done,
+            words: s.words,
+            bytes: s.bytes,
+            notes_with_problems: s.notes_with_problems,
+        }
+    }
+}
+
+impl From<&OutgoingLink> for LinkDto {
+    fn from(l: &OutgoingLink) -> Self {
+        Self {
+            kind: l.kind.as_str().to_owned(),
+            target: l.target.clone(),
+            fragment: l.fragment.as_ref().map(|f| match f {
+                Fragment::Heading(h) => FragmentDto {
+                    kind: "heading".to_owned(),
+                    value: h.clone(),
+                },
+                Fragment::Block(b) => FragmentDto {
+                    kind: "block".to_owned(),
+                    value: b.clone(),
+                },
+            }),
+            display: l.display.clone(),
+            line: l.line,
+            resolved: l.resolved.as_ref().map(ToString::to_string),
+            anchor_exists: l.anchor_exists,
+        }
+    }
+}
+
+impl From<Backlink> for BacklinkDto {
+    fn from(b: Backlink) -> Self {
+        Self {
+            source: b.source.to_string(),
+            title: b.title,
+            kind: b.kind.as_str().to_owned(),
+            line: b.line,
+            display: b.display,
+            context: b.context,
+        }
+    }
+}
+
+/// A note's details as the API shows them; `content` is its text, when asked for.
+pub fn note_dto(d: NoteDetails, content: Option<String>) -> NoteDto {
+    {
+        NoteDto {
+            path: d.path.to_string(),
+            title: d.title,
+            aliases: d.aliases,
+            tags: d.tags,
+            frontmatter: d.frontmatter,
+            headings: d
+                .headings
+                .into_iter()
+                .map(|h| HeadingDto {
+                    level: h.level,
+                    text: h.text,
+                    anchor: h.anchor,
+                    line: h.line,
+                })
+                .collect(),
+            blocks: d
+                .blocks
+                .into_iter()
+                .map(|b| BlockDto {
+                    id: b.id,
+                    line: b.line,
+                })
+                .collect(),
+            tasks: d
+                .tasks
+                .into_iter()
+                .map(|t| TaskDto {
+                    status: t.status.to_string(),
+                    done: t.done,
+                    text: t.text,
+                    line: t.line,
+                })
+                .collect(),
+            callouts: d
+                .callouts
+                .into_iter()
+                .map(|c| CalloutDto {
+                    kind: c.kind,
+                    title: c.title,
+                    line: c.line,
+                })
+                .collect(),
+            links: d.links.iter().map(LinkDto::from).collect(),
+            external_links: d
+                .external_links
+                .into_iter()
+                .map(|e| ExternalLinkDto {
+                    url: e.url,
+                    display: e.display,
+                    line: e.line,
+                })
+                .collect(),
+            backlinks: d.backlinks.into_iter().map(BacklinkDto::from).collect(),
+            backlinks_total: d.backlinks_total,
+            diagnostics: d
+                .diagnostics
+                .into_iter()
+                .map(|x| DiagnosticDto {
+                    code: x.code.as_str().to_owned(),
+                    message: x.message,
+                    line: x.line,
+                })
+                .collect(),
+            hash: d.hash,
+            size: d.size,
+            modified: format_timestamp_ns(d.mtime_ns),
+            word_count: d.word_count,
+            content,
+        }
+    }
+}
+
+impl From<WriteOutcome> for WriteResult {
+    fn from(o: WriteOutcome) -> Self {
+        Self {
+            path: o.path.to_string(),
+            hash: o.hash,
+            created: o.created,
+            size: o.size,
+        }
+    }
+}
+
+impl From<MoveOutcome> for MoveResult {
+    fn from(o: MoveOutcome) -> Self {
+        Self {
+            moved: o
+                .moved
+                .into_iter()
+                .map(|(from, to)| MovedFile {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                })
+                .collect(),
+            rewritten: o
+                .rewritten
+                .into_iter()
+                .map(|n| RewrittenNoteDto {
+                    path: n.path.to_string(),
+                    links: n
+                        .links
+                        .into_iter()
+                        .map(|l| RewrittenLinkDto {
+                            line: l.line,
+                            before: l.before,
+                            after: l.after,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
