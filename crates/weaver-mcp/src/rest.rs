@@ -29,7 +29,7 @@ use anyhow::Context;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use reqwest::{RequestBuilder, Url};
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::DeserializeOwned;
 use weaver_app::AppError;
 use weaver_core::{Fragment, VaultPath, content_hash};
 
@@ -41,7 +41,7 @@ use super::backend::{
     WritePrecondition, WriteRequest, WriteResult,
 };
 use super::local::{DEFAULT_READY_WAIT, link_target};
-use weaver_api::Code;
+use weaver_api::{Code, dto};
 
 /// How often a call asks again for a vault that is still opening upstream.
 const READY_POLL: Duration = Duration::from_millis(250);
@@ -415,12 +415,12 @@ impl RestBackend {
     }
 
     /// A page of the whole-vault list at `tail` (`orphans`, `unresolved`, `notes`).
-    async fn list<T: DeserializeOwned>(
+    async fn list<L: DeserializeOwned>(
         &self,
         tail: &str,
         window: Window,
         query: &[(&str, &str)],
-    ) -> Result<Page<T>, ToolError> {
+    ) -> Result<L, ToolError> {
         let mut url = self.url(&[tail]);
         {
             let mut pairs = url.query_pairs_mut();
@@ -429,11 +429,7 @@ impl RestBackend {
             }
         }
         append_window(&mut url, window);
-        let list: ListJson<T> = self.send(self.get(url)).await?;
-        Ok(Page {
-            total: list.total,
-            items: list.items,
-        })
+        self.send(self.get(url)).await
     }
 }
 
@@ -523,135 +519,90 @@ fn if_match(request: RequestBuilder, hash: Option<&str>) -> RequestBuilder {
     }
 }
 
-// What the REST API answers, as far as the tools need it; unknown fields are ignored.
+// The REST API's answers are read as the server writes them (`weaver_api::dto`), then cut to
+// what the tools show.
 
-#[derive(Deserialize)]
-struct ListJson<T> {
-    total: usize,
-    items: Vec<T>,
-}
-
-#[derive(Deserialize)]
-struct NoteListJson<T> {
-    note: String,
-    total: usize,
-    items: Vec<T>,
-}
-
-impl<T> From<NoteListJson<T>> for NotePage<T> {
-    fn from(list: NoteListJson<T>) -> Self {
-        Self {
-            note: list.note,
-            page: Page {
-                total: list.total,
-                items: list.items,
-            },
-        }
+fn note_entry(note: dto::NoteSummary) -> NoteEntry {
+    NoteEntry {
+        path: note.path,
+        title: note.title,
     }
 }
 
-#[derive(Deserialize)]
-struct ItemsJson<T> {
-    items: Vec<T>,
-}
-
-#[derive(Deserialize)]
-struct HitJson {
-    path: String,
-    title: String,
-    score: f32,
-    snippet: String,
-}
-
-#[derive(Deserialize)]
-struct NoteJson {
-    path: String,
-    title: String,
-    aliases: Vec<String>,
-    tags: Vec<String>,
-    frontmatter: Option<serde_json::Map<String, serde_json::Value>>,
-    hash: String,
-    modified: String,
-    content: Option<String>,
-    links: Vec<LinkJson>,
-    backlinks: Vec<IgnoredAny>,
-    /// All backlinks; `backlinks` lists only the first ones.
-    backlinks_total: Option<usize>,
-}
-
-#[derive(Deserialize)]
-struct LinkJson {
-    kind: String,
-    target: String,
-    fragment: Option<FragmentJson>,
-    line: u32,
-    resolved: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct FragmentJson {
-    kind: String,
-    value: String,
-}
-
-impl From<LinkJson> for LinkEntry {
-    fn from(link: LinkJson) -> Self {
-        let fragment = link.fragment.map(|f| match f.kind.as_str() {
-            "block" => Fragment::Block(f.value),
-            _ => Fragment::Heading(f.value),
-        });
-        Self {
-            target: link_target(&link.target, fragment.as_ref()),
-            resolved: link.resolved,
-            line: link.line,
-            kind: link.kind,
-        }
+fn recent_note(note: dto::NoteSummary) -> RecentNote {
+    RecentNote {
+        path: note.path,
+        title: note.title,
+        modified: note.modified,
     }
 }
 
-#[derive(Deserialize)]
-struct PathJson {
-    found: bool,
-    notes: Vec<NoteEntry>,
+fn note_ref(note: dto::NoteRefDto) -> NoteEntry {
+    NoteEntry {
+        path: note.path,
+        title: note.title,
+    }
 }
 
-#[derive(Deserialize)]
-struct MoveJson {
-    moved: Vec<MovedFile>,
-    rewritten: Vec<RewrittenJson>,
+fn link_entry(link: dto::LinkDto) -> LinkEntry {
+    let fragment = link.fragment.map(|f| match f.kind.as_str() {
+        "block" => Fragment::Block(f.value),
+        _ => Fragment::Heading(f.value),
+    });
+    LinkEntry {
+        target: link_target(&link.target, fragment.as_ref()),
+        resolved: link.resolved,
+        line: link.line,
+        kind: link.kind,
+    }
 }
 
-#[derive(Deserialize)]
-struct RewrittenJson {
-    path: String,
-    links: Vec<IgnoredAny>,
+fn note_source(note: dto::NoteDto) -> NoteSource {
+    let content = note.content.unwrap_or_default();
+    // The hash of the text shown, as a local read computes it from the bytes it read; the
+    // index's hash only for text that was not valid UTF-8 (and so was not shown as is).
+    let hash = if content.contains(char::REPLACEMENT_CHARACTER) {
+        note.hash
+    } else {
+        content_hash(content.as_bytes())
+    };
+    NoteSource {
+        path: note.path,
+        title: note.title,
+        hash,
+        modified: note.modified,
+        frontmatter: note.frontmatter,
+        tags: note.tags,
+        aliases: note.aliases,
+        links: LinkCounts {
+            outgoing: note.links.len(),
+            unresolved: note.links.iter().filter(|l| l.resolved.is_none()).count(),
+            backlinks: note.backlinks_total,
+        },
+        content,
+    }
 }
 
-impl NoteJson {
-    fn into_source(self) -> NoteSource {
-        let content = self.content.unwrap_or_default();
-        // The hash of the text shown, as a local read computes it from the bytes it read; the
-        // index's hash only for text that was not valid UTF-8 (and so was not shown as is).
-        let hash = if content.contains(char::REPLACEMENT_CHARACTER) {
-            self.hash
-        } else {
-            content_hash(content.as_bytes())
-        };
-        NoteSource {
-            path: self.path,
-            title: self.title,
-            hash,
-            modified: self.modified,
-            frontmatter: self.frontmatter,
-            tags: self.tags,
-            aliases: self.aliases,
-            links: LinkCounts {
-                outgoing: self.links.len(),
-                unresolved: self.links.iter().filter(|l| l.resolved.is_none()).count(),
-                backlinks: self.backlinks_total.unwrap_or(self.backlinks.len()),
-            },
-            content,
-        }
+fn vault_counts(stats: dto::StatsDto) -> VaultCounts {
+    VaultCounts {
+        notes: stats.notes,
+        attachments: stats.attachments,
+        links: stats.links,
+        unresolved_links: stats.unresolved_links,
+        tags: stats.tags,
+        orphans: stats.orphans,
+        tasks_open: stats.tasks_open,
+        tasks_done: stats.tasks_done,
+        words: stats.words,
+    }
+}
+
+fn write_result(written: dto::WriteResult) -> WriteResult {
+    WriteResult {
+        path: written.path,
+        hash: written.hash,
+        created: written.created,
+        size: written.size,
     }
 }
 
@@ -674,7 +625,7 @@ impl VaultBackend for RestBackend {
                 }
             }
             append_window(&mut url, request.window);
-            let found: ListJson<HitJson> = self.send(self.get(url)).await?;
+            let found: dto::SearchResultsDto = self.send(self.get(url)).await?;
             Ok(Page {
                 total: found.total,
                 items: found
@@ -705,9 +656,9 @@ impl VaultBackend for RestBackend {
                 .note_url(&asked, None)
                 .ok_or_else(|| unreachable_note(&note))?;
             url.query_pairs_mut().append_pair("content", "true");
-            let found: Result<NoteJson, ToolError> = self.send(self.get(url)).await;
+            let found: Result<dto::NoteDto, ToolError> = self.send(self.get(url)).await;
             match found {
-                Ok(json) => Ok(json.into_source()),
+                Ok(note) => Ok(note_source(note)),
                 Err(mut err) if as_file && err.code == Code::NoteNotFound.as_str() => {
                     err.message =
                         err.message
@@ -729,7 +680,11 @@ impl VaultBackend for RestBackend {
             if let Some(folder) = &folder {
                 query.push(("folder", folder.as_str()));
             }
-            self.list("notes", window, &query).await
+            let list: dto::NoteList = self.list("notes", window, &query).await?;
+            Ok(Page {
+                total: list.total,
+                items: list.items.into_iter().map(note_entry).collect(),
+            })
         })
     }
 
@@ -743,7 +698,11 @@ impl VaultBackend for RestBackend {
             if let Some(folder) = &folder {
                 query.push(("folder", folder.as_str()));
             }
-            self.list("notes", window, &query).await
+            let list: dto::NoteList = self.list("notes", window, &query).await?;
+            Ok(Page {
+                total: list.total,
+                items: list.items.into_iter().map(recent_note).collect(),
+            })
         })
     }
 
@@ -757,8 +716,23 @@ impl VaultBackend for RestBackend {
                 .note_url(&note, Some("backlinks"))
                 .ok_or_else(|| unreachable_note(&note))?;
             append_window(&mut url, window);
-            let found: NoteListJson<BacklinkEntry> = self.send(self.get(url)).await?;
-            Ok(found.into())
+            let found: dto::BacklinkList = self.send(self.get(url)).await?;
+            Ok(NotePage {
+                note: found.note,
+                page: Page {
+                    total: found.total,
+                    items: found
+                        .items
+                        .into_iter()
+                        .map(|b| BacklinkEntry {
+                            source: b.source,
+                            title: b.title,
+                            line: b.line,
+                            context: b.context,
+                        })
+                        .collect(),
+                },
+            })
         })
     }
 
@@ -769,7 +743,7 @@ impl VaultBackend for RestBackend {
             let url = self
                 .note_url(&note, Some("links"))
                 .ok_or_else(|| unreachable_note(&note))?;
-            let found: NoteListJson<LinkJson> = self.send(self.get(url)).await?;
+            let found: dto::LinkList = self.send(self.get(url)).await?;
             Ok(NotePage {
                 note: found.note,
                 page: Page {
@@ -779,7 +753,7 @@ impl VaultBackend for RestBackend {
                         .into_iter()
                         .skip(window.offset)
                         .take(window.limit)
-                        .map(LinkEntry::from)
+                        .map(link_entry)
                         .collect(),
                 },
             })
@@ -795,8 +769,22 @@ impl VaultBackend for RestBackend {
                 .append_pair("depth", &request.depth.to_string())
                 .append_pair("direction", direction(request.direction));
             append_window(&mut url, request.window);
-            let found: NoteListJson<NeighborEntry> = self.send(self.get(url)).await?;
-            Ok(found.into())
+            let found: dto::NeighborList = self.send(self.get(url)).await?;
+            Ok(NotePage {
+                note: found.note,
+                page: Page {
+                    total: found.total,
+                    items: found
+                        .items
+                        .into_iter()
+                        .map(|n| NeighborEntry {
+                            path: n.path,
+                            title: n.title,
+                            distance: n.distance,
+                        })
+                        .collect(),
+                },
+            })
         })
     }
 
@@ -807,28 +795,60 @@ impl VaultBackend for RestBackend {
                 .append_pair("from", &request.from)
                 .append_pair("to", &request.to)
                 .append_pair("direction", direction(request.direction));
-            let found: PathJson = self.send(self.get(url)).await?;
-            Ok(found.found.then_some(found.notes))
+            let found: dto::PathDto = self.send(self.get(url)).await?;
+            Ok(found
+                .found
+                .then(|| found.notes.into_iter().map(note_ref).collect()))
         })
     }
 
     fn tags(&self) -> BackendFuture<'_, Vec<TagEntry>> {
         Box::pin(async move {
-            let found: ItemsJson<TagEntry> = self.send(self.get(self.url(&["tags"]))).await?;
-            Ok(found.items)
+            let found: dto::TagList = self.send(self.get(self.url(&["tags"]))).await?;
+            Ok(found
+                .items
+                .into_iter()
+                .map(|t| TagEntry {
+                    name: t.name,
+                    notes: t.notes,
+                })
+                .collect())
         })
     }
 
     fn stats(&self) -> BackendFuture<'_, VaultCounts> {
-        Box::pin(async move { self.send(self.get(self.url(&["stats"]))).await })
+        Box::pin(async move {
+            let stats: dto::StatsDto = self.send(self.get(self.url(&["stats"]))).await?;
+            Ok(vault_counts(stats))
+        })
     }
 
     fn orphans(&self, window: Window) -> BackendFuture<'_, Page<NoteEntry>> {
-        Box::pin(async move { self.list("orphans", window, &[]).await })
+        Box::pin(async move {
+            let list: dto::NoteRefList = self.list("orphans", window, &[]).await?;
+            Ok(Page {
+                total: list.total,
+                items: list.items.into_iter().map(note_ref).collect(),
+            })
+        })
     }
 
     fn unresolved(&self, window: Window) -> BackendFuture<'_, Page<UnresolvedEntry>> {
-        Box::pin(async move { self.list("unresolved", window, &[]).await })
+        Box::pin(async move {
+            let list: dto::UnresolvedList = self.list("unresolved", window, &[]).await?;
+            Ok(Page {
+                total: list.total,
+                items: list
+                    .items
+                    .into_iter()
+                    .map(|u| UnresolvedEntry {
+                        source: u.source,
+                        target: u.target,
+                        line: u.line,
+                    })
+                    .collect(),
+            })
+        })
     }
 
     fn write_note(&self, request: WriteRequest) -> BackendFuture<'_, WriteResult> {
@@ -848,7 +868,8 @@ impl VaultBackend for RestBackend {
                 WritePrecondition::Matches(hash) => if_match(put, Some(hash)),
                 WritePrecondition::Absent => put.header(header::IF_NONE_MATCH, "*"),
             };
-            self.send(put).await
+            let written: dto::WriteResult = self.send(put).await?;
+            Ok(write_result(written))
         })
     }
 
@@ -862,8 +883,10 @@ impl VaultBackend for RestBackend {
                 .client
                 .patch(url)
                 .json(&serde_json::json!({ "operations": request.ops }));
-            self.send(if_match(patch, request.if_match.as_deref()))
-                .await
+            let written: dto::WriteResult = self
+                .send(if_match(patch, request.if_match.as_deref()))
+                .await?;
+            Ok(write_result(written))
         })
     }
 
@@ -872,15 +895,22 @@ impl VaultBackend for RestBackend {
             let url = self
                 .note_url(&request.from, Some("move"))
                 .ok_or_else(|| unreachable_path(&request.from))?;
-            let post = self.upstream.client.post(url).json(&serde_json::json!({
-                "to": request.to,
-                "update_links": request.update_links,
-            }));
-            let moved: MoveJson = self
+            let post = self.upstream.client.post(url).json(&dto::MoveRequest {
+                to: request.to,
+                update_links: request.update_links,
+            });
+            let moved: dto::MoveResult = self
                 .send(if_match(post, request.if_match.as_deref()))
                 .await?;
             Ok(MoveResult {
-                moved: moved.moved,
+                moved: moved
+                    .moved
+                    .into_iter()
+                    .map(|m| MovedFile {
+                        from: m.from,
+                        to: m.to,
+                    })
+                    .collect(),
                 rewritten: moved
                     .rewritten
                     .into_iter()
@@ -902,8 +932,13 @@ impl VaultBackend for RestBackend {
                 url.query_pairs_mut().append_pair("permanent", "true");
             }
             let delete = self.upstream.client.delete(url);
-            self.send(if_match(delete, request.if_match.as_deref()))
-                .await
+            let deleted: dto::DeleteResult = self
+                .send(if_match(delete, request.if_match.as_deref()))
+                .await?;
+            Ok(DeleteResult {
+                path: deleted.path,
+                trashed_to: deleted.trashed_to,
+            })
         })
     }
 }
