@@ -5,6 +5,20 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// Parses frontmatter filters written `KEY:VALUE` (the REST API's `field=KEY:VALUE`, the
+/// CLI's `--field KEY:VALUE`) into trimmed pairs; the error is the first filter that is not.
+pub fn parse_fields(fields: &[String]) -> Result<Vec<(String, String)>, String> {
+    fields
+        .iter()
+        .map(|f| {
+            f.split_once(':')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| f.clone())
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shared
 

@@ -4,15 +4,140 @@
 
 use weaver_api::dates::format_timestamp_ns;
 use weaver_api::dto::{
-    BacklinkDto, BlockDto, CalloutDto, DiagnosticDto, ExternalLinkDto, FragmentDto, HeadingDto,
-    LinkDto, MoveResult, MovedFile, NoteDto, NoteRefDto, NoteRefList, RewrittenLinkDto,
-    RewrittenNoteDto, StatsDto, TaskDto, WriteResult,
+    BacklinkDto, BacklinkList, BlockDto, CalloutDto, DiagnosticDto, ExternalLinkDto, FragmentDto,
+    HeadingDto, LinkDto, LinkList, MoveResult, MovedFile, NeighborDto, NeighborList, NoteDto,
+    NoteRefDto, NoteRefList, PathDto, ProblemDto, ProblemList, RangeDto, RewrittenLinkDto,
+    RewrittenNoteDto, SearchHitDto, SearchResultsDto, StatsDto, TagDto, TagList, TaskDto,
+    UnresolvedDto, UnresolvedList, WriteResult,
 };
 use weaver_core::Fragment;
 
 use crate::{
-    Backlink, MoveOutcome, NoteDetails, NoteRef, OutgoingLink, Paged, VaultStats, WriteOutcome,
+    Backlink, MoveOutcome, Neighbor, NoteDetails, NoteRef, OutgoingLink, Paged, Problem,
+    SearchResults, TagCount, UnresolvedLink, VaultStats, WriteOutcome,
 };
+
+/// A page of search hits.
+pub fn search_results(results: SearchResults) -> SearchResultsDto {
+    SearchResultsDto {
+        total: results.total,
+        items: results
+            .hits
+            .into_iter()
+            .map(|h| SearchHitDto {
+                path: h.path,
+                title: h.title,
+                score: h.score,
+                snippet: h.snippet,
+                highlights: h
+                    .highlights
+                    .into_iter()
+                    .map(|r| RangeDto {
+                        start: r.start,
+                        end: r.end,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// A page of the links to `note` (its vault path).
+pub fn backlink_list(note: String, paged: Paged<Backlink>) -> BacklinkList {
+    BacklinkList {
+        note,
+        total: paged.total,
+        items: paged.items.into_iter().map(BacklinkDto::from).collect(),
+    }
+}
+
+/// Every link from `note` (its vault path).
+pub fn link_list(note: String, links: &[OutgoingLink]) -> LinkList {
+    LinkList {
+        note,
+        total: links.len(),
+        items: links.iter().map(LinkDto::from).collect(),
+    }
+}
+
+/// A page of the notes around `note` (its vault path).
+pub fn neighbor_list(note: String, paged: Paged<Neighbor>) -> NeighborList {
+    NeighborList {
+        note,
+        total: paged.total,
+        items: paged
+            .items
+            .into_iter()
+            .map(|n| NeighborDto {
+                path: n.path.to_string(),
+                title: n.title,
+                distance: n.distance,
+            })
+            .collect(),
+    }
+}
+
+/// A shortest path, or none.
+pub fn path_dto(path: Option<Vec<NoteRef>>) -> PathDto {
+    PathDto {
+        found: path.is_some(),
+        notes: path
+            .unwrap_or_default()
+            .into_iter()
+            .map(NoteRefDto::from)
+            .collect(),
+    }
+}
+
+/// A page of links to nothing.
+pub fn unresolved_list(paged: Paged<UnresolvedLink>) -> UnresolvedList {
+    UnresolvedList {
+        total: paged.total,
+        items: paged
+            .items
+            .into_iter()
+            .map(|u| UnresolvedDto {
+                source: u.source.to_string(),
+                target: u.target,
+                kind: u.kind.as_str().to_owned(),
+                line: u.line,
+            })
+            .collect(),
+    }
+}
+
+/// Every tag with its counts.
+pub fn tag_list(tags: Vec<TagCount>) -> TagList {
+    TagList {
+        items: tags
+            .into_iter()
+            .map(|t| TagDto {
+                name: t.name,
+                direct: t.direct,
+                notes: t.notes,
+            })
+            .collect(),
+    }
+}
+
+/// `limit` problems after the first `offset`, of `problems`.
+pub fn problem_list(problems: Vec<Problem>, offset: usize, limit: usize) -> ProblemList {
+    ProblemList {
+        total: problems.len(),
+        items: problems
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|p| ProblemDto {
+                path: p.path.to_string(),
+                code: p.code.as_str().to_owned(),
+                message: p.message,
+                line: p.line,
+                target: p.target,
+            })
+            .collect(),
+    }
+}
 
 impl From<NoteRef> for NoteRefDto {
     fn from(r: NoteRef) -> Self {

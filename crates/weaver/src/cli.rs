@@ -139,8 +139,8 @@ pub struct SearchArgs {
     /// Only notes in this folder or below
     #[arg(long)]
     pub folder: Option<String>,
-    /// Only notes whose frontmatter has KEY=VALUE (repeatable)
-    #[arg(long = "field", value_name = "KEY=VALUE")]
+    /// Only notes whose frontmatter has KEY:VALUE (repeatable; as the REST API's `field=`)
+    #[arg(long = "field", value_name = "KEY:VALUE")]
     pub fields: Vec<String>,
     /// Only notes modified on or after this date (YYYY-MM-DD or RFC 3339)
     #[arg(long)]

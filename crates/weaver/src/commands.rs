@@ -99,12 +99,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     depth,
                     direction,
                     page,
-                } => out.neighbors(&snapshot.neighbors(
-                    &note,
-                    depth,
-                    direction.into(),
-                    (&page).into(),
-                )?),
+                } => {
+                    let path = snapshot.find_note(&note)?.path.to_string();
+                    out.neighbors(
+                        &path,
+                        &snapshot.neighbors(&path, depth, direction.into(), (&page).into())?,
+                    );
+                }
                 GraphCommand::Path {
                     from,
                     to,
@@ -115,14 +116,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .as_deref(),
                 ),
                 GraphCommand::Backlinks { note, page } => {
-                    out.backlinks(&snapshot.backlinks(
-                        vault.fs(),
-                        &note,
-                        (&page).into(),
-                        &CancellationToken::new(),
-                    )?);
+                    let path = snapshot.find_note(&note)?.path.to_string();
+                    out.backlinks(
+                        &path,
+                        &snapshot.backlinks(
+                            vault.fs(),
+                            &path,
+                            (&page).into(),
+                            &CancellationToken::new(),
+                        )?,
+                    );
                 }
-                GraphCommand::Links { note } => out.links(&snapshot.outgoing(&note)?),
+                GraphCommand::Links { note } => {
+                    let path = snapshot.find_note(&note)?.path.to_string();
+                    out.links(&path, &snapshot.outgoing(&path)?);
+                }
                 GraphCommand::Orphans { page } => out.orphans(&snapshot.orphans((&page).into())),
                 GraphCommand::Unresolved { page } => {
                     out.unresolved(&snapshot.unresolved((&page).into()));
@@ -218,15 +226,8 @@ fn watch_forever(vault: Vault, out: Out) -> anyhow::Result<()> {
 }
 
 fn search_query(args: &SearchArgs) -> anyhow::Result<SearchQuery> {
-    let fields = args
-        .fields
-        .iter()
-        .map(|f| {
-            f.split_once('=')
-                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-                .with_context(|| format!("invalid --field `{f}`: expected KEY=VALUE"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let fields = weaver_api::dto::parse_fields(&args.fields)
+        .map_err(|f| anyhow::anyhow!("invalid --field `{f}`: expected KEY:VALUE"))?;
     Ok(SearchQuery {
         text: args.query.clone(),
         tags: args.tags.clone(),

@@ -1,8 +1,12 @@
-//! How command results are printed: a readable form for people, `--json` for programs.
+//! How command results are printed: a readable form for people, `--json` for programs. The
+//! JSON of a command that has a REST route is that route's body (`weaver_api::dto`, mapped by
+//! `weaver_app::dto`), so a script can switch between the two.
 
 use std::io::Write;
 
 use serde::Serialize;
+use weaver_api::dto::{NoteRefList, StatsDto};
+use weaver_app::dto;
 use weaver_app::{
     Backlink, Neighbor, NoteDetails, NoteRef, OpenReport, OutgoingLink, Paged, Problem,
     SearchResults, SyncReport, TagCount, UnresolvedLink, VaultStats,
@@ -75,16 +79,7 @@ impl Out {
 
     pub fn search(&self, results: &SearchResults) {
         if self.json {
-            return self.emit_json(&serde_json::json!({
-                "total": results.total,
-                "hits": results.hits.iter().map(|h| serde_json::json!({
-                    "path": h.path,
-                    "title": h.title,
-                    "score": h.score,
-                    "snippet": h.snippet,
-                    "highlights": h.highlights.iter().map(|r| [r.start, r.end]).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            }));
+            return self.emit_json(&dto::search_results(results.clone()));
         }
         for hit in &results.hits {
             say!("{}  {}  ({:.2})", hit.path, hit.title, hit.score);
@@ -98,11 +93,7 @@ impl Out {
 
     pub fn note(&self, note: &NoteDetails, content: Option<&str>) {
         if self.json {
-            let mut value = serde_json::to_value(note).unwrap_or_default();
-            if let (Some(content), Some(map)) = (content, value.as_object_mut()) {
-                map.insert("content".into(), content.into());
-            }
-            return self.emit_json(&value);
+            return self.emit_json(&dto::note_dto(note.clone(), content.map(str::to_owned)));
         }
         say!("{}  ({})", note.title, note.path);
         if !note.aliases.is_empty() {
@@ -186,16 +177,18 @@ impl Out {
         }
     }
 
-    pub fn links(&self, links: &[OutgoingLink]) {
+    /// The links from `note` (its vault path).
+    pub fn links(&self, note: &str, links: &[OutgoingLink]) {
         if self.json {
-            return self.emit_json(links);
+            return self.emit_json(&dto::link_list(note.to_owned(), links));
         }
         self.link_lines(links);
     }
 
-    pub fn backlinks(&self, page: &Paged<Backlink>) {
+    /// The links to `note` (its vault path).
+    pub fn backlinks(&self, note: &str, page: &Paged<Backlink>) {
         if self.json {
-            return self.emit_json(page);
+            return self.emit_json(&dto::backlink_list(note.to_owned(), page.clone()));
         }
         for b in &page.items {
             say!("{}:{}  {}", b.source, b.line, b.context);
@@ -203,9 +196,10 @@ impl Out {
         say!("{} of {} backlinks", page.items.len(), page.total);
     }
 
-    pub fn neighbors(&self, page: &Paged<Neighbor>) {
+    /// The notes around `note` (its vault path).
+    pub fn neighbors(&self, note: &str, page: &Paged<Neighbor>) {
         if self.json {
-            return self.emit_json(page);
+            return self.emit_json(&dto::neighbor_list(note.to_owned(), page.clone()));
         }
         for n in &page.items {
             say!(
@@ -221,7 +215,7 @@ impl Out {
 
     pub fn path(&self, path: Option<&[NoteRef]>) {
         if self.json {
-            return self.emit_json(&serde_json::json!({ "path": path }));
+            return self.emit_json(&dto::path_dto(path.map(<[NoteRef]>::to_vec)));
         }
         match path {
             Some(notes) => say!(
@@ -238,7 +232,7 @@ impl Out {
 
     pub fn orphans(&self, page: &Paged<NoteRef>) {
         if self.json {
-            return self.emit_json(page);
+            return self.emit_json(&NoteRefList::from(page.clone()));
         }
         for n in &page.items {
             say!("{}", n.path);
@@ -248,7 +242,7 @@ impl Out {
 
     pub fn unresolved(&self, page: &Paged<UnresolvedLink>) {
         if self.json {
-            return self.emit_json(page);
+            return self.emit_json(&dto::unresolved_list(page.clone()));
         }
         for u in &page.items {
             say!("{}:{}  [[{}]]", u.source, u.line, u.target);
@@ -258,7 +252,7 @@ impl Out {
 
     pub fn tags(&self, tags: &[TagCount]) {
         if self.json {
-            return self.emit_json(tags);
+            return self.emit_json(&dto::tag_list(tags.to_vec()));
         }
         for t in tags {
             let depth = t.name.matches('/').count();
@@ -274,7 +268,7 @@ impl Out {
 
     pub fn stats(&self, stats: &VaultStats) {
         if self.json {
-            return self.emit_json(stats);
+            return self.emit_json(&StatsDto::from(stats.clone()));
         }
         say!("notes              {}", stats.notes);
         say!("attachments        {}", stats.attachments);
@@ -300,7 +294,7 @@ impl Out {
 
     pub fn problems(&self, problems: &[Problem]) {
         if self.json {
-            return self.emit_json(problems);
+            return self.emit_json(&dto::problem_list(problems.to_vec(), 0, usize::MAX));
         }
         for p in problems {
             say!(

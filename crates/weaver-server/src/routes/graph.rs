@@ -5,10 +5,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use weaver_api::dto::{
-    NoteRefDto, NoteRefList, PathDto, ProblemDto, ProblemList, StatsDto, TagDto, TagList,
-    UnresolvedDto, UnresolvedList,
-};
+use weaver_api::dto::{NoteRefList, PathDto, ProblemList, StatsDto, TagList, UnresolvedList};
 use weaver_app::Page;
 
 use super::{DirectionParam, PageQuery};
@@ -66,14 +63,7 @@ pub async fn path(
             open.vault
                 .snapshot()
                 .shortest_path(&query.from, &query.to, query.direction.into())?;
-        Ok(Json(PathDto {
-            found: path.is_some(),
-            notes: path
-                .unwrap_or_default()
-                .into_iter()
-                .map(NoteRefDto::from)
-                .collect(),
-        }))
+        Ok(Json(weaver_app::dto::path_dto(path)))
     })
     .await
 }
@@ -123,19 +113,7 @@ pub async fn unresolved(
     let open = state.vault(&vault)?;
     blocking(move || {
         let paged = open.vault.snapshot().unresolved(page);
-        Ok(Json(UnresolvedList {
-            total: paged.total,
-            items: paged
-                .items
-                .into_iter()
-                .map(|u| UnresolvedDto {
-                    source: u.source.to_string(),
-                    target: u.target,
-                    kind: u.kind.as_str().to_owned(),
-                    line: u.line,
-                })
-                .collect(),
-        }))
+        Ok(Json(weaver_app::dto::unresolved_list(paged)))
     })
     .await
 }
@@ -158,18 +136,9 @@ pub async fn tags(
 ) -> Result<Json<TagList>, ApiError> {
     let open = state.vault(&vault)?;
     blocking(move || {
-        let items = open
-            .vault
-            .snapshot()
-            .tags()
-            .into_iter()
-            .map(|t| TagDto {
-                name: t.name,
-                direct: t.direct,
-                notes: t.notes,
-            })
-            .collect();
-        Ok(Json(TagList { items }))
+        Ok(Json(weaver_app::dto::tag_list(
+            open.vault.snapshot().tags(),
+        )))
     })
     .await
 }
@@ -216,21 +185,7 @@ pub async fn check(
     let open = state.vault(&vault)?;
     blocking(move || {
         let problems = open.vault.snapshot().check();
-        Ok(Json(ProblemList {
-            total: problems.len(),
-            items: problems
-                .into_iter()
-                .skip(offset)
-                .take(limit)
-                .map(|p| ProblemDto {
-                    path: p.path.to_string(),
-                    code: p.code.as_str().to_owned(),
-                    message: p.message,
-                    line: p.line,
-                    target: p.target,
-                })
-                .collect(),
-        }))
+        Ok(Json(weaver_app::dto::problem_list(problems, offset, limit)))
     })
     .await
 }

@@ -74,19 +74,10 @@ pub fn page(limit: Option<usize>, offset: Option<usize>, default: usize) -> Resu
     })
 }
 
-/// `field=key:value` parameters as pairs.
+/// `field=KEY:VALUE` parameters as pairs.
 pub fn parse_fields(fields: &[String]) -> Result<Vec<(String, String)>, ApiError> {
-    fields
-        .iter()
-        .map(|f| {
-            f.split_once(':')
-                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-                .filter(|(k, _)| !k.is_empty())
-                .ok_or_else(|| {
-                    ApiError::InvalidQuery(format!("`field={f}`: expected `field=KEY:VALUE`"))
-                })
-        })
-        .collect()
+    weaver_api::dto::parse_fields(fields)
+        .map_err(|f| ApiError::InvalidQuery(format!("`field={f}`: expected `field=KEY:VALUE`")))
 }
 
 /// Which links a graph walk follows.

@@ -21,10 +21,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use weaver_api::dto::{
-    BacklinkDto, BacklinkList, LinkDto, LinkList, NeighborDto, NeighborList, NoteDto, NoteList,
-    NoteSummary,
-};
+use weaver_api::dto::{BacklinkList, LinkList, NeighborList, NoteDto, NoteList, NoteSummary};
 use weaver_app::{NoteFilter, NoteOrder, Scope};
 use weaver_core::{VaultPath, fold_name};
 use weaver_store::NoteRecord;
@@ -469,12 +466,7 @@ pub async fn backlinks(
         let snapshot = open.vault.snapshot();
         let path = snapshot.find_note(&note)?.path.to_string();
         let paged = snapshot.backlinks(open.vault.fs(), &path, page, cancel)?;
-        Ok(Json(BacklinkList {
-            note: path,
-            total: paged.total,
-            items: paged.items.into_iter().map(BacklinkDto::from).collect(),
-        })
-        .into_response())
+        Ok(Json(weaver_app::dto::backlink_list(path, paged)).into_response())
     })
     .await
 }
@@ -506,12 +498,7 @@ pub async fn links(
         let snapshot = open.vault.snapshot();
         let path = snapshot.find_note(&note)?.path.to_string();
         let links = snapshot.outgoing(&path)?;
-        Ok(Json(LinkList {
-            note: path,
-            total: links.len(),
-            items: links.iter().map(LinkDto::from).collect(),
-        })
-        .into_response())
+        Ok(Json(weaver_app::dto::link_list(path, &links)).into_response())
     })
     .await
 }
@@ -583,20 +570,7 @@ pub async fn neighbors(
         let snapshot = open.vault.snapshot();
         let path = snapshot.find_note(&note)?.path.to_string();
         let paged = snapshot.neighbors(&path, depth, query.direction.into(), page)?;
-        Ok(Json(NeighborList {
-            note: path,
-            total: paged.total,
-            items: paged
-                .items
-                .into_iter()
-                .map(|n| NeighborDto {
-                    path: n.path.to_string(),
-                    title: n.title,
-                    distance: n.distance,
-                })
-                .collect(),
-        })
-        .into_response())
+        Ok(Json(weaver_app::dto::neighbor_list(path, paged)).into_response())
     })
     .await
 }

@@ -5,7 +5,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use weaver_api::dto::{RangeDto, SearchHitDto, SearchResultsDto};
+use weaver_api::dto::SearchResultsDto;
 use weaver_app::SearchQuery;
 
 use super::{page, parse_fields};
@@ -98,32 +98,11 @@ pub async fn search(
             limit: query.limit.max(1),
             ..query.clone()
         })?;
-        let items = if query.limit == 0 {
-            Vec::new()
-        } else {
-            results
-                .hits
-                .into_iter()
-                .map(|h| SearchHitDto {
-                    path: h.path,
-                    title: h.title,
-                    score: h.score,
-                    snippet: h.snippet,
-                    highlights: h
-                        .highlights
-                        .into_iter()
-                        .map(|r| RangeDto {
-                            start: r.start,
-                            end: r.end,
-                        })
-                        .collect(),
-                })
-                .collect()
-        };
-        Ok(Json(SearchResultsDto {
-            total: results.total,
-            items,
-        }))
+        let mut found = weaver_app::dto::search_results(results);
+        if query.limit == 0 {
+            found.items.clear();
+        }
+        Ok(Json(found))
     })
     .await
 }

@@ -62,7 +62,7 @@ fn generated_vaults_are_deterministic_and_index_cleanly() {
         .arg(&first)
         .args(["--no-cache", "--json", "check"]);
     let problems = Run::of(&mut cmd).exit(1).json();
-    let unresolved = problems
+    let unresolved = problems["items"]
         .as_array()
         .unwrap()
         .iter()

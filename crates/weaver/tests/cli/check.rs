@@ -17,13 +17,13 @@ fn demo_vault_has_one_deliberate_broken_link() {
     let json = vault.run(&["--json", "check"]).exit(1).json();
     assert_eq!(
         json,
-        json!([{
+        json!({"total": 1, "items": [{
             "path": "Welcome.md",
             "code": "unresolved_link",
             "message": "link `Missing note` matches no note or attachment",
             "line": 14,
             "target": "Missing note"
-        }])
+        }]})
     );
 }
 
@@ -42,7 +42,7 @@ fn clean_vault_exits_zero() {
     let text = vault.run(&["check"]).success();
     assert_eq!(text.stdout, "no problems found\n");
     let json = vault.run(&["--json", "check"]).success().json();
-    assert_eq!(json, json!([]));
+    assert_eq!(json, json!({"total": 0, "items": []}));
 }
 
 #[test]
@@ -59,15 +59,18 @@ fn broken_anchors_are_reported() {
         ),
     ]);
     let problems = vault.run(&["--json", "check"]).exit(1).json();
-    let array = problems.as_array().unwrap();
+    let array = problems["items"].as_array().unwrap();
     assert_eq!(array.len(), 2, "{problems}");
     assert_eq!(
-        strings(&problems, "code"),
+        strings(&problems["items"], "code"),
         ["broken_anchor", "broken_anchor"]
     );
-    assert_eq!(strings(&problems, "path"), ["Links.md", "Links.md"]);
     assert_eq!(
-        strings(&problems, "target"),
+        strings(&problems["items"], "path"),
+        ["Links.md", "Links.md"]
+    );
+    assert_eq!(
+        strings(&problems["items"], "target"),
         ["Zettelkasten", "Zettelkasten"]
     );
     assert_eq!(array[0]["line"], 4);
@@ -91,12 +94,12 @@ fn missing_attachments_can_be_left_out() {
         "# Note\n\n![[missing.png]]\n\nAnd [[Nowhere]].\n",
     )]);
     let all = vault.run(&["--json", "check"]).exit(1).json();
-    assert_eq!(strings(&all, "target"), ["missing.png", "Nowhere"]);
+    assert_eq!(strings(&all["items"], "target"), ["missing.png", "Nowhere"]);
     let notes_only = vault
         .run(&["--json", "check", "--ignore-missing-attachments"])
         .exit(1)
         .json();
-    assert_eq!(strings(&notes_only, "target"), ["Nowhere"]);
+    assert_eq!(strings(&notes_only["items"], "target"), ["Nowhere"]);
 
     vault.write("Note.md", "# Note\n\n![[missing.png]]\n");
     vault
@@ -116,5 +119,8 @@ fn duplicate_names_and_ambiguous_links() {
     ]);
     vault.run(&["check"]).success();
     let links = vault.json(&["graph", "links", "Home"]);
-    assert_eq!(strings(&links, "resolved"), ["Plan.md", "Archive/Plan.md"]);
+    assert_eq!(
+        strings(&links["items"], "resolved"),
+        ["Plan.md", "Archive/Plan.md"]
+    );
 }

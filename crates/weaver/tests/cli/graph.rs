@@ -96,7 +96,7 @@ fn path_between_notes() {
     let vault = TestVault::demo();
     // Following links either way, the daily note is two hops from the welcome note.
     let both = vault.json(&["graph", "path", "2026-11-26", "Welcome"]);
-    let hops = strings(&both["path"], "path");
+    let hops = strings(&both["notes"], "path");
     assert_eq!(hops.len(), 3, "{hops:?}");
     assert_eq!(hops.first().unwrap(), "Daily/2026/11/2026-11-26.md");
     assert_eq!(hops.last().unwrap(), "Welcome.md");
@@ -110,13 +110,13 @@ fn path_between_notes() {
         "--direction",
         "out",
     ]);
-    let hops = strings(&out["path"], "path");
+    let hops = strings(&out["notes"], "path");
     assert_eq!(hops.len(), 4, "{hops:?}");
     assert_eq!(hops.first().unwrap(), "Daily/2026/11/2026-11-26.md");
     assert_eq!(hops.last().unwrap(), "Welcome.md");
     for pair in hops.windows(2) {
         let links = vault.json(&["graph", "links", &pair[0]]);
-        let targets: Vec<Value> = links
+        let targets: Vec<Value> = links["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -133,14 +133,14 @@ fn path_between_notes() {
     let text = vault.run(&["graph", "path", "Weaver", "Welcome"]).success();
     assert_eq!(text.stdout, "Weaver.md -> Welcome.md\n");
     let same = vault.json(&["graph", "path", "Welcome", "Welcome"]);
-    assert_eq!(strings(&same["path"], "path"), owned(&["Welcome.md"]));
+    assert_eq!(strings(&same["notes"], "path"), owned(&["Welcome.md"]));
 }
 
 #[test]
 fn no_path_to_an_orphan() {
     let vault = TestVault::demo();
     let value = vault.json(&["graph", "path", "Inbox idea", "Welcome"]);
-    assert_eq!(value, json!({ "path": null }));
+    assert_eq!(value, json!({ "found": false, "notes": [] }));
     let text = vault
         .run(&["graph", "path", "Inbox idea", "Welcome"])
         .success();
@@ -215,8 +215,10 @@ fn backlinks_with_context_and_paging() {
 fn outgoing_links_and_where_they_resolve() {
     let vault = TestVault::demo();
     let links = vault.json(&["graph", "links", "Weaver"]);
+    assert_eq!(links["note"], "Weaver.md");
+    assert_eq!(links["total"], links["items"].as_array().unwrap().len());
     assert_eq!(
-        links,
+        links["items"],
         json!([
             {
                 "kind": "wikilink", "target": "Welcome", "fragment": null, "display": "vault",

@@ -62,7 +62,7 @@ fn first_run_creates_the_cache_and_later_runs_parse_only_what_changed() {
         .success()
         .json();
     assert_eq!(hits["total"], 1);
-    assert_eq!(hits["hits"][0]["path"], "Inbox idea.md");
+    assert_eq!(hits["items"][0]["path"], "Inbox idea.md");
 
     vault.write("Fresh.md", "# Fresh\n\nLinks to [[Weaver]].\n");
     std::fs::remove_file(vault.path("Weaver.md")).unwrap();
@@ -262,7 +262,7 @@ fn damaged_search_index_is_rebuilt() {
         .success()
         .json();
     assert_eq!(hits["total"], 3);
-    assert_eq!(hits["hits"][0]["path"], "Concepts/Café culture.md");
+    assert_eq!(hits["items"][0]["path"], "Concepts/Café culture.md");
 }
 
 #[test]

@@ -33,7 +33,7 @@ fn odd_files_are_indexed_and_reported_by_check() {
     assert_eq!(report["sync"]["parsed"], 5);
 
     let problems = vault.run(&["--json", "check"]).exit(1).json();
-    let found: Vec<(String, String)> = problems
+    let found: Vec<(String, String)> = problems["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -53,7 +53,7 @@ fn odd_files_are_indexed_and_reported_by_check() {
     .map(|(p, c)| (p.to_owned(), c.to_owned()))
     .collect();
     assert_eq!(found, expected);
-    let invalid = &problems[2];
+    let invalid = &problems["items"][2];
     assert!(
         invalid["message"].as_str().unwrap().contains("`12`"),
         "the byte offset of the bad byte: {invalid}"
@@ -121,7 +121,7 @@ fn odd_files_survive_the_cache() {
     // Diagnostics come back from the cache unchanged.
     let problems: Value = vault.run_cached(&["--json", "check"]).exit(1).json();
     assert_eq!(
-        strings(&problems, "code"),
+        strings(&problems["items"], "code"),
         ["frontmatter_invalid", "binary_file", "invalid_utf8"]
     );
 }
@@ -131,11 +131,11 @@ fn oversized_files_are_not_parsed() {
     let vault = TestVault::with_files(&[("Small.md", "# Small\n\nwombat\n")]);
     vault.write("Big.md", format!("# Big\n\n{}", "wombat ".repeat(2000)));
     let value = vault.json(&["--max-file-bytes", "1000", "search", "wombat"]);
-    assert_eq!(strings(&value["hits"], "path"), ["Small.md"]);
+    assert_eq!(strings(&value["items"], "path"), ["Small.md"]);
     let problems = vault
         .run(&["--max-file-bytes", "1000", "--json", "check"])
         .exit(1)
         .json();
-    assert_eq!(strings(&problems, "path"), ["Big.md"]);
-    assert_eq!(strings(&problems, "code"), ["file_too_large"]);
+    assert_eq!(strings(&problems["items"], "path"), ["Big.md"]);
+    assert_eq!(strings(&problems["items"], "code"), ["file_too_large"]);
 }

@@ -7,16 +7,16 @@ fn a_word_finds_notes_ranked_with_the_best_match_first() {
     let vault = TestVault::demo();
     let value = vault.json(&["search", "milliseconds"]);
     assert_eq!(value["total"], 1);
-    let hit = &value["hits"][0];
+    let hit = &value["items"][0];
     assert_eq!(hit["path"], "Daily/2026/11/2026-11-27.md");
     assert_eq!(hit["title"], "2026-11-27");
     assert!(hit["score"].as_f64().unwrap() > 0.0);
     // The highlight ranges point at the word inside the snippet.
     let snippet = hit["snippet"].as_str().unwrap();
-    let range = hit["highlights"][0].as_array().unwrap();
+    let range = &hit["highlights"][0];
     let (start, end) = (
-        range[0].as_u64().unwrap() as usize,
-        range[1].as_u64().unwrap() as usize,
+        range["start"].as_u64().unwrap() as usize,
+        range["end"].as_u64().unwrap() as usize,
     );
     assert_eq!(&snippet[start..end], "milliseconds");
 }
@@ -136,11 +136,11 @@ fn folder_filter_includes_subfolders() {
 #[test]
 fn field_filter_matches_frontmatter() {
     let vault = TestVault::demo();
-    let (hits, _) = vault.search(&["--field", "status=active"]);
+    let (hits, _) = vault.search(&["--field", "status:active"]);
     assert_eq!(hits, owned(&["Projects/Knowledge garden.md"]));
-    let (hits, _) = vault.search(&["--field", "status=evergreen"]);
+    let (hits, _) = vault.search(&["--field", "status:evergreen"]);
     assert_eq!(hits, owned(&["Concepts/Zettelkasten.md"]));
-    let (_, none) = vault.search(&["--field", "status=archived"]);
+    let (_, none) = vault.search(&["--field", "status:archived"]);
     assert_eq!(none, 0);
 
     let bad = vault.run(&["search", "--field", "status"]).exit(2);
@@ -237,7 +237,7 @@ fn an_empty_query_lists_every_note() {
 fn no_results_is_success() {
     let vault = TestVault::demo();
     let value = vault.json(&["search", "zqxnothingmatches"]);
-    assert_eq!(value, serde_json::json!({ "hits": [], "total": 0 }));
+    assert_eq!(value, serde_json::json!({ "items": [], "total": 0 }));
     let text = vault.run(&["search", "zqxnothingmatches"]).success();
     assert_eq!(text.stdout, "0 of 0 results\n");
 }

@@ -8,7 +8,7 @@ use crate::support::{TestVault, markdown_files};
 fn tags_count_nested_tags_towards_their_parents() {
     let vault = TestVault::demo();
     let tags = vault.json(&["tags"]);
-    let rows: Vec<(String, u64, u64)> = tags
+    let rows: Vec<(String, u64, u64)> = tags["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -90,7 +90,7 @@ fn stats_are_complete_and_consistent() {
 
     // The other commands agree with the totals.
     let tags = vault.json(&["tags"]);
-    let used = tags
+    let used = tags["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -126,7 +126,7 @@ fn empty_vault_has_zero_everything() {
     for (key, value) in object {
         assert_eq!(value, &Value::from(0), "{key}");
     }
-    assert_eq!(vault.json(&["tags"]), json!([]));
+    assert_eq!(vault.json(&["tags"]), json!({ "items": [] }));
     assert_eq!(vault.json(&["search", "anything"])["total"], 0);
     vault.run(&["check"]).success();
 }

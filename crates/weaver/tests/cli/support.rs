@@ -124,7 +124,7 @@ impl TestVault {
         all.extend_from_slice(args);
         let value = self.json(&all);
         let total = value["total"].as_u64().unwrap();
-        (strings(&value["hits"], "path"), total)
+        (strings(&value["items"], "path"), total)
     }
 }
 

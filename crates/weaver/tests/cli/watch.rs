@@ -138,7 +138,7 @@ fn watch_reports_a_new_note_and_keeps_the_cache_current() {
         .success()
         .json();
     assert_eq!(hits["total"], 1);
-    assert_eq!(hits["hits"][0]["path"], "Fresh idea.md");
+    assert_eq!(hits["items"][0]["path"], "Fresh idea.md");
 }
 
 #[test]
