@@ -53,23 +53,7 @@ pub fn router(state: &AppState, config: &McpConfig) -> axum::Router<AppState> {
     service.layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
             let hashes = live.config.load().mcp.api_key_hashes.clone();
-            async move {
-                if weaver_service::keys::authorized(request.headers(), &hashes) {
-                    next.run(request).await
-                } else {
-                    unauthorized()
-                }
-            }
+            async move { weaver_service::keys::require_bearer(&hashes, request, next).await }
         },
     ))
-}
-
-fn unauthorized() -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let mut response = super::error::ApiError::Unauthorized.into_response();
-    response.headers_mut().insert(
-        axum::http::header::WWW_AUTHENTICATE,
-        axum::http::HeaderValue::from_static("Bearer"),
-    );
-    response
 }

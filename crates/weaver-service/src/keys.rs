@@ -106,6 +106,37 @@ pub fn base64url(bytes: &[u8]) -> String {
     out
 }
 
+/// The answer to a request without a valid key: `401 unauthorized` with the error table's body
+/// and `WWW-Authenticate: Bearer`.
+pub fn unauthorized() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let code = weaver_api::Code::Unauthorized;
+    (
+        code.status(),
+        [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+        axum::Json(weaver_api::ErrorBody::new(
+            code,
+            "missing or invalid bearer token",
+        )),
+    )
+        .into_response()
+}
+
+/// The one bearer check of the services' `/mcp` endpoints (`weaver serve`'s and `weaver mcp
+/// --http`'s), as an axum middleware body: the request goes on when its key is one of `hashes`
+/// (none: no key is required), else it is answered [`unauthorized`].
+pub async fn require_bearer(
+    hashes: &[String],
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if authorized(request.headers(), hashes) {
+        next.run(request).await
+    } else {
+        unauthorized()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
