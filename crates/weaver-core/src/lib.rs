@@ -24,7 +24,7 @@ mod resolve;
 mod rewrite;
 
 pub use clip::{MAX_VALUE_BYTES, clip, clip_value};
-pub use edit::{EditError, EditOp, apply_edits};
+pub use edit::{EditError, EditOp, apply_edits, find_section};
 pub use graph::{Direction, Edge, Graph, NoteId};
 pub use model::*;
 pub use parse::{heading_anchor, parse_note};

@@ -131,28 +131,27 @@ pub fn command(
         .build()
         .context("cannot start the async runtime")?;
     let mcp_options = McpOptions::new(args.read_only);
-    let result =
-        runtime.block_on(async move {
-            if let Some(directory) = upstream {
-                tokio::spawn(choose_default_vault(directory));
-            }
-            if !args.http {
-                return serve_stdio(vaults, mcp_options).await;
-            }
-            let shutdown = CancellationToken::new();
-            let mut http = HttpOptions::loopback(shutdown.clone());
-            if !args.allowed_hosts.is_empty() {
-                http.allowed_hosts.clone_from(&args.allowed_hosts);
-            }
-            http.allowed_origins.clone_from(&args.allowed_origins);
-            http.max_body_bytes = BodyLimit::fixed(args.max_body_bytes);
-            for hash in &args.api_key_hashes {
-                weaver_service::keys::validate_hash(hash)
-                    .map_err(|reason| anyhow::anyhow!("--api-key-hash: {reason}"))?;
-            }
-            let hashes = Arc::new(args.api_key_hashes.clone());
-            let probe = Arc::clone(&vaults);
-            let mcp =
+    let result = runtime.block_on(async move {
+        if let Some(directory) = upstream {
+            tokio::spawn(choose_default_vault(directory));
+        }
+        if !args.http {
+            return serve_stdio(vaults, mcp_options).await;
+        }
+        let shutdown = CancellationToken::new();
+        let mut http = HttpOptions::loopback(shutdown.clone());
+        if !args.allowed_hosts.is_empty() {
+            http.allowed_hosts.clone_from(&args.allowed_hosts);
+        }
+        http.allowed_origins.clone_from(&args.allowed_origins);
+        http.max_body_bytes = BodyLimit::fixed(args.max_body_bytes);
+        for hash in &args.api_key_hashes {
+            weaver_service::keys::validate_hash(hash)
+                .map_err(|reason| anyhow::anyhow!("--api-key-hash: {reason}"))?;
+        }
+        let hashes = Arc::new(args.api_key_hashes.clone());
+        let probe = Arc::clone(&vaults);
+        let mcp =
                 axum::Router::new()
                     .nest("/mcp", http_service(vaults, mcp_options, http))
                     .layer(axum::middleware::from_fn(
@@ -163,30 +162,30 @@ pub fn command(
                             }
                         },
                     ));
-            // A span per request, continuing the caller's W3C trace (the gateway's), so tool calls
-            // and the upstream requests they make (which forward `traceparent`) join it.
-            let mcp = mcp.layer(axum::middleware::from_fn(
-                |request: axum::extract::Request, next: axum::middleware::Next| async move {
-                    let span = tracing::info_span!("mcp.request", method = %request.method());
-                    weaver_service::telemetry::continue_trace(&span, request.headers());
-                    tracing::Instrument::instrument(next.run(request), span).await
-                },
-            ));
-            let app = operations(probe).merge(mcp);
-            let listener = tokio::net::TcpListener::bind(args.listen)
-                .await
-                .with_context(|| format!("cannot listen on `{}`", args.listen))?;
-            let addr = listener
-                .local_addr()
-                .context("the listener has no address")?;
-            tracing::info!(addr = %addr, "listening");
-            eprintln!("MCP (Streamable HTTP) on http://{addr}/mcp");
-            weaver_service::signal::cancel_on_signal(&shutdown)?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await
-                .context("the HTTP server failed")
-        });
+        // A span per request, continuing the caller's W3C trace (the gateway's), so tool calls
+        // and the upstream requests they make (which forward `traceparent`) join it.
+        let mcp = mcp.layer(axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                let span = tracing::info_span!("mcp.request", method = %request.method());
+                weaver_service::telemetry::continue_trace(&span, request.headers());
+                tracing::Instrument::instrument(next.run(request), span).await
+            },
+        ));
+        let app = operations(probe).merge(mcp);
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on `{}`", args.listen))?;
+        let addr = listener
+            .local_addr()
+            .context("the listener has no address")?;
+        tracing::info!(addr = %addr, "listening");
+        eprintln!("MCP (Streamable HTTP) on http://{addr}/mcp");
+        weaver_service::signal::cancel_on_signal(&shutdown)?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+            .context("the HTTP server failed")
+    });
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     drop(watcher);
     result.map(|()| ExitCode::SUCCESS)

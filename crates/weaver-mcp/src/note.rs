@@ -5,7 +5,7 @@
 //! so it behaves the same whichever backend read the note.
 
 use weaver_app::AppError;
-use weaver_core::{EditError, Heading, ParseOptions, VaultPath, fold_name, parse_note};
+use weaver_core::{ParseOptions, ParsedNote, VaultPath, parse_note};
 
 use super::backend::{NoteSource, ToolError};
 use super::output::{NoteOutput, OutlineEntry};
@@ -33,10 +33,12 @@ pub struct View {
 
 /// The output of `read_note` for `source` seen through `view`.
 pub fn render(source: NoteSource, view: &View) -> Result<NoteOutput, ToolError> {
-    let headings = headings_of(&source);
+    let parsed = parsed(&source);
+    let headings = &parsed.headings;
     let (section, text) = match &view.section {
         Some(wanted) => {
-            let (heading, range) = section(&source.content, &headings, wanted)?;
+            let (heading, range) = weaver_core::find_section(&source.content, &parsed, wanted)
+                .map_err(|err| ToolError::from(AppError::Edit(err)))?;
             (
                 Some(heading),
                 source.content.get(range).unwrap_or_default().to_owned(),
@@ -106,10 +108,11 @@ pub fn render(source: NoteSource, view: &View) -> Result<NoteOutput, ToolError> 
     Ok(output)
 }
 
-fn headings_of(source: &NoteSource) -> Vec<Heading> {
+/// The note parsed as the engine parses it: its headings, and what a section needs.
+fn parsed(source: &NoteSource) -> ParsedNote {
     match VaultPath::normalize(&source.path) {
-        Ok(path) => parse_note(&path, source.content.as_bytes(), &ParseOptions::default()).headings,
-        Err(_) => Vec::new(),
+        Ok(path) => parse_note(&path, source.content.as_bytes(), &ParseOptions::default()),
+        Err(_) => ParsedNote::default(),
     }
 }
 
@@ -139,47 +142,6 @@ fn window(text: &str, offset: usize, max_chars: usize, max_bytes: usize) -> (&st
         return (rest.get(..cut).unwrap_or_default(), taken - dropped);
     }
     (rest.get(..end).unwrap_or_default(), taken)
-}
-
-/// The heading matching `wanted` (by text or anchor, case-insensitive, leading `#`s ignored)
-/// and the byte range of its section: from its line to the next heading of the same or a
-/// higher level.
-fn section(
-    text: &str,
-    headings: &[Heading],
-    wanted: &str,
-) -> Result<(String, std::ops::Range<usize>), ToolError> {
-    let key = fold_name(wanted.trim().trim_start_matches('#').trim());
-    let found = headings
-        .iter()
-        .position(|h| fold_name(&h.text) == key || fold_name(&h.anchor) == key);
-    let Some(index) = found else {
-        return Err(ToolError::from(AppError::Edit(
-            EditError::HeadingNotFound {
-                heading: wanted.to_owned(),
-                available: headings
-                    .iter()
-                    .map(|h| format!("{} {}", "#".repeat(usize::from(h.level)), h.text))
-                    .collect(),
-            },
-        )));
-    };
-    let heading = headings
-        .get(index)
-        .ok_or_else(|| ToolError::invalid_argument(format!("heading `{wanted}` not found")))?;
-    let start = line_start(text, heading.range.start);
-    let end = headings
-        .iter()
-        .skip(index + 1)
-        .find(|h| h.level <= heading.level)
-        .map_or(text.len(), |h| line_start(text, h.range.start));
-    Ok((heading.text.clone(), start..end.max(start)))
-}
-
-fn line_start(text: &str, offset: usize) -> usize {
-    text.get(..offset)
-        .and_then(|s| s.rfind('\n'))
-        .map_or(0, |i| i + 1)
 }
 
 #[cfg(test)]
@@ -229,6 +191,44 @@ mod tests {
             Some("## Goals\n- one\n### Detail\nmore\n")
         );
         assert!(!out.truncated);
+    }
+
+    /// `read_note(section=...)` and the section edits name headings the same way: a parent
+    /// path picks one of two equal headings, and a bare name that two match is refused.
+    #[test]
+    fn sections_are_named_as_the_edits_name_them() {
+        const TWINS: &str = "# Alpha\n## Tasks\na\n# Beta\n## Tasks\nb\n";
+        let read = |wanted: &str| {
+            render(
+                source(TWINS),
+                &View {
+                    section: Some(wanted.into()),
+                    ..view()
+                },
+            )
+        };
+        let beta = read("Beta#Tasks").unwrap();
+        assert_eq!(beta.content.as_deref(), Some("## Tasks\nb\n"));
+        assert_eq!(
+            read("Alpha > Tasks").unwrap().content.as_deref(),
+            Some("## Tasks\na\n")
+        );
+        let err = read("Tasks").unwrap_err();
+        assert_eq!(err.code, "heading_ambiguous", "{}", err.message);
+        // The edit engine agrees on both.
+        let path = VaultPath::normalize("Plan.md").unwrap();
+        let edit = |heading: &str| {
+            weaver_core::apply_edits(
+                &path,
+                TWINS,
+                &[weaver_core::EditOp::AppendToSection {
+                    heading: heading.into(),
+                    text: "c".into(),
+                }],
+            )
+        };
+        assert!(edit("Beta#Tasks").is_ok());
+        assert!(edit("Tasks").is_err());
     }
 
     #[test]

@@ -290,6 +290,27 @@ fn apply_one(
     commit(path, src, note, splice)
 }
 
+/// The section of the heading `query` names in `src` (parsed as `note`): the heading's text and
+/// the bytes from the start of its line to the next heading of the same or a higher level
+/// (sub-sections included), or the end of the note. The same rule as the section edits, so a
+/// read and an edit agree on every heading: text or anchor (case-insensitive), `## Text` for the
+/// level, `Parent#Child` or `Parent > Child` for the enclosing headings; a query that several
+/// headings match is refused with their lines.
+pub fn find_section(
+    src: &str,
+    note: &ParsedNote,
+    query: &str,
+) -> Result<(String, std::ops::Range<usize>), EditError> {
+    let index = headings::find(&note.headings, query)?;
+    let found = headings::section(src, &note.headings, &note.blocks, index, 0);
+    let text = note
+        .headings
+        .get(index)
+        .map(|h| h.text.clone())
+        .unwrap_or_default();
+    Ok((text, found.line_start..found.body.end.max(found.line_start)))
+}
+
 /// The section of the heading named `query`.
 fn section(
     src: &str,
