@@ -549,7 +549,11 @@ impl Vault {
             _lock: lock,
             _cache_handle: cache_handle,
         };
-        let sync = vault.sync_inner(&Scope::All, search_stale, progress)?;
+        let sync = if search_stale {
+            vault.rebuild_search(progress)?
+        } else {
+            vault.sync_files(&Scope::All, progress)?
+        };
         let snapshot = vault.snapshot();
         let report = OpenReport {
             cache,
@@ -650,7 +654,7 @@ impl Vault {
             *pending = Repair::default();
             widened
         };
-        let result = self.sync_inner(&scope, false, &|_| {});
+        let result = self.sync_files(&scope, &|_| {});
         if let Err(error) = &result {
             tracing::warn!(%error, "sync failed; it is retried");
             self.lock_repair().add(&scope);
@@ -658,11 +662,31 @@ impl Vault {
         result
     }
 
-    #[tracing::instrument(name = "vault.sync", skip_all, fields(full = matches!(scope, Scope::All)))]
-    fn sync_inner(
+    /// Brings the index up to date with the files in `scope`, re-reading only what changed.
+    fn sync_files(
         &self,
         scope: &Scope,
-        rebuild_search: bool,
+        progress: &dyn Fn(Progress),
+    ) -> Result<SyncReport, AppError> {
+        self.run_sync(scope, Mode::Incremental, progress)
+    }
+
+    /// Re-reads every note and rebuilds the search index from nothing (it was missing, damaged
+    /// or of another generation than the cache), bringing the cache up to date on the way.
+    fn rebuild_search(&self, progress: &dyn Fn(Progress)) -> Result<SyncReport, AppError> {
+        self.run_sync(&Scope::All, Mode::RebuildSearch, progress)
+    }
+
+    /// One sync, in phases: [`plan`] (what changed on disk), [`Vault::parse_changed`]
+    /// (read, parse and feed the search batch), [`resolve_again`] (links that point elsewhere
+    /// now), [`Vault::commit`] (cache and search index, side by side) and [`Vault::publish`]
+    /// (the new snapshot, then search, then the event). The store's lock is held throughout, so
+    /// syncs never interleave.
+    #[tracing::instrument(name = "vault.sync", skip_all, fields(full = matches!(scope, Scope::All)))]
+    fn run_sync(
+        &self,
+        scope: &Scope,
+        mode: Mode,
         progress: &dyn Fn(Progress),
     ) -> Result<SyncReport, AppError> {
         let started = Instant::now();
@@ -682,273 +706,34 @@ impl Vault {
             }
             None => Arc::clone(&old.twins),
         };
-        let scanned = observed.len();
         let scanned_at = Instant::now();
-
-        // Decide, per file, what to do.
-        let mut notes = NoteSet::new(&old);
-        let mut attachments = old.attachments.clone();
-        let mut changes = Vec::new();
-        let mut to_read: Vec<FileStat> = Vec::new();
-        let mut seen: HashSet<&VaultPath> = HashSet::with_capacity(observed.len());
-        let mut files_changed = false;
-        // Folded names of files that appeared or disappeared: only links whose target ends in
-        // one of these names can resolve differently now.
-        let mut changed_names: HashSet<String> = HashSet::new();
-        for stat in &observed {
-            seen.insert(&stat.path);
-            if stat.path.is_note() {
-                match notes.get(&stat.path) {
-                    Some(old) if !rebuild_search && same_file(&old.meta, stat) => {}
-                    _ => to_read.push(stat.clone()),
-                }
-            } else {
-                match attachments.insert(stat.path.clone(), (stat.mtime_ns, stat.size)) {
-                    // Attachments are not cached, so the first sync after opening sees them all
-                    // as new: only later syncs report them as created.
-                    None if old.indexed_at.is_none() => {
-                        files_changed = true;
-                        changed_names.insert(fold_name(stat.path.file_name()));
-                    }
-                    None => {
-                        files_changed = true;
-                        changed_names.insert(fold_name(stat.path.file_name()));
-                        changes.push(Change {
-                            path: stat.path.clone(),
-                            kind: ChangeKind::Created,
-                        });
-                    }
-                    Some(previous) if previous != (stat.mtime_ns, stat.size) => {
-                        changes.push(Change {
-                            path: stat.path.clone(),
-                            kind: ChangeKind::Modified,
-                        });
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        let removed_notes: Vec<VaultPath> = old
-            .notes
-            .iter()
-            .map(|n| &n.path)
-            .filter(|p| scope.contains(p) && !seen.contains(p))
-            .cloned()
-            .collect();
-        let removed_attachments: Vec<VaultPath> = attachments
-            .keys()
-            .filter(|p| scope.contains(p) && !seen.contains(p))
-            .cloned()
-            .collect();
-        for path in &removed_notes {
-            notes.remove(path);
-        }
-        for path in &removed_attachments {
-            attachments.remove(path);
-        }
-        files_changed |= !removed_notes.is_empty() || !removed_attachments.is_empty();
-        for path in removed_notes.iter().chain(&removed_attachments) {
-            changed_names.insert(link_name(path));
-        }
-        changes.extend(
-            removed_notes
-                .iter()
-                .chain(&removed_attachments)
-                .map(|path| Change {
-                    path: path.clone(),
-                    kind: ChangeKind::Deleted,
-                }),
-        );
-        for stat in to_read.iter().filter(|s| !notes.contains(&s.path)) {
-            files_changed = true;
-            changed_names.insert(link_name(&stat.path));
-        }
-
-        // The resolver only depends on which files exist.
-        let resolver = if files_changed {
-            let reading: HashSet<&VaultPath> = to_read.iter().map(|s| &s.path).collect();
-            Arc::new(Resolver::new(
-                notes
-                    .iter()
-                    .map(|n| &n.path)
-                    .filter(|p| !reading.contains(p))
-                    .chain(to_read.iter().map(|s| &s.path))
-                    .chain(attachments.keys())
-                    .cloned(),
-            ))
-        } else {
-            Arc::clone(&old.resolver)
-        };
-
-        // Read and parse changed notes in parallel chunks, feeding the search index as we go so
-        // note texts never pile up in memory.
-        let mut batch = None;
-        if rebuild_search {
-            let b = batch.insert(self.search.batch()?);
-            b.delete_all()?;
-        }
-        for path in &removed_notes {
-            if batch.is_none() {
-                batch = Some(self.search.batch()?);
-            }
-            if let Some(b) = batch.as_mut() {
-                b.delete(path.as_str())?;
-            }
-        }
-        let mut upserts: Vec<Arc<NoteRecord>> = Vec::new();
-        let mut parsed = 0;
-        let total = to_read.len();
-        for chunk in to_read.chunks(CHUNK) {
-            progress(Progress::Parsing {
-                done: parsed,
-                total,
-            });
-            let results: Vec<Option<(NoteRecord, String)>> = chunk
-                .par_iter()
-                .map(|stat| self.read_note(stat, &resolver))
-                .collect();
-            for (stat, result) in chunk.iter().zip(results) {
-                let Some((record, text)) = result else {
-                    // The file vanished or could not be read: treat it as gone.
-                    if notes.remove(&stat.path) {
-                        files_changed = true;
-                        changed_names.insert(link_name(&stat.path));
-                        changes.push(Change {
-                            path: stat.path.clone(),
-                            kind: ChangeKind::Deleted,
-                        });
-                        let b = match batch.as_mut() {
-                            Some(b) => b,
-                            None => batch.insert(self.search.batch()?),
-                        };
-                        b.delete(stat.path.as_str())?;
-                    }
-                    continue;
-                };
-                parsed += 1;
-                let previous = notes.get(&record.path);
-                let content_changed = previous.is_none_or(|p| p.meta.hash != record.meta.hash);
-                if content_changed || rebuild_search {
-                    let b = match batch.as_mut() {
-                        Some(b) => b,
-                        None => batch.insert(self.search.batch()?),
-                    };
-                    b.upsert(&search_doc(&record, &text))?;
-                }
-                if content_changed {
-                    changes.push(Change {
-                        path: record.path.clone(),
-                        kind: if previous.is_some() {
-                            ChangeKind::Modified
-                        } else {
-                            ChangeKind::Created
-                        },
-                    });
-                }
-                let record = Arc::new(record);
-                notes.insert(Arc::clone(&record));
-                upserts.push(record);
-            }
-        }
+        let mut plan = plan(&old, scope, &observed, mode);
+        let parsed = self.parse_changed(&mut plan, mode, progress)?;
         let unchanged = observed
             .iter()
             .filter(|s| s.path.is_note())
             .count()
-            .saturating_sub(parsed);
-
+            .saturating_sub(parsed.count);
         let parsed_at = Instant::now();
-        // A new or deleted file can change where existing links point.
-        let mut resolutions: Vec<(VaultPath, u32, Option<VaultPath>)> = Vec::new();
-        if files_changed {
-            let upserted: HashSet<&VaultPath> = upserts.iter().map(|r| &r.path).collect();
-            let candidates: Vec<&Arc<NoteRecord>> = notes
-                .iter()
-                .filter(|n| !upserted.contains(&n.path))
-                .collect();
-            let updates: Vec<(Arc<NoteRecord>, Vec<LinkResolution>)> = candidates
-                .par_iter()
-                .filter_map(|record| {
-                    let diffs = re_resolve(record, &resolver, &changed_names);
-                    (!diffs.is_empty()).then(|| (Arc::clone(record), diffs))
-                })
-                .collect();
-            drop(candidates);
-            for (record, diffs) in updates {
-                let mut updated = NoteRecord::clone(&record);
-                for (link, target) in &diffs {
-                    if let Some(slot) = updated.resolved.get_mut(*link as usize) {
-                        slot.clone_from(target);
-                    }
-                }
-                let path = updated.path.clone();
-                notes.insert(Arc::new(updated));
-                resolutions.extend(diffs.into_iter().map(|(l, t)| (path.clone(), l, t)));
-            }
-        }
-
+        let resolutions = resolve_again(&mut plan, &parsed.upserts);
         let resolved_at = Instant::now();
         progress(Progress::Writing);
-        let any_change = batch.is_some() || !upserts.is_empty() || !resolutions.is_empty();
-        if any_change {
-            let generation = self.generation.load(Ordering::SeqCst) + 1;
-            let removed: Vec<&VaultPath> = removed_notes.iter().collect();
-            let changeset = ChangeSet {
-                upserts: upserts.iter().map(Arc::as_ref).collect(),
-                deletes: removed,
-                resolutions: resolutions
-                    .iter()
-                    .map(|(p, l, t)| (p, *l, t.as_ref()))
-                    .collect(),
-                meta: vec![(SEARCH_GENERATION, generation.to_string())],
-            };
-            // The two commits run side by side: either may land first, and a crash between them
-            // leaves different generations, which the next open detects and repairs.
-            let store: &mut dyn Store = &mut **store;
-            let applied = std::thread::scope(|scope| {
-                let writer = scope.spawn(|| store.apply(&changeset));
-                let committed = batch.map_or(Ok(()), |b| b.commit_deferred(generation));
-                let applied = writer
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                committed
-                    .map_err(AppError::from)
-                    .and(applied.map_err(AppError::from))
-            });
-            applied?;
-            self.generation.store(generation, Ordering::SeqCst);
-        }
+        let any_change = self.commit(
+            &mut **store,
+            &plan,
+            parsed.batch,
+            &parsed.upserts,
+            &resolutions,
+        )?;
         let written_at = Instant::now();
-        // Most saves edit text, not links: then the graph of the previous snapshot still holds.
-        let same_links = !files_changed
-            && resolutions.is_empty()
-            && upserts.iter().all(|r| {
-                old.get(&r.path).is_some_and(|o| {
-                    o.resolved == r.resolved && o.note.links.len() == r.note.links.len()
-                })
-            });
-        let graph = (same_links && !old.graph.is_empty()).then(|| Arc::clone(&old.graph));
-        let snapshot = Arc::new(Snapshot::build(
-            notes.into_sorted(),
-            attachments,
-            resolver,
-            graph,
-            twins,
-        ));
-        match self.snapshot.write() {
-            Ok(mut guard) => *guard = snapshot,
-            Err(poisoned) => *poisoned.into_inner() = snapshot,
-        }
-        // Search sees the changes only now: a hit never names a note the snapshot lacks.
-        if any_change {
-            self.search.reload()?;
-        }
+        let changes = self.publish(&old, plan, twins, &parsed.upserts, &resolutions, any_change)?;
         drop(store);
         let report = SyncReport {
-            scanned,
-            parsed,
+            scanned: observed.len(),
+            parsed: parsed.count,
             unchanged,
             changes,
-            search_rebuilt: rebuild_search,
+            search_rebuilt: matches!(mode, Mode::RebuildSearch),
             elapsed: started.elapsed(),
         };
         if !report.changes.is_empty() {
@@ -971,6 +756,164 @@ impl Vault {
             "vault synced"
         );
         Ok(report)
+    }
+
+    /// Parse phase: reads and parses the notes to read in parallel chunks, feeding the search
+    /// index as it goes so note texts never pile up in memory. A note that vanished or cannot
+    /// be read is treated as gone.
+    fn parse_changed(
+        &self,
+        plan: &mut Plan<'_>,
+        mode: Mode,
+        progress: &dyn Fn(Progress),
+    ) -> Result<Parsed<'_>, AppError> {
+        let mut batch = None;
+        if matches!(mode, Mode::RebuildSearch) {
+            let b = batch.insert(self.search.batch()?);
+            b.delete_all()?;
+        }
+        for path in &plan.removed_notes {
+            let b = match batch.as_mut() {
+                Some(b) => b,
+                None => batch.insert(self.search.batch()?),
+            };
+            b.delete(path.as_str())?;
+        }
+        let mut upserts: Vec<Arc<NoteRecord>> = Vec::new();
+        let mut count = 0;
+        let total = plan.to_read.len();
+        let to_read = std::mem::take(&mut plan.to_read);
+        for chunk in to_read.chunks(CHUNK) {
+            progress(Progress::Parsing { done: count, total });
+            let results: Vec<Option<(NoteRecord, String)>> = chunk
+                .par_iter()
+                .map(|stat| self.read_note(stat, &plan.resolver))
+                .collect();
+            for (stat, result) in chunk.iter().zip(results) {
+                let Some((record, text)) = result else {
+                    if plan.notes.remove(&stat.path) {
+                        plan.files_changed = true;
+                        plan.changed_names.insert(link_name(&stat.path));
+                        plan.changes.push(Change {
+                            path: stat.path.clone(),
+                            kind: ChangeKind::Deleted,
+                        });
+                        let b = match batch.as_mut() {
+                            Some(b) => b,
+                            None => batch.insert(self.search.batch()?),
+                        };
+                        b.delete(stat.path.as_str())?;
+                    }
+                    continue;
+                };
+                count += 1;
+                let previous = plan.notes.get(&record.path);
+                let content_changed = previous.is_none_or(|p| p.meta.hash != record.meta.hash);
+                if content_changed || matches!(mode, Mode::RebuildSearch) {
+                    let b = match batch.as_mut() {
+                        Some(b) => b,
+                        None => batch.insert(self.search.batch()?),
+                    };
+                    b.upsert(&search_doc(&record, &text))?;
+                }
+                if content_changed {
+                    plan.changes.push(Change {
+                        path: record.path.clone(),
+                        kind: if previous.is_some() {
+                            ChangeKind::Modified
+                        } else {
+                            ChangeKind::Created
+                        },
+                    });
+                }
+                let record = Arc::new(record);
+                plan.notes.insert(Arc::clone(&record));
+                upserts.push(record);
+            }
+        }
+        Ok(Parsed {
+            batch,
+            upserts,
+            count,
+        })
+    }
+
+    /// Commit phase: the cache and the search index, side by side, under a new generation.
+    /// Returns whether anything was written.
+    fn commit(
+        &self,
+        store: &mut dyn Store,
+        plan: &Plan<'_>,
+        batch: Option<weaver_search::IndexBatch<'_>>,
+        upserts: &[Arc<NoteRecord>],
+        resolutions: &[(VaultPath, u32, Option<VaultPath>)],
+    ) -> Result<bool, AppError> {
+        let any_change = batch.is_some() || !upserts.is_empty() || !resolutions.is_empty();
+        if !any_change {
+            return Ok(false);
+        }
+        let generation = self.generation.load(Ordering::SeqCst) + 1;
+        let changeset = ChangeSet {
+            upserts: upserts.iter().map(Arc::as_ref).collect(),
+            deletes: plan.removed_notes.iter().collect(),
+            resolutions: resolutions
+                .iter()
+                .map(|(p, l, t)| (p, *l, t.as_ref()))
+                .collect(),
+            meta: vec![(SEARCH_GENERATION, generation.to_string())],
+        };
+        // The two commits run side by side: either may land first, and a crash between them
+        // leaves different generations, which the next open detects and repairs.
+        let applied = std::thread::scope(|scope| {
+            let writer = scope.spawn(|| store.apply(&changeset));
+            let committed = batch.map_or(Ok(()), |b| b.commit_deferred(generation));
+            let applied = writer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            committed
+                .map_err(AppError::from)
+                .and(applied.map_err(AppError::from))
+        });
+        applied?;
+        self.generation.store(generation, Ordering::SeqCst);
+        Ok(true)
+    }
+
+    /// Publish phase: the new snapshot replaces the old one, and only then does search see the
+    /// changes, so a hit never names a note the snapshot lacks. Returns the changes.
+    fn publish(
+        &self,
+        old: &Snapshot,
+        plan: Plan<'_>,
+        twins: Arc<Vec<VaultPath>>,
+        upserts: &[Arc<NoteRecord>],
+        resolutions: &[(VaultPath, u32, Option<VaultPath>)],
+        any_change: bool,
+    ) -> Result<Vec<Change>, AppError> {
+        // Most saves edit text, not links: then the graph of the previous snapshot still holds.
+        let same_links = !plan.files_changed
+            && resolutions.is_empty()
+            && upserts.iter().all(|r| {
+                old.get(&r.path).is_some_and(|o| {
+                    o.resolved == r.resolved && o.note.links.len() == r.note.links.len()
+                })
+            });
+        let graph = (same_links && !old.graph.is_empty()).then(|| Arc::clone(&old.graph));
+        let snapshot = Arc::new(Snapshot::build(
+            plan.notes.into_sorted(),
+            plan.attachments,
+            plan.resolver,
+            graph,
+            twins,
+        ));
+        match self.snapshot.write() {
+            Ok(mut guard) => *guard = snapshot,
+            Err(poisoned) => *poisoned.into_inner() = snapshot,
+        }
+        if any_change {
+            self.search.reload()?;
+        }
+        Ok(plan.changes)
     }
 
     /// Lists the files in `scope` as they are on disk now, through the vault's directory
@@ -1073,6 +1016,185 @@ impl Vault {
         };
         Some((record, text))
     }
+}
+
+/// Whether a sync re-reads what changed or everything.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Only files whose size or modification time changed are read again.
+    Incremental,
+    /// Every note is read again and the search index is rebuilt from nothing.
+    RebuildSearch,
+}
+
+/// What a sync found changed on disk, and the state it builds up phase by phase.
+struct Plan<'a> {
+    /// The notes as they will be: the old snapshot's, with changes.
+    notes: NoteSet<'a>,
+    attachments: BTreeMap<VaultPath, (i64, u64)>,
+    changes: Vec<Change>,
+    /// Notes to read and parse (taken by the parse phase).
+    to_read: Vec<FileStat>,
+    removed_notes: Vec<VaultPath>,
+    /// Whether a file appeared or disappeared (so links may resolve differently).
+    files_changed: bool,
+    /// Folded names of files that appeared or disappeared: only links whose target ends in one
+    /// of these names can resolve differently now.
+    changed_names: HashSet<String>,
+    /// The resolver of the files as they will be.
+    resolver: Arc<Resolver>,
+}
+
+/// What the parse phase produced.
+struct Parsed<'a> {
+    /// The search index's pending changes, if any.
+    batch: Option<weaver_search::IndexBatch<'a>>,
+    /// Every note read and parsed.
+    upserts: Vec<Arc<NoteRecord>>,
+    /// How many notes were parsed.
+    count: usize,
+}
+
+/// Plan phase: compares the files `observed` in `scope` with the `old` snapshot, file by file.
+fn plan<'a>(old: &'a Snapshot, scope: &Scope, observed: &[FileStat], mode: Mode) -> Plan<'a> {
+    let mut notes = NoteSet::new(old);
+    let mut attachments = old.attachments.clone();
+    let mut changes = Vec::new();
+    let mut to_read: Vec<FileStat> = Vec::new();
+    let mut seen: HashSet<&VaultPath> = HashSet::with_capacity(observed.len());
+    let mut files_changed = false;
+    let mut changed_names: HashSet<String> = HashSet::new();
+    for stat in observed {
+        seen.insert(&stat.path);
+        if stat.path.is_note() {
+            match notes.get(&stat.path) {
+                Some(old) if matches!(mode, Mode::Incremental) && same_file(&old.meta, stat) => {}
+                _ => to_read.push(stat.clone()),
+            }
+        } else {
+            match attachments.insert(stat.path.clone(), (stat.mtime_ns, stat.size)) {
+                // Attachments are not cached, so the first sync after opening sees them all
+                // as new: only later syncs report them as created.
+                None if old.indexed_at.is_none() => {
+                    files_changed = true;
+                    changed_names.insert(fold_name(stat.path.file_name()));
+                }
+                None => {
+                    files_changed = true;
+                    changed_names.insert(fold_name(stat.path.file_name()));
+                    changes.push(Change {
+                        path: stat.path.clone(),
+                        kind: ChangeKind::Created,
+                    });
+                }
+                Some(previous) if previous != (stat.mtime_ns, stat.size) => {
+                    changes.push(Change {
+                        path: stat.path.clone(),
+                        kind: ChangeKind::Modified,
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let removed_notes: Vec<VaultPath> = old
+        .notes
+        .iter()
+        .map(|n| &n.path)
+        .filter(|p| scope.contains(p) && !seen.contains(p))
+        .cloned()
+        .collect();
+    let removed_attachments: Vec<VaultPath> = attachments
+        .keys()
+        .filter(|p| scope.contains(p) && !seen.contains(p))
+        .cloned()
+        .collect();
+    for path in &removed_notes {
+        notes.remove(path);
+    }
+    for path in &removed_attachments {
+        attachments.remove(path);
+    }
+    files_changed |= !removed_notes.is_empty() || !removed_attachments.is_empty();
+    for path in removed_notes.iter().chain(&removed_attachments) {
+        changed_names.insert(link_name(path));
+    }
+    changes.extend(
+        removed_notes
+            .iter()
+            .chain(&removed_attachments)
+            .map(|path| Change {
+                path: path.clone(),
+                kind: ChangeKind::Deleted,
+            }),
+    );
+    for stat in to_read.iter().filter(|s| !notes.contains(&s.path)) {
+        files_changed = true;
+        changed_names.insert(link_name(&stat.path));
+    }
+    // The resolver only depends on which files exist.
+    let resolver = if files_changed {
+        let reading: HashSet<&VaultPath> = to_read.iter().map(|s| &s.path).collect();
+        Arc::new(Resolver::new(
+            notes
+                .iter()
+                .map(|n| &n.path)
+                .filter(|p| !reading.contains(p))
+                .chain(to_read.iter().map(|s| &s.path))
+                .chain(attachments.keys())
+                .cloned(),
+        ))
+    } else {
+        Arc::clone(&old.resolver)
+    };
+    Plan {
+        notes,
+        attachments,
+        changes,
+        to_read,
+        removed_notes,
+        files_changed,
+        changed_names,
+        resolver,
+    }
+}
+
+/// Resolve phase: a new or deleted file can change where the links of notes that were not
+/// read again point. Updates those notes in `plan` and returns every changed resolution.
+fn resolve_again(
+    plan: &mut Plan<'_>,
+    upserts: &[Arc<NoteRecord>],
+) -> Vec<(VaultPath, u32, Option<VaultPath>)> {
+    let mut resolutions = Vec::new();
+    if !plan.files_changed {
+        return resolutions;
+    }
+    let upserted: HashSet<&VaultPath> = upserts.iter().map(|r| &r.path).collect();
+    let candidates: Vec<&Arc<NoteRecord>> = plan
+        .notes
+        .iter()
+        .filter(|n| !upserted.contains(&n.path))
+        .collect();
+    let updates: Vec<(Arc<NoteRecord>, Vec<LinkResolution>)> = candidates
+        .par_iter()
+        .filter_map(|record| {
+            let diffs = re_resolve(record, &plan.resolver, &plan.changed_names);
+            (!diffs.is_empty()).then(|| (Arc::clone(record), diffs))
+        })
+        .collect();
+    drop(candidates);
+    for (record, diffs) in updates {
+        let mut updated = NoteRecord::clone(&record);
+        for (link, target) in &diffs {
+            if let Some(slot) = updated.resolved.get_mut(*link as usize) {
+                slot.clone_from(target);
+            }
+        }
+        let path = updated.path.clone();
+        plan.notes.insert(Arc::new(updated));
+        resolutions.extend(diffs.into_iter().map(|(l, t)| (path.clone(), l, t)));
+    }
+    resolutions
 }
 
 fn same_file(meta: &FileMeta, stat: &FileStat) -> bool {
