@@ -4,17 +4,17 @@
 
 use weaver_api::dates::format_timestamp_ns;
 use weaver_api::dto::{
-    BacklinkDto, BacklinkList, BlockDto, CalloutDto, DiagnosticDto, ExternalLinkDto, FragmentDto,
-    HeadingDto, LinkDto, LinkList, MoveResult, MovedFile, NeighborDto, NeighborList, NoteDto,
-    NoteRefDto, NoteRefList, PathDto, ProblemDto, ProblemList, RangeDto, RewrittenLinkDto,
+    BacklinkDto, BacklinkList, BlockDto, CalloutDto, DeleteResult, DiagnosticDto, ExternalLinkDto,
+    FragmentDto, HeadingDto, LinkDto, LinkList, MoveResult, MovedFile, NeighborDto, NeighborList,
+    NoteDto, NoteRefDto, NoteRefList, PathDto, ProblemDto, ProblemList, RangeDto, RewrittenLinkDto,
     RewrittenNoteDto, SearchHitDto, SearchResultsDto, StatsDto, TagDto, TagList, TaskDto,
     UnresolvedDto, UnresolvedList, WriteResult,
 };
 use weaver_core::Fragment;
 
 use crate::{
-    Backlink, MoveOutcome, Neighbor, NoteDetails, NoteRef, OutgoingLink, Paged, Problem,
-    SearchResults, TagCount, UnresolvedLink, VaultStats, WriteOutcome,
+    Backlink, DeleteOutcome, MoveOutcome, Neighbor, NoteDetails, NoteRef, OutgoingLink, Paged,
+    Problem, SearchResults, TagCount, UnresolvedLink, VaultStats, WriteOutcome,
 };
 
 /// A page of search hits.
@@ -328,6 +328,15 @@ impl From<MoveOutcome> for MoveResult {
                         .collect(),
                 })
                 .collect(),
+        }
+    }
+}
+
+impl From<DeleteOutcome> for DeleteResult {
+    fn from(o: DeleteOutcome) -> Self {
+        Self {
+            path: o.path.to_string(),
+            trashed_to: o.trashed_to.map(|p| p.to_string()),
         }
     }
 }

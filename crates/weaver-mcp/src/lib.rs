@@ -42,6 +42,7 @@ mod rest;
 mod schema;
 mod server;
 mod tools;
+mod wire;
 
 use std::sync::Arc;
 

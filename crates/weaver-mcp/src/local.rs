@@ -18,17 +18,19 @@ use weaver_app::{
     AppError, CancellationToken, NoteFilter, NoteOrder, Page as AppPage, Precondition, SearchQuery,
     Snapshot, Vault,
 };
-use weaver_core::{Fragment, LinkKind, content_hash, fold_name};
+use weaver_core::{content_hash, fold_name};
 
 use super::backend::{
     BackendFuture, BacklinkEntry, DeleteRequest, DeleteResult, EditRequest, LinkCounts, LinkEntry,
-    MoveRequest, MoveResult, MovedFile, NeighborEntry, NeighborsRequest, NoteEntry, NotePage,
-    NoteSource, Page, PathRequest, RecentNote, RewrittenNote, SearchHitEntry, SearchRequest,
-    TagEntry, ToolError, UnresolvedEntry, VaultBackend, VaultCounts, Window, WritePrecondition,
-    WriteRequest, WriteResult,
+    MoveRequest, MoveResult, NeighborEntry, NeighborsRequest, NoteEntry, NotePage, NoteSource,
+    Page, PathRequest, RecentNote, SearchHitEntry, SearchRequest, TagEntry, ToolError,
+    UnresolvedEntry, VaultBackend, VaultCounts, Window, WritePrecondition, WriteRequest,
+    WriteResult,
 };
+use super::wire;
 use weaver_api::Code;
 use weaver_api::dates::format_timestamp_ns;
+use weaver_app::dto;
 
 /// How long a call waits for a vault that is still opening, by default.
 pub const DEFAULT_READY_WAIT: Duration = Duration::from_secs(5);
@@ -178,19 +180,6 @@ fn note_entry(r: weaver_app::NoteRef) -> NoteEntry {
     }
 }
 
-fn link_kind(kind: LinkKind) -> String {
-    kind.as_str().to_owned()
-}
-
-/// The target of a link as written: `target`, `target#Heading` or `target#^block`.
-pub(super) fn link_target(target: &str, fragment: Option<&Fragment>) -> String {
-    match fragment {
-        None => target.to_owned(),
-        Some(Fragment::Heading(h)) => format!("{target}#{h}"),
-        Some(Fragment::Block(b)) => format!("{target}#^{b}"),
-    }
-}
-
 fn read_source(vault: &Vault, snapshot: &Snapshot, note: &str) -> Result<NoteSource, AppError> {
     let record = snapshot.find_note(note)?;
     let bytes = match vault.read_file(&record.path) {
@@ -244,20 +233,9 @@ impl VaultBackend for LocalBackend {
                 offset: request.window.offset,
                 ..SearchQuery::default()
             };
-            let results = vault.search(&query)?;
-            Ok(Page {
-                total: results.total,
-                items: results
-                    .hits
-                    .into_iter()
-                    .map(|hit| SearchHitEntry {
-                        path: hit.path,
-                        title: hit.title,
-                        snippet: hit.snippet,
-                        score: (hit.score * 1000.0).round() / 1000.0,
-                    })
-                    .collect(),
-            })
+            Ok(wire::search_page(dto::search_results(
+                vault.search(&query)?,
+            )))
         }))
     }
 
@@ -315,22 +293,7 @@ impl VaultBackend for LocalBackend {
             let snapshot = vault.snapshot();
             let path = snapshot.find_note(&note)?.path.to_string();
             let found = snapshot.backlinks(vault.fs(), &path, page(window), cancel)?;
-            Ok(NotePage {
-                note: path,
-                page: Page {
-                    total: found.total,
-                    items: found
-                        .items
-                        .into_iter()
-                        .map(|b| BacklinkEntry {
-                            source: b.source.to_string(),
-                            title: b.title,
-                            line: b.line,
-                            context: b.context,
-                        })
-                        .collect(),
-                },
-            })
+            Ok(wire::backlink_page(dto::backlink_list(path, found)))
         }))
     }
 
@@ -339,23 +302,7 @@ impl VaultBackend for LocalBackend {
             let snapshot = vault.snapshot();
             let path = snapshot.find_note(&note)?.path.to_string();
             let links = snapshot.outgoing(&path)?;
-            Ok(NotePage {
-                note: path,
-                page: Page {
-                    total: links.len(),
-                    items: links
-                        .into_iter()
-                        .skip(window.offset)
-                        .take(window.limit)
-                        .map(|l| LinkEntry {
-                            target: link_target(&l.target, l.fragment.as_ref()),
-                            resolved: l.resolved.map(|p| p.to_string()),
-                            line: l.line,
-                            kind: link_kind(l.kind),
-                        })
-                        .collect(),
-                },
-            })
+            Ok(wire::link_page(dto::link_list(path, &links), window))
         }))
     }
 
@@ -369,21 +316,7 @@ impl VaultBackend for LocalBackend {
                 request.direction.into(),
                 page(request.window),
             )?;
-            Ok(NotePage {
-                note: path,
-                page: Page {
-                    total: found.total,
-                    items: found
-                        .items
-                        .into_iter()
-                        .map(|n| NeighborEntry {
-                            path: n.path.to_string(),
-                            title: n.title,
-                            distance: n.distance,
-                        })
-                        .collect(),
-                },
-            })
+            Ok(wire::neighbor_page(dto::neighbor_list(path, found)))
         }))
     }
 
@@ -394,66 +327,35 @@ impl VaultBackend for LocalBackend {
                 &request.to,
                 request.direction.into(),
             )?;
-            Ok(found.map(|notes| notes.into_iter().map(note_entry).collect()))
+            Ok(wire::path_notes(dto::path_dto(found)))
         }))
     }
 
     fn tags(&self) -> BackendFuture<'_, Vec<TagEntry>> {
-        Box::pin(self.blocking(move |vault| {
-            Ok(vault
-                .snapshot()
-                .tags()
-                .into_iter()
-                .map(|t| TagEntry {
-                    name: t.name,
-                    notes: t.notes,
-                })
-                .collect())
-        }))
+        Box::pin(
+            self.blocking(move |vault| {
+                Ok(wire::tag_entries(dto::tag_list(vault.snapshot().tags())))
+            }),
+        )
     }
 
     fn stats(&self) -> BackendFuture<'_, VaultCounts> {
-        Box::pin(self.blocking(move |vault| {
-            let s = vault.snapshot().stats();
-            Ok(VaultCounts {
-                notes: s.notes,
-                attachments: s.attachments,
-                links: s.links,
-                unresolved_links: s.unresolved_links,
-                tags: s.tags,
-                orphans: s.orphans,
-                tasks_open: s.tasks_open,
-                tasks_done: s.tasks_done,
-                words: s.words,
-            })
-        }))
+        Box::pin(
+            self.blocking(move |vault| Ok(wire::vault_counts(vault.snapshot().stats().into()))),
+        )
     }
 
     fn orphans(&self, window: Window) -> BackendFuture<'_, Page<NoteEntry>> {
         Box::pin(self.blocking(move |vault| {
             let found = vault.snapshot().orphans(page(window));
-            Ok(Page {
-                total: found.total,
-                items: found.items.into_iter().map(note_entry).collect(),
-            })
+            Ok(wire::note_refs(found.into()))
         }))
     }
 
     fn unresolved(&self, window: Window) -> BackendFuture<'_, Page<UnresolvedEntry>> {
         Box::pin(self.blocking(move |vault| {
             let found = vault.snapshot().unresolved(page(window));
-            Ok(Page {
-                total: found.total,
-                items: found
-                    .items
-                    .into_iter()
-                    .map(|u| UnresolvedEntry {
-                        source: u.source.to_string(),
-                        target: u.target,
-                        line: u.line,
-                    })
-                    .collect(),
-            })
+            Ok(wire::unresolved_page(dto::unresolved_list(found)))
         }))
     }
 
@@ -466,7 +368,7 @@ impl VaultBackend for LocalBackend {
             };
             let written =
                 vault.write_note(&request.path, request.content.as_bytes(), &precondition)?;
-            Ok(write_result(written))
+            Ok(wire::write_result(written.into()))
         }))
     }
 
@@ -474,7 +376,7 @@ impl VaultBackend for LocalBackend {
         Box::pin(self.blocking(move |vault| {
             let written =
                 vault.patch_note(&request.path, &request.ops, request.if_match.as_deref())?;
-            Ok(write_result(written))
+            Ok(wire::write_result(written.into()))
         }))
     }
 
@@ -486,24 +388,7 @@ impl VaultBackend for LocalBackend {
                 request.update_links,
                 request.if_match.as_deref(),
             )?;
-            Ok(MoveResult {
-                moved: moved
-                    .moved
-                    .into_iter()
-                    .map(|(from, to)| MovedFile {
-                        from: from.to_string(),
-                        to: to.to_string(),
-                    })
-                    .collect(),
-                rewritten: moved
-                    .rewritten
-                    .into_iter()
-                    .map(|r| RewrittenNote {
-                        path: r.path.to_string(),
-                        links: r.links.len(),
-                    })
-                    .collect(),
-            })
+            Ok(wire::move_result(moved.into()))
         }))
     }
 
@@ -514,19 +399,7 @@ impl VaultBackend for LocalBackend {
                 request.permanent,
                 request.if_match.as_deref(),
             )?;
-            Ok(DeleteResult {
-                path: deleted.path.to_string(),
-                trashed_to: deleted.trashed_to.map(|p| p.to_string()),
-            })
+            Ok(wire::delete_result(deleted.into()))
         }))
-    }
-}
-
-fn write_result(w: weaver_app::WriteOutcome) -> WriteResult {
-    WriteResult {
-        path: w.path.to_string(),
-        hash: w.hash,
-        created: w.created,
-        size: w.size,
     }
 }

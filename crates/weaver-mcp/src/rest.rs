@@ -31,16 +31,17 @@ use reqwest::{RequestBuilder, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use weaver_app::AppError;
-use weaver_core::{Fragment, VaultPath, content_hash};
+use weaver_core::VaultPath;
 
 use super::backend::{
-    BackendFuture, BacklinkEntry, DeleteRequest, DeleteResult, EditRequest, LinkCounts, LinkEntry,
-    MoveRequest, MoveResult, MovedFile, NeighborEntry, NeighborsRequest, NoteEntry, NotePage,
-    NoteSource, Page, PathRequest, RecentNote, RewrittenNote, SearchHitEntry, SearchRequest,
-    TagEntry, ToolError, UnresolvedEntry, VaultBackend, VaultCounts, VaultDirectory, Window,
-    WritePrecondition, WriteRequest, WriteResult,
+    BackendFuture, BacklinkEntry, DeleteRequest, DeleteResult, EditRequest, LinkEntry, MoveRequest,
+    MoveResult, NeighborEntry, NeighborsRequest, NoteEntry, NotePage, NoteSource, Page,
+    PathRequest, RecentNote, SearchHitEntry, SearchRequest, TagEntry, ToolError, UnresolvedEntry,
+    VaultBackend, VaultCounts, VaultDirectory, Window, WritePrecondition, WriteRequest,
+    WriteResult,
 };
-use super::local::{DEFAULT_READY_WAIT, link_target};
+use super::local::DEFAULT_READY_WAIT;
+use super::wire;
 use weaver_api::{Code, dto};
 
 /// How often a call asks again for a vault that is still opening upstream.
@@ -519,93 +520,6 @@ fn if_match(request: RequestBuilder, hash: Option<&str>) -> RequestBuilder {
     }
 }
 
-// The REST API's answers are read as the server writes them (`weaver_api::dto`), then cut to
-// what the tools show.
-
-fn note_entry(note: dto::NoteSummary) -> NoteEntry {
-    NoteEntry {
-        path: note.path,
-        title: note.title,
-    }
-}
-
-fn recent_note(note: dto::NoteSummary) -> RecentNote {
-    RecentNote {
-        path: note.path,
-        title: note.title,
-        modified: note.modified,
-    }
-}
-
-fn note_ref(note: dto::NoteRefDto) -> NoteEntry {
-    NoteEntry {
-        path: note.path,
-        title: note.title,
-    }
-}
-
-fn link_entry(link: dto::LinkDto) -> LinkEntry {
-    let fragment = link.fragment.map(|f| match f.kind.as_str() {
-        "block" => Fragment::Block(f.value),
-        _ => Fragment::Heading(f.value),
-    });
-    LinkEntry {
-        target: link_target(&link.target, fragment.as_ref()),
-        resolved: link.resolved,
-        line: link.line,
-        kind: link.kind,
-    }
-}
-
-fn note_source(note: dto::NoteDto) -> NoteSource {
-    let content = note.content.unwrap_or_default();
-    // The hash of the text shown, as a local read computes it from the bytes it read; the
-    // index's hash only for text that was not valid UTF-8 (and so was not shown as is).
-    let hash = if content.contains(char::REPLACEMENT_CHARACTER) {
-        note.hash
-    } else {
-        content_hash(content.as_bytes())
-    };
-    NoteSource {
-        path: note.path,
-        title: note.title,
-        hash,
-        modified: note.modified,
-        frontmatter: note.frontmatter,
-        tags: note.tags,
-        aliases: note.aliases,
-        links: LinkCounts {
-            outgoing: note.links.len(),
-            unresolved: note.links.iter().filter(|l| l.resolved.is_none()).count(),
-            backlinks: note.backlinks_total,
-        },
-        content,
-    }
-}
-
-fn vault_counts(stats: dto::StatsDto) -> VaultCounts {
-    VaultCounts {
-        notes: stats.notes,
-        attachments: stats.attachments,
-        links: stats.links,
-        unresolved_links: stats.unresolved_links,
-        tags: stats.tags,
-        orphans: stats.orphans,
-        tasks_open: stats.tasks_open,
-        tasks_done: stats.tasks_done,
-        words: stats.words,
-    }
-}
-
-fn write_result(written: dto::WriteResult) -> WriteResult {
-    WriteResult {
-        path: written.path,
-        hash: written.hash,
-        created: written.created,
-        size: written.size,
-    }
-}
-
 impl VaultBackend for RestBackend {
     fn name(&self) -> &str {
         &self.vault
@@ -626,19 +540,7 @@ impl VaultBackend for RestBackend {
             }
             append_window(&mut url, request.window);
             let found: dto::SearchResultsDto = self.send(self.get(url)).await?;
-            Ok(Page {
-                total: found.total,
-                items: found
-                    .items
-                    .into_iter()
-                    .map(|hit| SearchHitEntry {
-                        path: hit.path,
-                        title: hit.title,
-                        snippet: hit.snippet,
-                        score: (hit.score * 1000.0).round() / 1000.0,
-                    })
-                    .collect(),
-            })
+            Ok(wire::search_page(found))
         })
     }
 
@@ -658,7 +560,7 @@ impl VaultBackend for RestBackend {
             url.query_pairs_mut().append_pair("content", "true");
             let found: Result<dto::NoteDto, ToolError> = self.send(self.get(url)).await;
             match found {
-                Ok(note) => Ok(note_source(note)),
+                Ok(note) => Ok(wire::note_source(note)),
                 Err(mut err) if as_file && err.code == Code::NoteNotFound.as_str() => {
                     err.message =
                         err.message
@@ -683,7 +585,7 @@ impl VaultBackend for RestBackend {
             let list: dto::NoteList = self.list("notes", window, &query).await?;
             Ok(Page {
                 total: list.total,
-                items: list.items.into_iter().map(note_entry).collect(),
+                items: list.items.into_iter().map(wire::note_entry).collect(),
             })
         })
     }
@@ -701,7 +603,7 @@ impl VaultBackend for RestBackend {
             let list: dto::NoteList = self.list("notes", window, &query).await?;
             Ok(Page {
                 total: list.total,
-                items: list.items.into_iter().map(recent_note).collect(),
+                items: list.items.into_iter().map(wire::recent_note).collect(),
             })
         })
     }
@@ -717,22 +619,7 @@ impl VaultBackend for RestBackend {
                 .ok_or_else(|| unreachable_note(&note))?;
             append_window(&mut url, window);
             let found: dto::BacklinkList = self.send(self.get(url)).await?;
-            Ok(NotePage {
-                note: found.note,
-                page: Page {
-                    total: found.total,
-                    items: found
-                        .items
-                        .into_iter()
-                        .map(|b| BacklinkEntry {
-                            source: b.source,
-                            title: b.title,
-                            line: b.line,
-                            context: b.context,
-                        })
-                        .collect(),
-                },
-            })
+            Ok(wire::backlink_page(found))
         })
     }
 
@@ -744,19 +631,7 @@ impl VaultBackend for RestBackend {
                 .note_url(&note, Some("links"))
                 .ok_or_else(|| unreachable_note(&note))?;
             let found: dto::LinkList = self.send(self.get(url)).await?;
-            Ok(NotePage {
-                note: found.note,
-                page: Page {
-                    total: found.total,
-                    items: found
-                        .items
-                        .into_iter()
-                        .skip(window.offset)
-                        .take(window.limit)
-                        .map(link_entry)
-                        .collect(),
-                },
-            })
+            Ok(wire::link_page(found, window))
         })
     }
 
@@ -770,21 +645,7 @@ impl VaultBackend for RestBackend {
                 .append_pair("direction", direction(request.direction));
             append_window(&mut url, request.window);
             let found: dto::NeighborList = self.send(self.get(url)).await?;
-            Ok(NotePage {
-                note: found.note,
-                page: Page {
-                    total: found.total,
-                    items: found
-                        .items
-                        .into_iter()
-                        .map(|n| NeighborEntry {
-                            path: n.path,
-                            title: n.title,
-                            distance: n.distance,
-                        })
-                        .collect(),
-                },
-            })
+            Ok(wire::neighbor_page(found))
         })
     }
 
@@ -796,58 +657,35 @@ impl VaultBackend for RestBackend {
                 .append_pair("to", &request.to)
                 .append_pair("direction", direction(request.direction));
             let found: dto::PathDto = self.send(self.get(url)).await?;
-            Ok(found
-                .found
-                .then(|| found.notes.into_iter().map(note_ref).collect()))
+            Ok(wire::path_notes(found))
         })
     }
 
     fn tags(&self) -> BackendFuture<'_, Vec<TagEntry>> {
         Box::pin(async move {
             let found: dto::TagList = self.send(self.get(self.url(&["tags"]))).await?;
-            Ok(found
-                .items
-                .into_iter()
-                .map(|t| TagEntry {
-                    name: t.name,
-                    notes: t.notes,
-                })
-                .collect())
+            Ok(wire::tag_entries(found))
         })
     }
 
     fn stats(&self) -> BackendFuture<'_, VaultCounts> {
         Box::pin(async move {
             let stats: dto::StatsDto = self.send(self.get(self.url(&["stats"]))).await?;
-            Ok(vault_counts(stats))
+            Ok(wire::vault_counts(stats))
         })
     }
 
     fn orphans(&self, window: Window) -> BackendFuture<'_, Page<NoteEntry>> {
         Box::pin(async move {
             let list: dto::NoteRefList = self.list("orphans", window, &[]).await?;
-            Ok(Page {
-                total: list.total,
-                items: list.items.into_iter().map(note_ref).collect(),
-            })
+            Ok(wire::note_refs(list))
         })
     }
 
     fn unresolved(&self, window: Window) -> BackendFuture<'_, Page<UnresolvedEntry>> {
         Box::pin(async move {
             let list: dto::UnresolvedList = self.list("unresolved", window, &[]).await?;
-            Ok(Page {
-                total: list.total,
-                items: list
-                    .items
-                    .into_iter()
-                    .map(|u| UnresolvedEntry {
-                        source: u.source,
-                        target: u.target,
-                        line: u.line,
-                    })
-                    .collect(),
-            })
+            Ok(wire::unresolved_page(list))
         })
     }
 
@@ -869,7 +707,7 @@ impl VaultBackend for RestBackend {
                 WritePrecondition::Absent => put.header(header::IF_NONE_MATCH, "*"),
             };
             let written: dto::WriteResult = self.send(put).await?;
-            Ok(write_result(written))
+            Ok(wire::write_result(written))
         })
     }
 
@@ -886,7 +724,7 @@ impl VaultBackend for RestBackend {
             let written: dto::WriteResult = self
                 .send(if_match(patch, request.if_match.as_deref()))
                 .await?;
-            Ok(write_result(written))
+            Ok(wire::write_result(written))
         })
     }
 
@@ -902,24 +740,7 @@ impl VaultBackend for RestBackend {
             let moved: dto::MoveResult = self
                 .send(if_match(post, request.if_match.as_deref()))
                 .await?;
-            Ok(MoveResult {
-                moved: moved
-                    .moved
-                    .into_iter()
-                    .map(|m| MovedFile {
-                        from: m.from,
-                        to: m.to,
-                    })
-                    .collect(),
-                rewritten: moved
-                    .rewritten
-                    .into_iter()
-                    .map(|r| RewrittenNote {
-                        path: r.path,
-                        links: r.links.len(),
-                    })
-                    .collect(),
-            })
+            Ok(wire::move_result(moved))
         })
     }
 
@@ -935,10 +756,7 @@ impl VaultBackend for RestBackend {
             let deleted: dto::DeleteResult = self
                 .send(if_match(delete, request.if_match.as_deref()))
                 .await?;
-            Ok(DeleteResult {
-                path: deleted.path,
-                trashed_to: deleted.trashed_to,
-            })
+            Ok(wire::delete_result(deleted))
         })
     }
 }
