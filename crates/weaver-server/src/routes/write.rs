@@ -336,11 +336,7 @@ pub async fn delete_note(
     .await;
     match result {
         Ok(outcome) => {
-            let mut response = Json(DeleteResult {
-                path: outcome.path.to_string(),
-                trashed_to: outcome.trashed_to.map(|p| p.to_string()),
-            })
-            .into_response();
+            let mut response = Json(DeleteResult::from(outcome)).into_response();
             response.extensions_mut().insert(RouteLabel(NOTE));
             response
         }
