@@ -32,7 +32,7 @@ pub use error::AppError;
 pub use query::{
     Backlink, CONTEXT_BUDGET_BYTES, CONTEXT_LINE_BYTES, DETAIL_BACKLINKS, Neighbor, NoteDetails,
     NoteFilter, NoteOrder, NoteRef, OutgoingLink, Page, Paged, Problem, TagCount, UnresolvedLink,
-    VaultStats,
+    VaultStats, distinct_tags,
 };
 pub use tokio_util::sync::CancellationToken;
 pub use vault::{

@@ -401,13 +401,7 @@ impl Snapshot {
             suggestions: Vec::new(),
         })?;
         let note = &record.note;
-        let mut seen = HashSet::new();
-        let tags = note
-            .tags
-            .iter()
-            .filter(|t| seen.insert(fold_name(&t.name)))
-            .map(|t| t.name.clone())
-            .collect();
+        let tags = distinct_tags(record);
         let backlinks = self.backlinks_of(id, Page::first(DETAIL_BACKLINKS), cancel, |source| {
             read_source(files, &source.path, source.meta.size)
         })?;
@@ -1011,6 +1005,19 @@ fn edit_distance(a: &str, b: &str, budget: usize) -> Option<usize> {
         std::mem::swap(&mut previous, &mut current);
     }
     previous.last().copied().filter(|&d| d <= budget)
+}
+
+/// A note's tags, each once (case-insensitively; the first spelling wins), frontmatter first:
+/// what every view of a note lists.
+pub fn distinct_tags(record: &NoteRecord) -> Vec<String> {
+    let mut seen = HashSet::new();
+    record
+        .note
+        .tags
+        .iter()
+        .filter(|t| seen.insert(fold_name(&t.name)))
+        .map(|t| t.name.clone())
+        .collect()
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@
 //! Every vault call is blocking (file reads, tantivy, SQLite), so each runs on Tokio's blocking
 //! pool and the protocol loop never stalls.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ use weaver_app::{
     AppError, CancellationToken, NoteFilter, NoteOrder, Page as AppPage, Precondition, SearchQuery,
     Snapshot, Vault,
 };
-use weaver_core::{content_hash, fold_name};
+use weaver_core::content_hash;
 
 use super::backend::{
     BackendFuture, BacklinkEntry, DeleteRequest, DeleteResult, EditRequest, LinkCounts, LinkEntry,
@@ -193,14 +192,7 @@ fn read_source(vault: &Vault, snapshot: &Snapshot, note: &str) -> Result<NoteSou
         Err(e) => return Err(e),
     };
     let backlinks = snapshot.backlink_count(record.path.as_str())?;
-    let mut seen = HashSet::new();
-    let tags = record
-        .note
-        .tags
-        .iter()
-        .filter(|t| seen.insert(fold_name(&t.name)))
-        .map(|t| t.name.clone())
-        .collect();
+    let tags = weaver_app::distinct_tags(record);
     Ok(NoteSource {
         path: record.path.to_string(),
         title: record.note.title.clone(),

@@ -23,8 +23,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use weaver_api::dto::{BacklinkList, LinkList, NeighborList, NoteDto, NoteList, NoteSummary};
 use weaver_app::{NoteFilter, NoteOrder, Scope};
-use weaver_core::{VaultPath, fold_name};
-use weaver_store::NoteRecord;
+use weaver_core::VaultPath;
 
 use super::{DirectionParam, PageQuery, page, parse_fields};
 use crate::error::ApiError;
@@ -140,22 +139,12 @@ pub async fn list(
                 title: n.note.title.clone(),
                 modified: format_timestamp_ns(n.meta.mtime_ns),
                 size: n.meta.size,
-                tags: distinct_tags(n),
+                tags: weaver_app::distinct_tags(n),
             })
             .collect();
         Ok(Json(NoteList { total, items }))
     })
     .await
-}
-
-fn distinct_tags(note: &NoteRecord) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    note.note
-        .tags
-        .iter()
-        .filter(|t| seen.insert(fold_name(&t.name)))
-        .map(|t| t.name.clone())
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
