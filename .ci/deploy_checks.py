@@ -21,7 +21,7 @@ What is checked, without a Docker engine or a cluster:
   and provisioning, Jaeger's pipeline.
 
 What ties the manifests to the binary (flags, ports, probe paths answering, config keys,
-environment variable names, metric names) is crates/weaver/tests/deploy.rs.
+environment variable names, metric names) is crates/weaver/tests/process/deploy.rs.
 
 Exit status 1 on any failure; the last line is `deploy-checks: N passed, M failed[, K skipped]`.
 """

@@ -262,8 +262,9 @@ impl Loader {
         })
     }
 
-    /// Uses `env` instead of the process environment (for tests).
-    #[cfg(test)]
+    /// Uses `env` instead of the process environment (tests, and a service embedded in another
+    /// process).
+    #[must_use]
     pub fn with_env(mut self, env: HashMap<String, String>) -> Self {
         self.env = Some(env);
         self

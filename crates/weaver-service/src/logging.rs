@@ -22,6 +22,14 @@ impl LogHandle {
         let filter = EnvFilter::try_new(directives).map_err(|e| e.to_string())?;
         self.0.reload(filter).map_err(|e| e.to_string())
     }
+
+    /// A handle to a filter that no subscriber reads, for a service embedded in a process whose
+    /// logging belongs to its host (the in-process tests): [`LogHandle::set_filter`] on it
+    /// reports an error, which a reload logs and survives.
+    pub fn detached() -> Self {
+        let (_unused, handle) = reload::Layer::<EnvFilter, Registry>::new(EnvFilter::new("warn"));
+        Self(handle)
+    }
 }
 
 /// Installs the global subscriber. An invalid filter falls back to `warn` (the service validates
