@@ -20,11 +20,13 @@ pub mod dto;
 mod error;
 mod journal;
 mod query;
+mod read;
 mod scan;
 mod vault;
 mod vaultfs;
 pub mod vaultgen;
 mod watch;
+mod watched;
 mod wire;
 mod write;
 
@@ -34,6 +36,7 @@ pub use query::{
     NoteFilter, NoteOrder, NoteRef, OutgoingLink, Page, Paged, Problem, TagCount, UnresolvedLink,
     VaultStats, distinct_tags,
 };
+pub use read::NoteRead;
 pub use tokio_util::sync::CancellationToken;
 pub use vault::{
     CacheState, Change, ChangeKind, OpenReport, Progress, Scope, Snapshot, SyncReport, Vault,
@@ -41,6 +44,7 @@ pub use vault::{
 };
 pub use vaultfs::VaultFs;
 pub use watch::{WatchHandle, WatchOptions, WatchStats, watch};
+pub use watched::WatchedVault;
 pub use weaver_search::{SearchHit, SearchQuery, SearchResults};
 pub use write::{DeleteOutcome, MoveOutcome, Precondition, RewrittenNote, WriteOutcome};
 

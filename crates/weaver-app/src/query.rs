@@ -386,12 +386,11 @@ impl Snapshot {
         page.apply(notes)
     }
 
-    /// Everything about one note, with its links and the first [`DETAIL_BACKLINKS`] backlinks.
-    /// `files` is the vault's file access, used to read backlink context lines; when `cancel` fires the
-    /// reading stops with [`AppError::Cancelled`].
+    /// Everything about one note, with its links and the first [`DETAIL_BACKLINKS`] backlinks
+    /// (their context lines read from the snapshot's vault); when `cancel` fires the reading
+    /// stops with [`AppError::Cancelled`].
     pub fn details(
         &self,
-        files: &VaultFs,
         input: &str,
         cancel: &CancellationToken,
     ) -> Result<NoteDetails, AppError> {
@@ -403,7 +402,7 @@ impl Snapshot {
         let note = &record.note;
         let tags = distinct_tags(record);
         let backlinks = self.backlinks_of(id, Page::first(DETAIL_BACKLINKS), cancel, |source| {
-            read_source(files, &source.path, source.meta.size)
+            read_source(&self.fs, &source.path, source.meta.size)
         })?;
         Ok(NoteDetails {
             path: record.path.clone(),
@@ -461,14 +460,13 @@ impl Snapshot {
     /// [`AppError::Cancelled`], so the work of a request whose client has gone stops there.
     pub fn backlinks(
         &self,
-        files: &VaultFs,
         input: &str,
         page: Page,
         cancel: &CancellationToken,
     ) -> Result<Paged<Backlink>, AppError> {
         let id = self.find(input)?;
         self.backlinks_of(id, page, cancel, |source| {
-            read_source(files, &source.path, source.meta.size)
+            read_source(&self.fs, &source.path, source.meta.size)
         })
     }
 
@@ -1173,7 +1171,7 @@ mod tests {
         let (vault, _) = crate::Vault::open(&options, &|_| {}).unwrap();
         let snapshot = vault.snapshot();
         let page = snapshot
-            .backlinks(vault.fs(), "target", Page::ALL, &CancellationToken::new())
+            .backlinks("target", Page::ALL, &CancellationToken::new())
             .unwrap();
         assert_eq!(page.items.len(), 3000);
         let bytes: usize = page.items.iter().map(|b| b.context.len()).sum();

@@ -160,9 +160,11 @@ pub struct OpenReport {
 }
 
 /// An immutable view of the indexed vault. Queries run against one snapshot, so an answer never
-/// mixes two versions of the vault.
-#[derive(Debug, Default)]
+/// mixes two versions of the vault. It knows its vault's files (the directory handle), which
+/// the queries that show context lines read.
+#[derive(Debug)]
 pub struct Snapshot {
+    pub(crate) fs: Arc<VaultFs>,
     /// Sorted by path; the index is the note's id in `graph`.
     pub(crate) notes: Vec<Arc<NoteRecord>>,
     pub(crate) attachments: BTreeMap<VaultPath, (i64, u64)>,
@@ -208,9 +210,15 @@ impl Snapshot {
         &self.resolver
     }
 
+    /// The vault's files: the directory handle every read goes through.
+    pub fn fs(&self) -> &VaultFs {
+        &self.fs
+    }
+
     /// Builds a snapshot from notes sorted by path, reusing `graph` when the caller knows the
     /// links are unchanged (same notes, same resolved targets).
     fn build(
+        fs: Arc<VaultFs>,
         notes: Vec<Arc<NoteRecord>>,
         attachments: BTreeMap<VaultPath, (i64, u64)>,
         resolver: Arc<Resolver>,
@@ -219,6 +227,7 @@ impl Snapshot {
     ) -> Self {
         if let Some(graph) = graph {
             return Self {
+                fs,
                 notes,
                 attachments,
                 resolver,
@@ -253,6 +262,7 @@ impl Snapshot {
         drop(ids);
         let graph = Arc::new(Graph::build(notes.len(), edges));
         Self {
+            fs,
             notes,
             attachments,
             resolver,
@@ -371,7 +381,7 @@ impl Scope {
 /// An open vault: its files, shadow cache, search index and graph, kept in step.
 pub struct Vault {
     root: PathBuf,
-    fs: VaultFs,
+    fs: Arc<VaultFs>,
     /// Scopes whose sync failed (a full disk, say), retried by [`Vault::repair`] and before the
     /// next sync.
     repair: Mutex<Repair>,
@@ -525,10 +535,15 @@ impl Vault {
         let mut notes: Vec<Arc<NoteRecord>> = records.into_iter().map(Arc::new).collect();
         notes.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
         let resolver = Arc::new(Resolver::new(notes.iter().map(|n| n.path.clone())));
+        let fs = Arc::new(fs);
         let initial = Snapshot {
+            fs: Arc::clone(&fs),
             notes,
+            attachments: BTreeMap::new(),
             resolver,
-            ..Snapshot::default()
+            graph: Arc::default(),
+            indexed_at: None,
+            twins: Arc::default(),
         };
         let vault = Self {
             root,
@@ -787,7 +802,7 @@ impl Vault {
             progress(Progress::Parsing { done: count, total });
             let results: Vec<Option<(NoteRecord, String)>> = chunk
                 .par_iter()
-                .map(|stat| self.read_note(stat, &plan.resolver))
+                .map(|stat| self.parse_file(stat, &plan.resolver))
                 .collect();
             for (stat, result) in chunk.iter().zip(results) {
                 let Some((record, text)) = result else {
@@ -900,6 +915,7 @@ impl Vault {
             });
         let graph = (same_links && !old.graph.is_empty()).then(|| Arc::clone(&old.graph));
         let snapshot = Arc::new(Snapshot::build(
+            Arc::clone(&self.fs),
             plan.notes.into_sorted(),
             plan.attachments,
             plan.resolver,
@@ -960,7 +976,7 @@ impl Vault {
     }
 
     /// Reads, hashes and parses one note; `None` when it cannot be read.
-    fn read_note(&self, stat: &FileStat, resolver: &Resolver) -> Option<(NoteRecord, String)> {
+    fn parse_file(&self, stat: &FileStat, resolver: &Resolver) -> Option<(NoteRecord, String)> {
         let (mut note, hash, size) = if stat.size > self.parse_options.max_file_bytes {
             (
                 too_large(&stat.path, stat.size, self.parse_options.max_file_bytes),
@@ -977,7 +993,7 @@ impl Vault {
                 // sees it as it is.
                 Err(FsError::NotFound | FsError::Symlink | FsError::WrongType) => return None,
                 Err(FsError::TooLarge(size)) => {
-                    return self.read_note(
+                    return self.parse_file(
                         &FileStat {
                             size,
                             ..stat.clone()

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
-use weaver_app::{Vault, VaultOptions, WatchHandle, WatchOptions};
+use weaver_app::{VaultOptions, WatchOptions, WatchedVault};
 
 use crate::cli::McpArgs;
 use crate::{
@@ -98,8 +98,8 @@ fn operations(vaults: Arc<dyn VaultDirectory>) -> axum::Router {
         )
 }
 
-/// The watcher of a vault opened here, once it runs; it lives as long as this is held.
-type Watcher = Arc<std::sync::Mutex<Option<WatchHandle>>>;
+/// The vault opened here and its watcher, once open; they live as long as this is held.
+type Watcher = Arc<std::sync::Mutex<Option<WatchedVault>>>;
 
 /// Runs `weaver mcp`; `vault` gives the options of the vault to open here (not called with
 /// `--upstream`).
@@ -216,30 +216,27 @@ async fn choose_default_vault(directory: RestDirectory) {
     }
 }
 
-/// Opens the vault of `--vault` on a background thread (and then watches it); the backend
-/// answers at once, and waits briefly for the vault in each call until it is ready.
+/// Opens the vault of `--vault` on a background thread and watches it, as `weaver serve`
+/// opens each of its vaults ([`WatchedVault`]); the backend answers at once, and waits briefly
+/// for the vault in each call until it is ready.
 fn open_local(options: VaultOptions, name: &str) -> anyhow::Result<(LocalBackend, Watcher)> {
     let (backend, slot) = LocalBackend::opening(name, DEFAULT_READY_WAIT);
-    // The watcher lives as long as the caller keeps the returned handle.
+    // The open vault (and so its watcher) lives as long as the caller keeps the handle.
     let watcher: Watcher = Arc::new(std::sync::Mutex::new(None));
     let keep = Arc::clone(&watcher);
+    let name = name.to_owned();
     std::thread::Builder::new()
         .name("weaver-open".to_owned())
         .spawn(move || {
-            let opened = Vault::open(&options, &|_| {}).map(|(vault, report)| {
-                tracing::info!(notes = report.notes, "vault ready");
-                Arc::new(vault)
-            });
-            if let Ok(vault) = &opened {
-                match weaver_app::watch(Arc::clone(vault), WatchOptions::default(), |_| {}) {
-                    Ok(handle) => {
-                        if let Ok(mut slot) = keep.lock() {
-                            *slot = Some(handle);
-                        }
+            let opened = WatchedVault::open(&name, &options, WatchOptions::default(), |_| Ok(()))
+                .map(|open| {
+                    tracing::info!(notes = open.vault.snapshot().notes().len(), "vault ready");
+                    let vault = Arc::clone(&open.vault);
+                    if let Ok(mut slot) = keep.lock() {
+                        *slot = Some(open);
                     }
-                    Err(err) => tracing::error!(error = %err, "serving without live updates"),
-                }
-            }
+                    vault
+                });
             slot.set(opened);
         })
         .context("cannot start the vault thread")?;

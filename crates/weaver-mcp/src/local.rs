@@ -15,9 +15,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use weaver_app::{
     AppError, CancellationToken, NoteFilter, NoteOrder, Page as AppPage, Precondition, SearchQuery,
-    Snapshot, Vault,
+    Vault,
 };
-use weaver_core::content_hash;
 
 use super::backend::{
     BackendFuture, BacklinkEntry, DeleteRequest, DeleteResult, EditRequest, LinkCounts, LinkEntry,
@@ -179,28 +178,24 @@ fn note_entry(r: weaver_app::NoteRef) -> NoteEntry {
     }
 }
 
-fn read_source(vault: &Vault, snapshot: &Snapshot, note: &str) -> Result<NoteSource, AppError> {
-    let record = snapshot.find_note(note)?;
-    let bytes = match vault.read_file(&record.path) {
-        Ok(bytes) => bytes,
-        Err(AppError::NoteNotFound { .. }) => {
-            return Err(AppError::NoteNotFound {
-                path: note.to_owned(),
-                suggestions: Vec::new(),
-            });
-        }
-        Err(e) => return Err(e),
-    };
-    let backlinks = snapshot.backlink_count(record.path.as_str())?;
-    let tags = weaver_app::distinct_tags(record);
+fn read_source(vault: &Vault, note: &str) -> Result<NoteSource, AppError> {
+    let read = vault.read_note(note)?;
+    let record = read
+        .snapshot
+        .get(&read.path)
+        .ok_or_else(|| AppError::NoteNotFound {
+            path: read.path.to_string(),
+            suggestions: Vec::new(),
+        })?;
+    let backlinks = read.snapshot.backlink_count(record.path.as_str())?;
     Ok(NoteSource {
         path: record.path.to_string(),
         title: record.note.title.clone(),
-        hash: content_hash(&bytes),
+        hash: read.hash.clone(),
         modified: format_timestamp_ns(record.meta.mtime_ns),
-        content: String::from_utf8_lossy(&bytes).into_owned(),
+        content: read.text(),
         frontmatter: record.note.frontmatter.clone(),
-        tags,
+        tags: weaver_app::distinct_tags(record),
         aliases: record.note.aliases.clone(),
         links: LinkCounts {
             outgoing: record.note.links.len(),
@@ -232,7 +227,7 @@ impl VaultBackend for LocalBackend {
     }
 
     fn read_note(&self, note: String) -> BackendFuture<'_, NoteSource> {
-        Box::pin(self.blocking(move |vault| Ok(read_source(vault, &vault.snapshot(), &note)?)))
+        Box::pin(self.blocking(move |vault| Ok(read_source(vault, &note)?)))
     }
 
     fn list_notes(
@@ -284,7 +279,7 @@ impl VaultBackend for LocalBackend {
         Box::pin(self.cancellable(move |vault, cancel| {
             let snapshot = vault.snapshot();
             let path = snapshot.find_note(&note)?.path.to_string();
-            let found = snapshot.backlinks(vault.fs(), &path, page(window), cancel)?;
+            let found = snapshot.backlinks(&path, page(window), cancel)?;
             Ok(wire::backlink_page(dto::backlink_list(path, found)))
         }))
     }

@@ -8,8 +8,9 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::error::ApiError;
-use super::vaults::{OpenVault, VaultEntry, Vaults};
+use super::vaults::{VaultEntry, Vaults};
 use crate::config::Config;
+use weaver_app::WatchedVault;
 
 /// Shared state of the server. Cheap to clone.
 #[derive(Clone)]
@@ -53,7 +54,7 @@ impl AppState {
     }
 
     /// The open vault `name`, or why it cannot answer.
-    pub fn vault(&self, name: &str) -> Result<Arc<OpenVault>, ApiError> {
+    pub fn vault(&self, name: &str) -> Result<Arc<WatchedVault>, ApiError> {
         let entry = self.entry(name)?;
         match entry.ready() {
             Err(ApiError::UnknownVault(_)) if self.shutdown.is_cancelled() => {

@@ -12,11 +12,11 @@
 //! state and subscribes while holding it sees the transition exactly once.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
-use weaver_app::{SyncReport, Vault, WatchHandle};
+use weaver_app::{SyncReport, Vault, WatchedVault};
 
 use super::error::ApiError;
 use super::events::{VaultEvent, VaultEvents};
@@ -29,7 +29,7 @@ pub enum VaultState {
     /// The initial index is being built.
     Opening,
     /// Serving queries.
-    Ready(Arc<OpenVault>),
+    Ready(Arc<WatchedVault>),
     /// Could not be opened; the reason names the problem.
     Failed(Arc<str>),
     /// Removed from the configuration, or the server is stopping.
@@ -44,49 +44,6 @@ impl VaultState {
             Self::Ready(_) => "ready",
             Self::Failed(_) => "failed",
             Self::Closed => "closed",
-        }
-    }
-}
-
-/// An open vault and its watcher.
-pub struct OpenVault {
-    /// The vault.
-    pub vault: Arc<Vault>,
-    watcher: Mutex<Option<WatchHandle>>,
-    /// Why the vault is not watched for changes, when it is not.
-    pub watch_error: Option<String>,
-    /// Why the on-disk cache could not be used, when the vault is indexed in memory instead.
-    pub cache_error: Option<String>,
-}
-
-impl std::fmt::Debug for OpenVault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenVault")
-            .field("vault", &self.vault)
-            .field("watch_error", &self.watch_error)
-            .field("cache_error", &self.cache_error)
-            .finish_non_exhaustive()
-    }
-}
-
-impl OpenVault {
-    /// The watcher's counters, when the vault is watched.
-    pub fn watch_stats(&self) -> Option<Arc<weaver_app::WatchStats>> {
-        let guard = match self.watcher.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        guard.as_ref().map(WatchHandle::stats)
-    }
-
-    /// Stops the watcher and waits for an in-progress sync. Blocking.
-    fn stop_watching(&self) {
-        let handle = match self.watcher.lock() {
-            Ok(mut guard) => guard.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
-        if let Some(handle) = handle {
-            handle.stop();
         }
     }
 }
@@ -132,7 +89,7 @@ impl VaultEntry {
     }
 
     /// The open vault, or the error a request for it gets.
-    pub fn ready(&self) -> Result<Arc<OpenVault>, ApiError> {
+    pub fn ready(&self) -> Result<Arc<WatchedVault>, ApiError> {
         match self.state() {
             VaultState::Ready(open) => Ok(open),
             VaultState::Opening => Err(ApiError::VaultNotReady(self.name.clone())),
@@ -344,57 +301,43 @@ fn open_blocking(
     entry: &Arc<VaultEntry>,
     config: &VaultConfig,
     watch: &WatchConfig,
-) -> Result<Arc<OpenVault>, weaver_app::AppError> {
-    let (vault, report) = Vault::open(&config.open_options(), &|_| {})?;
-    let cache_error = match report.cache {
-        weaver_app::CacheState::Unavailable(reason) => Some(reason),
-        _ => None,
-    };
-    let vault = Arc::new(vault);
+) -> Result<Arc<WatchedVault>, weaver_app::AppError> {
     let name = entry.name.clone();
     let events = entry.events.clone();
-    let weak: Weak<Vault> = Arc::downgrade(&vault);
-    // Every sync with changes, whatever caused it (the watcher, an API or MCP write, a
-    // reconcile), reaches the event stream through the vault's own broadcast. The forwarding
-    // thread ends when the vault is dropped (its sender closes).
-    let mut changes = vault.subscribe();
-    std::thread::Builder::new()
-        .name(format!("weaver-events-{name}"))
-        .spawn(move || {
-            loop {
-                match changes.blocking_recv() {
-                    Ok(weaver_app::VaultEvent::Synced(report)) => {
-                        synced(&name, &events, &weak, &report);
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(vault = %name, missed, "event forwarding lagged");
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        })
-        .map_err(|e| weaver_app::AppError::Watch {
-            path: vault.root().to_path_buf(),
-            reason: format!("cannot start the event thread: {e}"),
-        })?;
-    let (watcher, watch_error) = match weaver_app::watch(
-        Arc::clone(&vault),
+    let open = WatchedVault::open(
+        &entry.name,
+        &config.open_options(),
         watch.options(),
-        |_| {},
-    ) {
-        Ok(handle) => (Some(handle), None),
-        Err(err) => {
-            // The vault still answers queries; it just will not see changes until reopened.
-            tracing::error!(vault = %entry.name, error = %err, "cannot watch the vault; serving it without live updates");
-            (None, Some(err.public_message()))
-        }
-    };
-    Ok(Arc::new(OpenVault {
-        vault,
-        watcher: Mutex::new(watcher),
-        watch_error,
-        cache_error,
-    }))
+        |vault| {
+            let weak: Weak<Vault> = Arc::downgrade(vault);
+            // Every sync with changes, whatever caused it (the watcher, an API or MCP write, a
+            // reconcile), reaches the event stream through the vault's own broadcast: subscribed
+            // before the watcher starts, so no change is missed. The forwarding thread ends when
+            // the vault is dropped (its sender closes).
+            let mut changes = vault.subscribe();
+            std::thread::Builder::new()
+                .name(format!("weaver-events-{name}"))
+                .spawn(move || {
+                    loop {
+                        match changes.blocking_recv() {
+                            Ok(weaver_app::VaultEvent::Synced(report)) => {
+                                synced(&name, &events, &weak, &report);
+                            }
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                                tracing::warn!(vault = %name, missed, "event forwarding lagged");
+                            }
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                        }
+                    }
+                })
+                .map(drop)
+                .map_err(|e| weaver_app::AppError::Watch {
+                    path: vault.root().to_path_buf(),
+                    reason: format!("cannot start the event thread: {e}"),
+                })
+        },
+    )?;
+    Ok(Arc::new(open))
 }
 
 /// Called on the watcher's thread after every sync that changed something.

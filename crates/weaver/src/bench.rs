@@ -268,8 +268,7 @@ fn run_bench(
     for i in 0..iterations {
         let Some(note) = pick(i) else { break };
         let t = Instant::now();
-        let page =
-            snapshot.backlinks(vault.fs(), note, Page::first(50), &CancellationToken::new())?;
+        let page = snapshot.backlinks(note, Page::first(50), &CancellationToken::new())?;
         samples.push(t.elapsed());
         std::hint::black_box(page);
     }

@@ -76,18 +76,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Note(args) => {
             let (vault, _) = open_vault(&cli.global, false)?;
-            let snapshot = vault.snapshot();
-            let details = snapshot.details(vault.fs(), &args.note, &CancellationToken::new())?;
-            let content = if args.content {
-                Some(
-                    vault
-                        .read_file(&details.path)
-                        .map(|b| String::from_utf8_lossy(&b).into_owned())
-                        .context("reading the note's content")?,
-                )
-            } else {
-                None
-            };
+            let read = vault.read_note(&args.note)?;
+            let details = read.details(&CancellationToken::new())?;
+            let content = args.content.then(|| read.text());
             out.note(&details, content.as_deref());
         }
         Command::Graph(cmd) => {
@@ -119,12 +110,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let path = snapshot.find_note(&note)?.path.to_string();
                     out.backlinks(
                         &path,
-                        &snapshot.backlinks(
-                            vault.fs(),
-                            &path,
-                            (&page).into(),
-                            &CancellationToken::new(),
-                        )?,
+                        &snapshot.backlinks(&path, (&page).into(), &CancellationToken::new())?,
                     );
                 }
                 GraphCommand::Links { note } => {

@@ -14,5 +14,6 @@ mod compat;
 mod fixture;
 mod hardening;
 mod queries;
+mod read;
 mod watcher;
 mod write;

@@ -41,7 +41,7 @@ fn backlinks_with_context_lines() {
     let dir = vault(GRAPH);
     let v = open_in_memory(dir.path());
     let s = v.snapshot();
-    let page = s.backlinks(v.fs(), "b", Page::ALL, &never()).unwrap();
+    let page = s.backlinks("b", Page::ALL, &never()).unwrap();
     assert_eq!(page.total, 3);
     let got: Vec<(String, u32, String)> = page
         .items
@@ -66,7 +66,6 @@ fn backlinks_with_context_lines() {
     );
     let first = s
         .backlinks(
-            v.fs(),
             "b",
             Page {
                 limit: 1,
@@ -229,17 +228,17 @@ fn note_details_and_not_found_suggestions() {
     let dir = vault(GRAPH);
     let v = open_in_memory(dir.path());
     let s = v.snapshot();
-    let hub = s.details(v.fs(), "hub.md", &never()).unwrap();
+    let hub = s.details("hub.md", &never()).unwrap();
     assert_eq!(hub.title, "hub");
     assert_eq!(hub.tags, vec!["area/sub", "top"]);
     assert_eq!(hub.links.len(), 4);
     assert_eq!(hub.headings[0].text, "Hub");
     assert!(hub.backlinks.iter().all(|b| b.source.as_str() == "hub.md"));
     assert_eq!(hub.hash.len(), 64);
-    let by_name = s.details(v.fs(), "HUB", &never()).unwrap();
+    let by_name = s.details("HUB", &never()).unwrap();
     assert_eq!(by_name.path.as_str(), "hub.md");
 
-    match s.details(v.fs(), "hubb", &never()).unwrap_err() {
+    match s.details("hubb", &never()).unwrap_err() {
         AppError::NoteNotFound { path, suggestions } => {
             assert_eq!(path, "hubb");
             assert_eq!(suggestions, vec!["hub.md"]);
@@ -314,9 +313,7 @@ fn backlinks_of_a_note_linked_190k_times_are_bounded() {
     std::fs::write(dir.path().join("Hub.md"), &text).unwrap();
     let v = open_in_memory(dir.path());
     let s = v.snapshot();
-    let page = s
-        .backlinks(v.fs(), "Weaver", Page::first(1000), &never())
-        .unwrap();
+    let page = s.backlinks("Weaver", Page::first(1000), &never()).unwrap();
     assert_eq!(page.total, 190_001);
     assert_eq!(page.items.len(), 1000);
     assert!(
@@ -326,7 +323,6 @@ fn backlinks_of_a_note_linked_190k_times_are_bounded() {
     );
     let last = s
         .backlinks(
-            v.fs(),
             "Weaver",
             Page {
                 limit: 2,
@@ -343,12 +339,12 @@ fn backlinks_of_a_note_linked_190k_times_are_bounded() {
     assert!(long.len() <= weaver_app::CONTEXT_LINE_BYTES + 2 * '…'.len_utf8());
     assert_eq!(last.items[1].context, "Also [[Weaver]].");
 
-    let everything = s.backlinks(v.fs(), "Weaver", Page::ALL, &never()).unwrap();
+    let everything = s.backlinks("Weaver", Page::ALL, &never()).unwrap();
     assert_eq!(everything.items.len(), 190_001);
     let bytes: usize = everything.items.iter().map(|b| b.context.len()).sum();
     assert!(bytes <= weaver_app::CONTEXT_BUDGET_BYTES, "{bytes}");
 
-    let details = s.details(v.fs(), "Weaver", &never()).unwrap();
+    let details = s.details("Weaver", &never()).unwrap();
     assert_eq!(details.backlinks.len(), weaver_app::DETAIL_BACKLINKS);
     assert_eq!(details.backlinks_total, 190_001);
 }
@@ -361,7 +357,7 @@ fn a_cancelled_backlinks_query_stops() {
     cancelled.cancel();
     let err = v
         .snapshot()
-        .backlinks(v.fs(), "b", Page::ALL, &cancelled)
+        .backlinks("b", Page::ALL, &cancelled)
         .unwrap_err();
     assert!(matches!(err, AppError::Cancelled), "{err:?}");
 }

@@ -123,3 +123,36 @@ fn a_burst_of_files_is_coalesced_and_complete() {
     );
     handle.stop();
 }
+
+/// `WatchedVault`, the open-and-watch of `weaver serve` and `weaver mcp --http`: the hook runs
+/// before the watcher starts, so a subscriber sees the first change; stopping the watcher stops
+/// live updates; an error from the hook fails the open.
+#[test]
+fn a_watched_vault_sees_changes_until_it_stops_watching() {
+    let dir = vault("//- a.md\n# A\n");
+    let mut options = weaver_app::VaultOptions::new(dir.path());
+    options.in_memory = true;
+    let mut subscribed = None;
+    let open = weaver_app::WatchedVault::open("notes", &options, WatchOptions::default(), |v| {
+        subscribed = Some(v.subscribe());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(open.watch_error, None);
+    assert_eq!(open.cache_error, None);
+    let mut changes = subscribed.unwrap();
+    write(dir.path(), "b.md", "quokkalive\n");
+    eventually("the new note is indexed", || found(&open.vault, "quokkalive") == 1);
+    assert!(matches!(
+        changes.try_recv(),
+        Ok(weaver_app::VaultEvent::Synced(_))
+    ));
+    assert!(open.watch_stats().is_some());
+    open.stop_watching();
+    assert!(open.watch_stats().is_none());
+
+    let refused = weaver_app::WatchedVault::open("notes", &options, WatchOptions::default(), |_| {
+        Err(weaver_app::AppError::Cancelled)
+    });
+    assert!(matches!(refused, Err(weaver_app::AppError::Cancelled)));
+}

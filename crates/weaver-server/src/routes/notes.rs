@@ -22,8 +22,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use weaver_api::dto::{BacklinkList, LinkList, NeighborList, NoteDto, NoteList, NoteSummary};
-use weaver_app::{NoteFilter, NoteOrder, Scope};
-use weaver_core::VaultPath;
+use weaver_app::{NoteFilter, NoteOrder};
 
 use super::{DirectionParam, PageQuery, page, parse_fields};
 use crate::error::ApiError;
@@ -316,12 +315,6 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
         .any(|t| t == "*" || t == etag)
 }
 
-/// Reads a note's bytes through the vault's directory handle (never through a symbolic link,
-/// never outside the vault).
-fn read_note_file(vault: &weaver_app::Vault, path: &VaultPath) -> Result<Vec<u8>, ApiError> {
-    vault.read_file(path).map_err(ApiError::App)
-}
-
 /// Get one note: metadata, outline, links and backlinks as JSON, or with `Accept:
 /// text/markdown` the raw file. Both carry `ETag: "<content hash>"` and honour
 /// `If-None-Match`.
@@ -356,57 +349,29 @@ pub async fn get_note(
     let open = state.vault(&vault)?;
     let headers = headers.clone();
     cancellable(move |cancel| {
-        let snapshot = open.vault.snapshot();
-        let root = open.vault.fs();
-        match representation {
-            Representation::Markdown => {
-                let record = snapshot.find_note(&note)?;
-                let bytes = read_note_file(&open.vault, &record.path)?;
-                // The hash of the bytes actually served, which may be newer than the index.
-                let etag = format!("\"{}\"", weaver_core::content_hash(&bytes));
-                if not_modified(&headers, &etag) {
-                    return Ok(not_modified_response(&etag));
-                }
-                let mut response = (
-                    [(header::CONTENT_TYPE, HeaderValue::from_static(MARKDOWN))],
-                    bytes,
-                )
-                    .into_response();
-                set_validators(&mut response, &etag);
-                Ok(response)
-            }
-            Representation::Json => {
-                let mut details = snapshot.details(root, &note, cancel)?;
-                let mut bytes = read_note_file(&open.vault, &details.path)?;
-                let mut hash = weaver_core::content_hash(&bytes);
-                if hash != details.hash {
-                    // Edited by another program since it was indexed, and the watcher has not
-                    // caught up: index it now, so the metadata describes these bytes.
-                    if let Err(err) = open.vault.sync(&Scope::Paths(vec![details.path.clone()])) {
-                        tracing::warn!(note.path = %details.path, error = %err, "cannot re-index a note that changed on disk");
-                    }
-                    if let Ok(fresh) = open.vault.snapshot().details(root, details.path.as_str(), cancel) {
-                        details = fresh;
-                    }
-                    bytes = read_note_file(&open.vault, &details.path)?;
-                    hash = weaver_core::content_hash(&bytes);
-                }
-                // The version is that of the bytes read, whatever the index says: it is what a
-                // write's `If-Match` is checked against.
-                details.hash = hash;
-                details.size = bytes.len() as u64;
-                let etag = format!("\"{}\"", details.hash);
-                if not_modified(&headers, &etag) {
-                    return Ok(not_modified_response(&etag));
-                }
-                let content = query
-                    .content
-                    .then(|| String::from_utf8_lossy(&bytes).into_owned());
-                let mut response = Json(weaver_app::dto::note_dto(details, content)).into_response();
-                set_validators(&mut response, &etag);
-                Ok(response)
-            }
+        // The one read of a note: the bytes through the vault's directory handle, the index
+        // brought up to date when they changed behind it.
+        let read = open.vault.read_note(&note)?;
+        // The version is that of the bytes read, whatever the index said: it is what a write's
+        // `If-Match` is checked against.
+        let etag = format!("\"{}\"", read.hash);
+        if not_modified(&headers, &etag) {
+            return Ok(not_modified_response(&etag));
         }
+        let mut response = match representation {
+            Representation::Markdown => (
+                [(header::CONTENT_TYPE, HeaderValue::from_static(MARKDOWN))],
+                read.bytes,
+            )
+                .into_response(),
+            Representation::Json => {
+                let details = read.details(cancel)?;
+                let content = query.content.then(|| read.text());
+                Json(weaver_app::dto::note_dto(details, content)).into_response()
+            }
+        };
+        set_validators(&mut response, &etag);
+        Ok(response)
     })
     .await
 }
@@ -454,7 +419,7 @@ pub async fn backlinks(
     cancellable(move |cancel| {
         let snapshot = open.vault.snapshot();
         let path = snapshot.find_note(&note)?.path.to_string();
-        let paged = snapshot.backlinks(open.vault.fs(), &path, page, cancel)?;
+        let paged = snapshot.backlinks(&path, page, cancel)?;
         Ok(Json(weaver_app::dto::backlink_list(path, paged)).into_response())
     })
     .await
