@@ -142,7 +142,9 @@ fn a_watched_vault_sees_changes_until_it_stops_watching() {
     assert_eq!(open.cache_error, None);
     let mut changes = subscribed.unwrap();
     write(dir.path(), "b.md", "quokkalive\n");
-    eventually("the new note is indexed", || found(&open.vault, "quokkalive") == 1);
+    eventually("the new note is indexed", || {
+        found(&open.vault, "quokkalive") == 1
+    });
     assert!(matches!(
         changes.try_recv(),
         Ok(weaver_app::VaultEvent::Synced(_))
@@ -151,8 +153,9 @@ fn a_watched_vault_sees_changes_until_it_stops_watching() {
     open.stop_watching();
     assert!(open.watch_stats().is_none());
 
-    let refused = weaver_app::WatchedVault::open("notes", &options, WatchOptions::default(), |_| {
-        Err(weaver_app::AppError::Cancelled)
-    });
+    let refused =
+        weaver_app::WatchedVault::open("notes", &options, WatchOptions::default(), |_| {
+            Err(weaver_app::AppError::Cancelled)
+        });
     assert!(matches!(refused, Err(weaver_app::AppError::Cancelled)));
 }

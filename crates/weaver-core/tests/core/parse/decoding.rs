@@ -2,7 +2,7 @@
 
 use weaver_core::{DiagnosticCode, ParseOptions, VaultPath, parse_note};
 
-use crate::{parse, parse_bytes};
+use super::{parse, parse_bytes};
 
 /// Checks the diagnostics (code, line) a file's bytes produce and whether its body was read
 /// (judged by the `#tag` every parsed case contains).

@@ -4,7 +4,7 @@
 use serde_json::json;
 use weaver_core::EditError;
 
-use crate::{check, check_err, delete, edit, set};
+use super::{check, check_err, delete, edit, set};
 
 #[test]
 fn set_adds_or_replaces_one_key() {

@@ -1,7 +1,7 @@
 //! Append, prepend and inserting around a heading: line breaks, line endings, frontmatter and
 //! byte-order marks.
 
-use crate::{after, append, before, check, prepend};
+use super::{after, append, before, check, prepend};
 
 #[test]
 fn append_keeps_the_files_trailing_newline_style() {

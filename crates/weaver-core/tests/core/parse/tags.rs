@@ -2,7 +2,7 @@
 
 use weaver_core::TagSource;
 
-use crate::parse;
+use super::parse;
 
 /// Checks the inline tags of `src` (name and line).
 fn check(src: &str, expected: &[(&str, u32)]) {

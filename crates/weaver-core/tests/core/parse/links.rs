@@ -3,7 +3,7 @@
 
 use weaver_core::LinkKind;
 
-use crate::{fragment, parse};
+use super::{fragment, parse};
 
 /// One expected link: kind, `src[range]`, target, `src[target_range]`, fragment, display.
 type Expected<'a> = (

@@ -3,7 +3,7 @@
 
 use weaver_core::EditError;
 
-use crate::{append_section, check, check_err, replace_section};
+use super::{append_section, check, check_err, replace_section};
 
 const DOC: &str = "# Doc\nintro\n\n## Tasks\n- a\n\n### Sub\n- s\n\n## Notes\nn\n";
 
@@ -242,7 +242,7 @@ fn setext_headings() {
     check(src, &[replace_section("Title", "x")], "Title\n=====\nx\n");
     check(
         "Title\r\n=====\r\nbody\r\n",
-        &[crate::after("Title", "first")],
+        &[super::after("Title", "first")],
         "Title\r\n=====\r\nfirst\r\nbody\r\n",
     );
 }
@@ -252,7 +252,7 @@ fn a_block_id_labelling_the_heading_stays_with_it() {
     let src = "# Heading\n^h\n\nbody\n";
     check(
         src,
-        &[crate::after("Heading", "text")],
+        &[super::after("Heading", "text")],
         "# Heading\n^h\n\ntext\n\nbody\n",
     );
     check(

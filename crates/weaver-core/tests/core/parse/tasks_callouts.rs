@@ -1,6 +1,6 @@
 //! Tasks (any one-character status) and callouts.
 
-use crate::parse;
+use super::parse;
 
 /// Checks tasks as (status, done, text, line).
 fn check_tasks(src: &str, expected: &[(char, bool, &str, u32)]) {

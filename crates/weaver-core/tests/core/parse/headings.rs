@@ -1,6 +1,6 @@
 //! Headings: ATX and setext, levels, text with inline syntax removed, anchors and ranges.
 
-use crate::parse;
+use super::parse;
 
 /// Checks headings as (level, text, anchor, `src[range]`, line).
 fn check(src: &str, expected: &[(u8, &str, &str, &str, u32)]) {

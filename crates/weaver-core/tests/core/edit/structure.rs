@@ -4,7 +4,7 @@
 use serde_json::json;
 use weaver_core::{EditError, EditOp};
 
-use crate::{
+use super::{
     after, append, append_section, before, check, check_err, edit, prepend, replace_section,
 };
 

@@ -3,7 +3,7 @@
 
 use weaver_core::EditError;
 
-use crate::{append_block, check, check_err, replace_block};
+use super::{append_block, check, check_err, replace_block};
 
 #[test]
 fn replace_block_keeps_the_marker() {

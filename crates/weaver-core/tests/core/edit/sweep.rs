@@ -3,7 +3,7 @@
 
 use weaver_core::{EditError, EditOp, ParseOptions, VaultPath, parse_note};
 
-use crate::{
+use super::{
     after, append, append_block, append_section, before, edit, prepend, replace_block,
     replace_section,
 };

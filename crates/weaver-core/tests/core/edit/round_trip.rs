@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use weaver_core::VaultPath;
 
-use crate::rewrite::{Vault, move_vault, moves, path, vault};
+use super::rewrite::{Vault, move_vault, moves, path, vault};
 
 const FIXTURE: &str = r#"//- Home.md
 # Home

@@ -3,7 +3,7 @@
 use serde_json::json;
 use weaver_core::{DiagnosticCode, TagSource};
 
-use crate::parse;
+use super::parse;
 
 /// Checks the frontmatter-derived fields: (title, aliases, frontmatter tags).
 fn check_fields(src: &str, title: &str, aliases: &[&str], tags: &[&str]) {

@@ -1,6 +1,6 @@
 //! Block ids: `^id` at the end of a paragraph or list item, or alone after a block.
 
-use crate::parse;
+use super::parse;
 
 /// Checks block ids as (id, line, `src[range]` of the labelled block).
 fn check(src: &str, expected: &[(&str, u32, &str)]) {

@@ -1,6 +1,6 @@
 //! One snapshot of a whole realistic note, to catch any unintended change in the output.
 
-use crate::parse;
+use super::parse;
 
 const NOTE: &str = r##"---
 title: Weekly Review

@@ -2,7 +2,7 @@
 
 use weaver_core::EditError;
 
-use crate::{check, check_err, find_replace};
+use super::{check, check_err, find_replace};
 
 #[test]
 fn replaces_every_occurrence() {

@@ -1,6 +1,6 @@
 //! The plain text kept for full-text search, and its word count.
 
-use crate::parse;
+use super::parse;
 
 /// Checks `text` and `word_count`.
 fn check(src: &str, expected: &str) {
