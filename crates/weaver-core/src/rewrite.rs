@@ -263,7 +263,7 @@ impl Target<'_> {
         } else if body.contains('/') {
             let relative = VaultPath::join_relative(self.note_old.folder(), body)
                 .is_some_and(|joined| self.names_old(joined.as_str()));
-            if markdown && !self.names_old(body) && relative {
+            if !self.names_old(body) && relative {
                 Style::Relative { dot: false }
             } else {
                 Style::Vault

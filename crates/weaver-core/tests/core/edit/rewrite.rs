@@ -257,6 +257,50 @@ fn relative_links_follow_the_note() {
     );
 }
 
+/// Found by the `rewrite_round_trip` fuzz target (finding 7): a wikilink written relative to
+/// its note's folder (`[[Café culture/]]` in `Projects/Café culture.md`, or `[[Sub/Plan]]` in
+/// `Projects/Home.md`) was rewritten as a vault path, so moving there and back did not restore
+/// it. Wikilinks keep their relative form like Markdown links do.
+#[test]
+fn relative_wikilinks_stay_relative_and_round_trip() {
+    let fixture = "//- Projects/Home.md\n[[Sub/Plan]] [[Sub/Plan.md|p]] [[Projects/Sub/Plan]]\n//- Projects/Sub/Plan.md\n//- Plan.md\n";
+    let there = &[("Projects/Sub/Plan.md", "Projects/Sub/Road map.md")];
+    let back = &[("Projects/Sub/Road map.md", "Projects/Sub/Plan.md")];
+    let moved = "[[Sub/Road map]] [[Sub/Road map.md|p]] [[Projects/Sub/Road map]]\n";
+    check(fixture, there, "Projects/Home.md", moved);
+    let (after, _) = move_vault(&vault(fixture), &moves(there));
+    let (restored, _) = move_vault(&after, &moves(back));
+    assert_eq!(restored, vault(fixture));
+    // The moved target leaves the note's folder: still relative, with `..`.
+    check(
+        fixture,
+        &[("Projects/Sub/Plan.md", "Archive/Plan.md")],
+        "Projects/Home.md",
+        "[[../Archive/Plan]] [[../Archive/Plan.md|p]] [[Archive/Plan]]\n",
+    );
+    // The minimised fuzz input: a note that links itself with a trailing slash, moved into
+    // another folder. The relative form from there is the bare name; the link still finds the
+    // note, there and back (the slash is not kept: a bare name has no folder to end).
+    let fixture = "//- Projects/Café culture.md\n[[Café culture/]]\n//- Café/Weaver.md\n";
+    let there = &[
+        ("Projects/Café culture.md", "a/50% off.md"),
+        ("Café/Weaver.md", "Plan.md"),
+    ];
+    check(fixture, there, "a/50% off.md", "[[50% off]]\n");
+    let (after, _) = move_vault(&vault(fixture), &moves(there));
+    let back = &[
+        ("a/50% off.md", "Projects/Café culture.md"),
+        ("Plan.md", "Café/Weaver.md"),
+    ];
+    let (restored, _) = move_vault(&after, &moves(back));
+    assert_eq!(
+        restored
+            .get(&path("Projects/Café culture.md"))
+            .map(String::as_str),
+        Some("[[Café culture]]\n")
+    );
+}
+
 #[test]
 fn links_that_need_no_change_keep_their_bytes() {
     check(
