@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests of the service crates (a dev-dependency only):
 //! fixture vaults written from one string ([`write_fixture`], [`Sandbox`]), an HTTP client for a
-//! server on `127.0.0.1:0` with bounded polls ([`Http`]), and a reader of server-sent events
-//! ([`SseReader`]).
+//! server on `127.0.0.1:0` with bounded polls ([`Http`]), a reader of server-sent events
+//! ([`SseReader`]), and a real PostgreSQL server with streaming standbys ([`postgres::Postgres`]).
 //!
 //! The server behind an [`Http`] is the caller's: `weaver serve` run in the test's own process
 //! (`crates/weaver-server/tests`) or as a child process (`crates/weaver/tests`). Every wait is
@@ -14,6 +14,8 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
+
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
