@@ -79,6 +79,12 @@ pub enum Code {
     VaultUnavailable,
     ShuttingDown,
     RequestTimeout,
+    /// Cluster mode: the database cannot be reached (or the replica's change log is broken), so
+    /// writes are refused; reads go on from the replica's copy.
+    ClusterUnavailable,
+    /// Cluster mode: the replica has not applied the sequence a request asked for with
+    /// `Weaver-Min-Seq` within the wait allowed; another replica, or a retry, can answer.
+    ReplicaBehind,
     InternalError,
     // The gateway's own.
     /// The identity may not reach this vault, or its role is too low for the request.
@@ -155,6 +161,8 @@ impl Code {
             Self::VaultUnavailable => "vault_unavailable",
             Self::ShuttingDown => "shutting_down",
             Self::RequestTimeout => "request_timeout",
+            Self::ClusterUnavailable => "cluster_unavailable",
+            Self::ReplicaBehind => "replica_behind",
             Self::InternalError => "internal_error",
             Self::Forbidden => "forbidden",
             Self::RateLimited => "rate_limited",
@@ -224,6 +232,8 @@ impl Code {
             | Self::VaultUnavailable
             | Self::ShuttingDown
             | Self::RequestTimeout
+            | Self::ClusterUnavailable
+            | Self::ReplicaBehind
             | Self::JournalUnavailable
             | Self::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
             // The same query may well finish on a less busy server: not the client's mistake,

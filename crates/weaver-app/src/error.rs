@@ -109,6 +109,11 @@ pub enum AppError {
     /// The vault is configured read-only.
     #[error("vault is read-only")]
     ReadOnly,
+    /// Cluster mode: the database that holds the vault cannot take the write (unreachable, or
+    /// the replica found its change log broken); nothing was written. The reason names no
+    /// credentials.
+    #[error("the cluster's database is unavailable: {0}")]
+    ClusterUnavailable(String),
     /// A patch operation cannot be applied.
     #[error(transparent)]
     Edit(#[from] weaver_core::EditError),

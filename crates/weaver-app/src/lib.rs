@@ -16,6 +16,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod changes;
 pub mod dto;
 mod error;
 mod journal;
@@ -30,6 +31,7 @@ mod watched;
 mod wire;
 mod write;
 
+pub use changes::{ChangeLog, Committed, FileChange, Planned, WriteMeta, Written};
 pub use error::AppError;
 pub use query::{
     Backlink, CONTEXT_BUDGET_BYTES, CONTEXT_LINE_BYTES, DETAIL_BACKLINKS, Neighbor, NoteDetails,
@@ -46,7 +48,7 @@ pub use vaultfs::VaultFs;
 pub use watch::{WatchHandle, WatchOptions, WatchStats, watch};
 pub use watched::WatchedVault;
 pub use weaver_search::{SearchHit, SearchQuery, SearchResults};
-pub use write::{DeleteOutcome, MoveOutcome, Precondition, RewrittenNote, WriteOutcome};
+pub use write::{DeleteOutcome, MoveOutcome, Precondition, RewrittenNote, WriteOutcome, Writer};
 
 impl Vault {
     /// Full-text search with filters.

@@ -394,6 +394,8 @@ pub struct Vault {
     generation: AtomicU64,
     read_only: bool,
     writes: Mutex<()>,
+    /// Cluster mode: where writes are committed (see `changes.rs`); unset on one machine.
+    log: std::sync::OnceLock<Arc<dyn crate::ChangeLog>>,
     events: broadcast::Sender<VaultEvent>,
     _lock: Option<std::fs::File>,
     /// The handle through which the in-vault cache folder is used (see `VaultFs::pin_cache_dir`).
@@ -560,6 +562,7 @@ impl Vault {
             generation: AtomicU64::new(generation),
             read_only: options.read_only,
             writes: Mutex::new(()),
+            log: std::sync::OnceLock::new(),
             events: broadcast::channel(EVENT_BUFFER).0,
             _lock: lock,
             _cache_handle: cache_handle,
@@ -649,6 +652,18 @@ impl Vault {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         })
+    }
+
+    /// Cluster mode: from now on every write is committed to `log` first (see `changes.rs`).
+    /// Set once, right after opening, before the vault serves writes; a second call is ignored
+    /// and returns false.
+    pub fn attach_log(&self, log: Arc<dyn crate::ChangeLog>) -> bool {
+        self.log.set(log).is_ok()
+    }
+
+    /// The change log writes are committed to, in cluster mode.
+    pub fn change_log(&self) -> Option<&Arc<dyn crate::ChangeLog>> {
+        self.log.get()
     }
 
     /// The full-text index.

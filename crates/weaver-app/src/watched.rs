@@ -35,13 +35,14 @@ impl std::fmt::Debug for WatchedVault {
 
 impl WatchedVault {
     /// Opens the vault `name` (blocking: the initial index), runs `before_watch` on it (a
-    /// subscriber that must see every change from the first one on), then starts the watcher.
+    /// subscriber that must see every change from the first one on), then starts the watcher (none
+    /// without `watch_options`: a cluster replica's copy changes only through the replica).
     /// A watcher that cannot start is logged and recorded in `watch_error`; the vault is still
     /// returned and answers queries.
     pub fn open(
         name: &str,
         options: &VaultOptions,
-        watch_options: WatchOptions,
+        watch_options: Option<WatchOptions>,
         before_watch: impl FnOnce(&Arc<Vault>) -> Result<(), AppError>,
     ) -> Result<Self, AppError> {
         let (vault, report) = Vault::open(options, &|_| {})?;
@@ -51,12 +52,15 @@ impl WatchedVault {
         };
         let vault = Arc::new(vault);
         before_watch(&vault)?;
-        let (watcher, watch_error) = match watch(Arc::clone(&vault), watch_options, |_| {}) {
-            Ok(handle) => (Some(handle), None),
-            Err(err) => {
-                tracing::error!(vault = %name, error = %err, "cannot watch the vault; serving it without live updates");
-                (None, Some(err.public_message()))
-            }
+        let (watcher, watch_error) = match watch_options {
+            None => (None, None),
+            Some(options) => match watch(Arc::clone(&vault), options, |_| {}) {
+                Ok(handle) => (Some(handle), None),
+                Err(err) => {
+                    tracing::error!(vault = %name, error = %err, "cannot watch the vault; serving it without live updates");
+                    (None, Some(err.public_message()))
+                }
+            },
         };
         Ok(Self {
             vault,

@@ -62,6 +62,7 @@ fn classify(err: &AppError) -> Code {
         AppError::HiddenPath(_) => Code::PathHidden,
         AppError::JournalUnavailable(_) => Code::JournalUnavailable,
         AppError::ReadOnly => Code::VaultReadOnly,
+        AppError::ClusterUnavailable(_) => Code::ClusterUnavailable,
         AppError::Edit(e) => match e {
             EditError::HeadingNotFound { .. } => Code::HeadingNotFound,
             EditError::HeadingAmbiguous { .. } => Code::HeadingAmbiguous,
@@ -155,6 +156,7 @@ fn public_message(err: &AppError) -> String {
         | AppError::JournalUnavailable(_)
         | AppError::Cancelled
         | AppError::ReadOnly
+        | AppError::ClusterUnavailable(_)
         | AppError::Edit(_) => err.to_string(),
     };
     weaver_core::clip(&message, MAX_MESSAGE_BYTES).into_owned()

@@ -23,13 +23,15 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use weaver_core::{
     EditOp, Resolver, RewrittenLink, VaultPath, apply_edits, content_hash, parse_note,
     rewrite_links,
 };
 
 use crate::AppError;
+use crate::changes::{FileChange, Planned, WriteMeta, Written};
 use crate::journal::{self, JournalRewrite, MoveJournal};
 use crate::vault::{Scope, Vault};
 use crate::vaultfs::{FsError, Replace, WriteError};
@@ -46,7 +48,7 @@ pub enum Precondition {
 }
 
 /// The result of a write.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WriteOutcome {
     /// The note written.
     pub path: VaultPath,
@@ -59,7 +61,7 @@ pub struct WriteOutcome {
 }
 
 /// Links changed in one note by a move.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RewrittenNote {
     /// The note whose links were rewritten (at its new path if it moved).
     pub path: VaultPath,
@@ -68,7 +70,7 @@ pub struct RewrittenNote {
 }
 
 /// The result of a move.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MoveOutcome {
     /// Every file moved, old and new path (one entry for a note, many for a folder).
     pub moved: Vec<(VaultPath, VaultPath)>,
@@ -77,7 +79,7 @@ pub struct MoveOutcome {
 }
 
 /// The result of a delete.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteOutcome {
     /// The note deleted.
     pub path: VaultPath,
@@ -85,55 +87,241 @@ pub struct DeleteOutcome {
     pub trashed_to: Option<VaultPath>,
 }
 
+/// A write computed against the vault as it is, before anything changes: executed on the files
+/// directly on one machine, or committed as [`FileChange`]s to the change log in cluster mode.
+enum Plan {
+    /// Create or replace one note.
+    Put {
+        path: VaultPath,
+        bytes: Vec<u8>,
+        expect: Expect,
+    },
+    /// Move a note or a folder, with the link rewrites in other notes.
+    Move {
+        from: VaultPath,
+        to: VaultPath,
+        journal: MoveJournal,
+        /// Every file that moves (one for a note, each file of a folder).
+        moves: Vec<(VaultPath, VaultPath)>,
+    },
+    /// Delete a note (into the trash unless `permanent`).
+    Delete {
+        path: VaultPath,
+        current: String,
+        aside: VaultPath,
+        permanent: bool,
+    },
+}
+
+/// What a planned put expects to find (an owned [`Replace`]).
+enum Expect {
+    Any,
+    Absent,
+    Matching(String),
+}
+
+impl Expect {
+    fn replace(&self) -> Replace<'_> {
+        match self {
+            Self::Any => Replace::Any,
+            Self::Absent => Replace::Absent,
+            Self::Matching(hash) => Replace::Matching(hash),
+        }
+    }
+}
+
+impl Plan {
+    /// The plan as file changes, for the change log.
+    fn into_changes(self) -> Vec<FileChange> {
+        match self {
+            Self::Put { path, bytes, .. } => vec![FileChange::Put { path, bytes }],
+            Self::Move { journal, moves, .. } => {
+                let mut changes: Vec<FileChange> = moves
+                    .into_iter()
+                    .map(|(from, to)| FileChange::Rename { from, to })
+                    .collect();
+                changes.extend(journal.rewrites.into_iter().filter_map(|r| {
+                    Some(FileChange::Put {
+                        path: VaultPath::normalize(&r.path).ok()?,
+                        bytes: r.after.into_bytes(),
+                    })
+                }));
+                changes
+            }
+            Self::Delete {
+                path,
+                permanent: true,
+                ..
+            } => vec![FileChange::Remove { path }],
+            Self::Delete { path, aside, .. } => vec![FileChange::Rename {
+                from: path,
+                to: aside,
+            }],
+        }
+    }
+}
+
 impl Vault {
+    /// Writes on behalf of a request: like [`Vault::write_note`] and the others, but recorded
+    /// with `meta` in cluster mode, and answered with the write's sequence number there.
+    pub fn writer<'a>(&'a self, meta: &'a WriteMeta) -> Writer<'a> {
+        Writer { vault: self, meta }
+    }
+
     /// Creates or replaces a note with `content` (UTF-8 Markdown).
-    #[tracing::instrument(name = "vault.write_note", skip_all, fields(note.path = %path))]
     pub fn write_note(
         &self,
         path: &str,
         content: &[u8],
         precondition: &Precondition,
     ) -> Result<WriteOutcome, AppError> {
-        let path = note_path(path)?;
-        std::str::from_utf8(content).map_err(|e| AppError::InvalidContent {
-            path: path.to_string(),
-            reason: format!("not valid UTF-8 at byte {}", e.valid_up_to()),
-        })?;
-        let _guard = self.write_guard()?;
-        let current = self.current_hash(&path)?;
-        let replace = match precondition {
-            Precondition::Any => Replace::Any,
-            Precondition::Absent => Replace::Absent,
-            Precondition::Matches(hash) => Replace::Matching(hash),
-        };
-        check(&path, &replace, current.as_deref())?;
-        let created = current.is_none();
-        self.put(&path, content, replace)?;
-        self.sync_after_write(vec![path.clone()]);
-        Ok(WriteOutcome {
-            path,
-            hash: content_hash(content),
-            created,
-            size: content.len() as u64,
-        })
+        let meta = WriteMeta::default();
+        Ok(self
+            .writer(&meta)
+            .write_note(path, content, precondition)?
+            .outcome)
     }
 
     /// Applies edit operations to a note, all or nothing. With `if_match`, the note must still
     /// have that hash; without, the edit applies to the current content, and a change made by
     /// another program between reading and writing is still detected.
-    #[tracing::instrument(name = "vault.patch_note", skip_all, fields(note.path = %path, ops = ops.len()))]
     pub fn patch_note(
         &self,
         path: &str,
         ops: &[EditOp],
         if_match: Option<&str>,
     ) -> Result<WriteOutcome, AppError> {
-        let path = note_path(path)?;
-        let _guard = self.write_guard()?;
-        let bytes = self.fs().read(&path).map_err(|e| self.fs_error(&path, e))?;
+        let meta = WriteMeta::default();
+        Ok(self.writer(&meta).patch_note(path, ops, if_match)?.outcome)
+    }
+
+    /// Moves or renames a note or a folder. With `update_links`, every wikilink, embed and
+    /// Markdown link that pointed at a moved file is rewritten in place, in every note.
+    ///
+    /// All or nothing: the move and its rewrites are journaled first; a failure part-way undoes
+    /// what was done, and a crash is finished on the next open.
+    pub fn move_note(
+        &self,
+        from: &str,
+        to: &str,
+        update_links: bool,
+        if_match: Option<&str>,
+    ) -> Result<MoveOutcome, AppError> {
+        let meta = WriteMeta::default();
+        Ok(self
+            .writer(&meta)
+            .move_note(from, to, update_links, if_match)?
+            .outcome)
+    }
+
+    /// Deletes a note: into the vault's `.trash/` (as Obsidian does) or permanently.
+    pub fn delete_note(
+        &self,
+        path: &str,
+        permanent: bool,
+        if_match: Option<&str>,
+    ) -> Result<DeleteOutcome, AppError> {
+        let meta = WriteMeta::default();
+        Ok(self
+            .writer(&meta)
+            .delete_note(path, permanent, if_match)?
+            .outcome)
+    }
+
+    /// Plans a write and carries it out: on the files, or through the change log in cluster
+    /// mode. The caller holds the write lock.
+    fn run<T: Serialize + DeserializeOwned>(
+        &self,
+        meta: &WriteMeta,
+        kind: &'static str,
+        mut plan: impl FnMut() -> Result<(Plan, T), AppError>,
+    ) -> Result<Written<T>, AppError> {
+        let Some(log) = self.change_log() else {
+            let (plan, outcome) = plan()?;
+            self.execute(plan)?;
+            return Ok(Written { outcome, seq: None });
+        };
+        let committed = log.commit(self, meta, kind, &mut || {
+            let (plan, outcome) = plan()?;
+            let outcome = serde_json::to_value(&outcome).map_err(|e| {
+                AppError::ClusterUnavailable(format!("cannot record the outcome: {e}"))
+            })?;
+            Ok(Planned {
+                changes: plan.into_changes(),
+                outcome,
+            })
+        })?;
+        let outcome = serde_json::from_value(committed.outcome).map_err(|e| {
+            AppError::ClusterUnavailable(format!("the recorded outcome cannot be read: {e}"))
+        })?;
+        Ok(Written {
+            outcome,
+            seq: Some(committed.seq),
+        })
+    }
+
+    /// Carries out a plan on the vault's files with the safe-write protocol (one machine: the
+    /// files are the truth, and other programs may change them meanwhile).
+    fn execute(&self, plan: Plan) -> Result<(), AppError> {
+        match plan {
+            Plan::Put {
+                path,
+                bytes,
+                expect,
+            } => {
+                self.put(&path, &bytes, expect.replace())?;
+                self.sync_after_write(vec![path]);
+                Ok(())
+            }
+            Plan::Move {
+                from, to, journal, ..
+            } => self.execute_move(&from, &to, journal),
+            Plan::Delete {
+                path,
+                current,
+                aside,
+                permanent,
+            } => self.execute_delete(&path, &current, &aside, permanent),
+        }
+    }
+
+    fn plan_write(
+        &self,
+        path: &VaultPath,
+        content: &[u8],
+        precondition: &Precondition,
+    ) -> Result<(Plan, WriteOutcome), AppError> {
+        let current = self.current_hash(path)?;
+        let expect = match precondition {
+            Precondition::Any => Expect::Any,
+            Precondition::Absent => Expect::Absent,
+            Precondition::Matches(hash) => Expect::Matching(hash.clone()),
+        };
+        check(path, &expect.replace(), current.as_deref())?;
+        let outcome = WriteOutcome {
+            path: path.clone(),
+            hash: content_hash(content),
+            created: current.is_none(),
+            size: content.len() as u64,
+        };
+        let plan = Plan::Put {
+            path: path.clone(),
+            bytes: content.to_vec(),
+            expect,
+        };
+        Ok((plan, outcome))
+    }
+
+    fn plan_patch(
+        &self,
+        path: &VaultPath,
+        ops: &[EditOp],
+        if_match: Option<&str>,
+    ) -> Result<(Plan, WriteOutcome), AppError> {
+        let bytes = self.fs().read(path).map_err(|e| self.fs_error(path, e))?;
         let hash = content_hash(&bytes);
         if let Some(expected) = if_match {
-            check(&path, &Replace::Matching(expected), Some(&hash))?;
+            check(path, &Replace::Matching(expected), Some(&hash))?;
         }
         let text = std::str::from_utf8(&bytes).map_err(|e| AppError::InvalidContent {
             path: path.to_string(),
@@ -142,45 +330,40 @@ impl Vault {
                 e.valid_up_to()
             ),
         })?;
-        let edited = apply_edits(&path, text, ops)?;
-        self.put(&path, edited.as_bytes(), Replace::Matching(&hash))?;
-        self.sync_after_write(vec![path.clone()]);
-        Ok(WriteOutcome {
-            path,
+        let edited = apply_edits(path, text, ops)?;
+        let outcome = WriteOutcome {
+            path: path.clone(),
             hash: content_hash(edited.as_bytes()),
             created: false,
             size: edited.len() as u64,
-        })
+        };
+        let plan = Plan::Put {
+            path: path.clone(),
+            bytes: edited.into_bytes(),
+            expect: Expect::Matching(hash),
+        };
+        Ok((plan, outcome))
     }
 
-    /// Moves or renames a note or a folder. With `update_links`, every wikilink, embed and
-    /// Markdown link that pointed at a moved file is rewritten in place, in every note.
-    ///
-    /// All or nothing: the move and its rewrites are journaled first; a failure part-way undoes
-    /// what was done, and a crash is finished on the next open.
-    #[tracing::instrument(name = "vault.move_note", skip_all, fields(from = %from, to = %to))]
-    pub fn move_note(
+    fn plan_move(
         &self,
-        from: &str,
-        to: &str,
+        from: &VaultPath,
+        to: &VaultPath,
         update_links: bool,
         if_match: Option<&str>,
-    ) -> Result<MoveOutcome, AppError> {
-        let from = visible_path(from)?;
-        let to = visible_path(to)?;
-        let _guard = self.write_guard()?;
-        let entry = match self.fs().stat(&from) {
+    ) -> Result<(Plan, MoveOutcome), AppError> {
+        let entry = match self.fs().stat(from) {
             Ok(Some(entry)) if entry.is_file() || entry.is_dir() => entry,
             Ok(Some(_)) => return Err(AppError::SymlinkNotAllowed(from.to_string())),
             Ok(None) | Err(FsError::NotFound) => {
-                return Err(not_found(&self.snapshot(), &from));
+                return Err(not_found(&self.snapshot(), from));
             }
-            Err(e) => return Err(self.fs_error(&from, e)),
+            Err(e) => return Err(self.fs_error(from, e)),
         };
-        match self.fs().stat(&to) {
+        match self.fs().stat(to) {
             Ok(None) | Err(FsError::NotFound) => {}
             Ok(Some(_)) => return Err(AppError::DestinationExists(to.to_string())),
-            Err(e) => return Err(self.fs_error(&to, e)),
+            Err(e) => return Err(self.fs_error(to, e)),
         }
         if to.as_str().starts_with(&format!("{}/", from.as_str())) {
             return Err(AppError::InvalidMove {
@@ -212,8 +395,8 @@ impl Vault {
                 });
             }
             if let Some(expected) = if_match {
-                let current = self.current_hash(&from)?;
-                check(&from, &Replace::Matching(expected), current.as_deref())?;
+                let current = self.current_hash(from)?;
+                check(from, &Replace::Matching(expected), current.as_deref())?;
             }
             HashMap::from([(from.clone(), to.clone())])
         };
@@ -279,7 +462,7 @@ impl Vault {
                     &resolves_to,
                 );
                 if !rewrite.changed.is_empty() {
-                    same_links_after(&record.path, &parsed.links, &rewrite.text, &from, &to)?;
+                    same_links_after(&record.path, &parsed.links, &rewrite.text, from, to)?;
                     rewrites.push((
                         JournalRewrite {
                             path: new_path.to_string(),
@@ -293,13 +476,43 @@ impl Vault {
                 }
             }
         }
-
-        // The intent first: after a crash from here on, the next open finishes the move.
-        let mut journal = MoveJournal::new(
+        let journal = MoveJournal::new(
             from.to_string(),
             to.to_string(),
             rewrites.iter().map(|(r, _)| r.clone()).collect(),
         );
+        let rewritten = rewrites
+            .into_iter()
+            .filter_map(|(r, links)| {
+                Some(RewrittenNote {
+                    path: VaultPath::normalize(&r.path).ok()?,
+                    links,
+                })
+            })
+            .collect();
+        let mut moved: Vec<(VaultPath, VaultPath)> = moves.into_iter().collect();
+        moved.sort();
+        let outcome = MoveOutcome {
+            moved: moved.clone(),
+            rewritten,
+        };
+        let plan = Plan::Move {
+            from: from.clone(),
+            to: to.clone(),
+            journal,
+            moves: moved,
+        };
+        Ok((plan, outcome))
+    }
+
+    /// A planned move on the files: journaled first; a failure part-way is rolled back.
+    fn execute_move(
+        &self,
+        from: &VaultPath,
+        to: &VaultPath,
+        mut journal: MoveJournal,
+    ) -> Result<(), AppError> {
+        // The intent first: after a crash from here on, the next open finishes the move.
         let mut handle = journal::begin(self.fs(), &journal)?;
         let applied = journal::apply_forward(self.fs(), &journal);
         let mut touched: Vec<VaultPath> = vec![from.clone(), to.clone()];
@@ -328,67 +541,70 @@ impl Vault {
         }
         handle.finish(self.fs());
         self.sync_after_write(touched);
-        let rewritten = rewrites
-            .into_iter()
-            .filter_map(|(r, links)| {
-                Some(RewrittenNote {
-                    path: VaultPath::normalize(&r.path).ok()?,
-                    links,
-                })
-            })
-            .collect();
-        let mut moved: Vec<(VaultPath, VaultPath)> = moves.into_iter().collect();
-        moved.sort();
-        Ok(MoveOutcome { moved, rewritten })
+        Ok(())
     }
 
-    /// Deletes a note: into the vault's `.trash/` (as Obsidian does) or permanently.
-    #[tracing::instrument(name = "vault.delete_note", skip_all, fields(note.path = %path, permanent))]
-    pub fn delete_note(
+    fn plan_delete(
         &self,
-        path: &str,
+        path: &VaultPath,
         permanent: bool,
         if_match: Option<&str>,
-    ) -> Result<DeleteOutcome, AppError> {
-        let path = note_path(path)?;
-        let _guard = self.write_guard()?;
-        let Some(current) = self.current_hash(&path)? else {
-            return Err(not_found(&self.snapshot(), &path));
+    ) -> Result<(Plan, DeleteOutcome), AppError> {
+        let Some(current) = self.current_hash(path)? else {
+            return Err(not_found(&self.snapshot(), path));
         };
         if let Some(expected) = if_match {
-            check(&path, &Replace::Matching(expected), Some(&current))?;
+            check(path, &Replace::Matching(expected), Some(&current))?;
         }
-        // Out of the way first (a rename, atomic), then check that what moved is the version
-        // the caller meant: an edit that landed meanwhile is put back and reported as a conflict.
         let aside = if permanent {
-            self.fs().aside_name(&path)
+            self.fs().aside_name(path)
         } else {
-            self.trash_slot(&path)?
+            self.trash_slot(path)?
         };
+        let outcome = DeleteOutcome {
+            path: path.clone(),
+            trashed_to: (!permanent).then(|| aside.clone()),
+        };
+        let plan = Plan::Delete {
+            path: path.clone(),
+            current,
+            aside,
+            permanent,
+        };
+        Ok((plan, outcome))
+    }
+
+    /// A planned delete on the files: out of the way first (a rename, atomic), then a check
+    /// that what moved is the version the caller meant: an edit that landed meanwhile is put
+    /// back and reported as a conflict.
+    fn execute_delete(
+        &self,
+        path: &VaultPath,
+        current: &str,
+        aside: &VaultPath,
+        permanent: bool,
+    ) -> Result<(), AppError> {
         self.fs()
-            .rename(&path, &aside)
-            .map_err(|e| self.fs_error(&path, e))?;
-        let moved = self.fs().read(&aside).ok().map(|b| content_hash(&b));
-        if moved.as_deref() != Some(current.as_str()) {
-            if let Err(error) = self.fs().rename(&aside, &path) {
+            .rename(path, aside)
+            .map_err(|e| self.fs_error(path, e))?;
+        let moved = self.fs().read(aside).ok().map(|b| content_hash(&b));
+        if moved.as_deref() != Some(current) {
+            if let Err(error) = self.fs().rename(aside, path) {
                 tracing::error!(note = %path, aside = %aside, %error, "cannot restore a note changed during its delete");
             }
             return Err(AppError::Conflict {
                 path: path.to_string(),
-                expected: current,
+                expected: current.to_owned(),
                 actual: moved,
             });
         }
-        let trashed_to = if permanent {
+        if permanent {
             self.fs()
-                .remove_file(&aside)
-                .map_err(|e| self.fs_error(&path, e))?;
-            None
-        } else {
-            Some(aside)
-        };
+                .remove_file(aside)
+                .map_err(|e| self.fs_error(path, e))?;
+        }
         self.sync_after_write(vec![path.clone()]);
-        Ok(DeleteOutcome { path, trashed_to })
+        Ok(())
     }
 
     /// A free name under `.trash/` for `path`: the same relative path, numbered if taken.
@@ -499,6 +715,82 @@ impl Vault {
         if let Err(error) = self.sync(&Scope::Paths(paths)) {
             tracing::warn!(%error, "the write landed but the index could not be updated; it is repaired later");
         }
+    }
+}
+
+/// Writes on behalf of one request ([`Vault::writer`]): each method validates its input, takes
+/// the vault's write lock and plans and carries out the write.
+#[derive(Debug)]
+pub struct Writer<'a> {
+    vault: &'a Vault,
+    meta: &'a WriteMeta,
+}
+
+impl Writer<'_> {
+    /// See [`Vault::write_note`].
+    #[tracing::instrument(name = "vault.write_note", skip_all, fields(note.path = %path))]
+    pub fn write_note(
+        &self,
+        path: &str,
+        content: &[u8],
+        precondition: &Precondition,
+    ) -> Result<Written<WriteOutcome>, AppError> {
+        let path = note_path(path)?;
+        std::str::from_utf8(content).map_err(|e| AppError::InvalidContent {
+            path: path.to_string(),
+            reason: format!("not valid UTF-8 at byte {}", e.valid_up_to()),
+        })?;
+        let _guard = self.vault.write_guard()?;
+        self.vault.run(self.meta, "write", || {
+            self.vault.plan_write(&path, content, precondition)
+        })
+    }
+
+    /// See [`Vault::patch_note`].
+    #[tracing::instrument(name = "vault.patch_note", skip_all, fields(note.path = %path, ops = ops.len()))]
+    pub fn patch_note(
+        &self,
+        path: &str,
+        ops: &[EditOp],
+        if_match: Option<&str>,
+    ) -> Result<Written<WriteOutcome>, AppError> {
+        let path = note_path(path)?;
+        let _guard = self.vault.write_guard()?;
+        self.vault.run(self.meta, "patch", || {
+            self.vault.plan_patch(&path, ops, if_match)
+        })
+    }
+
+    /// See [`Vault::move_note`].
+    #[tracing::instrument(name = "vault.move_note", skip_all, fields(from = %from, to = %to))]
+    pub fn move_note(
+        &self,
+        from: &str,
+        to: &str,
+        update_links: bool,
+        if_match: Option<&str>,
+    ) -> Result<Written<MoveOutcome>, AppError> {
+        let from = visible_path(from)?;
+        let to = visible_path(to)?;
+        let _guard = self.vault.write_guard()?;
+        self.vault.run(self.meta, "move", || {
+            self.vault.plan_move(&from, &to, update_links, if_match)
+        })
+    }
+
+    /// See [`Vault::delete_note`].
+    #[tracing::instrument(name = "vault.delete_note", skip_all, fields(note.path = %path, permanent))]
+    pub fn delete_note(
+        &self,
+        path: &str,
+        permanent: bool,
+        if_match: Option<&str>,
+    ) -> Result<Written<DeleteOutcome>, AppError> {
+        let path = note_path(path)?;
+        let _guard = self.vault.write_guard()?;
+        self.vault.run(self.meta, "delete", || {
+            self.vault.plan_delete(&path, permanent, if_match)
+        })
     }
 }
 

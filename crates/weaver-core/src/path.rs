@@ -69,9 +69,28 @@ pub enum PathError {
 }
 
 /// A normalised path relative to the vault root, such as `Projects/Plan.md`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(transparent)]
+///
+/// Deserialising validates like [`VaultPath::normalize`] (reserved folders such as `.trash`
+/// are allowed: a replica applies the trash like any other file).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct VaultPath(String);
+
+impl TryFrom<String> for VaultPath {
+    type Error = PathError;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::normalize(&raw)
+    }
+}
+
+impl From<VaultPath> for String {
+    fn from(path: VaultPath) -> Self {
+        path.0
+    }
+}
 
 impl VaultPath {
     /// Normalises and validates `raw`: backslashes become slashes, `.` segments and repeated

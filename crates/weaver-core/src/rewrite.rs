@@ -32,7 +32,7 @@ pub struct Rewrite {
 }
 
 /// One rewritten link.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RewrittenLink {
     /// Line of the change (of the link, or of its reference definition).
     pub line: u32,

@@ -228,15 +228,17 @@ fn open_local(options: VaultOptions, name: &str) -> anyhow::Result<(LocalBackend
     std::thread::Builder::new()
         .name("weaver-open".to_owned())
         .spawn(move || {
-            let opened = WatchedVault::open(&name, &options, WatchOptions::default(), |_| Ok(()))
-                .map(|open| {
-                    tracing::info!(notes = open.vault.snapshot().notes().len(), "vault ready");
-                    let vault = Arc::clone(&open.vault);
-                    if let Ok(mut slot) = keep.lock() {
-                        *slot = Some(open);
-                    }
-                    vault
-                });
+            let opened =
+                WatchedVault::open(&name, &options, Some(WatchOptions::default()), |_| Ok(())).map(
+                    |open| {
+                        tracing::info!(notes = open.vault.snapshot().notes().len(), "vault ready");
+                        let vault = Arc::clone(&open.vault);
+                        if let Ok(mut slot) = keep.lock() {
+                            *slot = Some(open);
+                        }
+                        vault
+                    },
+                );
             slot.set(opened);
         })
         .context("cannot start the vault thread")?;

@@ -133,11 +133,12 @@ fn a_watched_vault_sees_changes_until_it_stops_watching() {
     let mut options = weaver_app::VaultOptions::new(dir.path());
     options.in_memory = true;
     let mut subscribed = None;
-    let open = weaver_app::WatchedVault::open("notes", &options, WatchOptions::default(), |v| {
-        subscribed = Some(v.subscribe());
-        Ok(())
-    })
-    .unwrap();
+    let open =
+        weaver_app::WatchedVault::open("notes", &options, Some(WatchOptions::default()), |v| {
+            subscribed = Some(v.subscribe());
+            Ok(())
+        })
+        .unwrap();
     assert_eq!(open.watch_error, None);
     assert_eq!(open.cache_error, None);
     let mut changes = subscribed.unwrap();
@@ -154,7 +155,7 @@ fn a_watched_vault_sees_changes_until_it_stops_watching() {
     assert!(open.watch_stats().is_none());
 
     let refused =
-        weaver_app::WatchedVault::open("notes", &options, WatchOptions::default(), |_| {
+        weaver_app::WatchedVault::open("notes", &options, Some(WatchOptions::default()), |_| {
             Err(weaver_app::AppError::Cancelled)
         });
     assert!(matches!(refused, Err(weaver_app::AppError::Cancelled)));
