@@ -73,8 +73,12 @@ pub struct Config {
     pub mcp: McpConfig,
     /// Trace export.
     pub tracing: TracingConfig,
-    /// The vaults served, by name (`[a-z0-9_-]+`).
+    /// The vaults served, by name (`[a-z0-9_-]+`). Empty in cluster mode: the vaults are
+    /// the database's.
     pub vaults: BTreeMap<String, VaultConfig>,
+    /// Cluster mode (`[cluster]`, `WEAVER__CLUSTER__*`): PostgreSQL holds the vaults and this
+    /// server is one of its replicas. Absent: the files on disk are the truth.
+    pub cluster: Option<weaver_cluster::ClusterConfig>,
 }
 
 /// `[server]`
@@ -347,7 +351,17 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
             return invalid("mcp.api_key_hashes", &reason);
         }
     }
-    if config.vaults.is_empty() {
+    if let Some(cluster) = &config.cluster {
+        if let Some(problem) = cluster.problem() {
+            return invalid("cluster", &problem);
+        }
+        if !config.vaults.is_empty() {
+            return invalid(
+                "vaults",
+                "in cluster mode the vaults are the database's (`weaver cluster import DIR`); remove `[vaults]` and `--vault`",
+            );
+        }
+    } else if config.vaults.is_empty() {
         return invalid(
             "vaults",
             "no vault configured: pass `--vault PATH` or add a `[vaults.NAME]` section with a `path`",

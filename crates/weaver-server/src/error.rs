@@ -34,6 +34,18 @@ pub enum ApiError {
     /// The server is stopping.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// Cluster mode: `Weaver-Min-Seq` asked for an entry this replica has not applied in time.
+    #[error(
+        "this replica has applied vault `{vault}` up to entry {applied}, not yet {wanted}; retry (another replica may have it)"
+    )]
+    ReplicaBehind {
+        /// The vault.
+        vault: String,
+        /// The sequence asked for.
+        wanted: u64,
+        /// The sequence applied.
+        applied: u64,
+    },
     /// A query-string parameter is missing, unknown or malformed.
     #[error("invalid query string: {0}")]
     InvalidQuery(String),
@@ -83,6 +95,7 @@ impl ApiError {
             Self::VaultNotReady(_) => Code::VaultNotReady,
             Self::VaultUnavailable { .. } => Code::VaultUnavailable,
             Self::ShuttingDown => Code::ShuttingDown,
+            Self::ReplicaBehind { .. } => Code::ReplicaBehind,
             Self::InvalidQuery(_) => Code::InvalidQuery,
             Self::InvalidArgument(_) => Code::InvalidArgument,
             Self::RouteNotFound { .. } => Code::RouteNotFound,

@@ -113,6 +113,10 @@ pub async fn run(
         .context("the listener has no address")?;
     let state = AppState::new(config, metrics::install(), shutdown.clone());
     state.vaults.apply(&state.config.load(), false);
+    let follower = state
+        .cluster
+        .clone()
+        .map(|replica| start_replica(&state, replica));
     let reload = reload::spawn(state.clone(), loader, log, shutdown.clone());
     let app = app(&state);
     tracing::info!(addr = %addr, "listening");
@@ -133,9 +137,43 @@ pub async fn run(
     }
     tracing::info!("closing vaults");
     reload.abort();
+    if let Some(replica) = &state.cluster {
+        replica.stop();
+    }
+    if let Some(follower) = follower {
+        follower.abort();
+    }
     state.vaults.close_all().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Cluster mode: connects to the database in the background (retrying with back-off; the
+/// server listens and is unready meanwhile), then opens the database's vaults over their local
+/// copies and follows the log.
+fn start_replica(
+    state: &AppState,
+    replica: std::sync::Arc<weaver_cluster::Replica>,
+) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    tracing::info!(cluster = ?replica.config(), "cluster mode: this server is a replica");
+    tokio::spawn(async move {
+        let connecting = std::sync::Arc::clone(&replica);
+        match tokio::task::spawn_blocking(move || connecting.connect()).await {
+            Ok(Ok(names)) => {
+                tracing::info!(vaults = ?names, "cluster: connected to the database");
+                state.vaults.apply(&state.config.load(), false);
+                let following = std::sync::Arc::clone(&replica);
+                if let Err(error) = following.spawn_follower() {
+                    tracing::error!(%error, "cluster: cannot start following the log");
+                }
+            }
+            Ok(Err(error)) => {
+                tracing::error!(%error, "cluster: cannot use the database; the replica stays unready");
+            }
+            Err(error) => tracing::error!(%error, "cluster: connecting panicked"),
+        }
+    })
 }
 
 /// The whole application: API, documentation, operations, fallbacks, layers.

@@ -8,7 +8,11 @@
 //! 5. panics become a 500 `internal_error` JSON answer;
 //! 6. timeout: `server.request_timeout_secs` until the response head, else 503
 //!    `request_timeout` (streams such as SSE are not cut once started);
-//! 7. body limit: `server.max_body_bytes`, else 413 `body_too_large`.
+//! 7. body limit: `server.max_body_bytes`, else 413 `body_too_large`;
+//! 8. cluster mode: a request under `/api/v1/vaults/{name}/` with `Weaver-Min-Seq: N` waits
+//!    (at most `cluster.max_staleness_ms`) until this replica has applied entry `N` of that
+//!    vault's log, else 503 `replica_behind` (read-your-writes across replicas). Without
+//!    cluster mode the header is accepted and needs no wait: there is one copy.
 //!
 //! Timeout and body limit read the live configuration on every request, so a reload applies to
 //! the next request. The body limit is the only one: axum's own default limit (2 MiB, answered
@@ -39,6 +43,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Wraps `router` in every layer.
 pub fn layers(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     router
+        .layer(from_fn_with_state(state.clone(), min_seq))
         .layer(DefaultBodyLimit::disable())
         .layer(from_fn_with_state(state.clone(), limit_body))
         .layer(from_fn_with_state(state.clone(), timeout))
@@ -59,6 +64,48 @@ pub fn layers(router: Router<AppState>, state: &AppState) -> Router<AppState> {
             header::COOKIE,
         ]))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The request header naming the log entry a read must see (cluster mode).
+pub const WEAVER_MIN_SEQ: &str = "weaver-min-seq";
+
+async fn min_seq(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(replica) = &state.cluster else {
+        return next.run(req).await;
+    };
+    let Some(value) = req.headers().get(WEAVER_MIN_SEQ) else {
+        return next.run(req).await;
+    };
+    let Some(wanted) = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    else {
+        return ApiError::InvalidArgument(
+            "`Weaver-Min-Seq` must be a non-negative integer".to_owned(),
+        )
+        .into_response();
+    };
+    let vault = req
+        .uri()
+        .path()
+        .strip_prefix("/api/v1/vaults/")
+        .and_then(|rest| rest.split('/').next())
+        .map(str::to_owned);
+    if let Some(vault) = vault {
+        let wait = replica.config().max_staleness();
+        if let Some(applied) = replica.wait_applied(&vault, wanted, wait).await
+            && applied < wanted
+        {
+            return ApiError::ReplicaBehind {
+                vault,
+                wanted,
+                applied,
+            }
+            .into_response();
+        }
+    }
+    next.run(req).await
 }
 
 fn make_span(req: &Request) -> Span {

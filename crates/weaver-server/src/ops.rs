@@ -45,10 +45,67 @@ pub async fn livez() -> Json<Liveness> {
 /// Readiness, with every vault's state.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
-    /// `ready`, `opening` (a vault's initial index is not done) or `shutting_down`.
+    /// `ready`, `opening` (a vault's initial index is not done), `behind` (cluster mode: not
+    /// connected, or not caught up with the log) or `shutting_down`.
     pub status: String,
     /// By vault name.
     pub vaults: BTreeMap<String, VaultReadiness>,
+    /// Cluster mode: the replica's place in the change log (ready only while every vault is
+    /// caught up within `cluster.max_staleness_ms`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterReadiness>,
+}
+
+/// A cluster replica's place in the change log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClusterReadiness {
+    /// This replica's id (`cluster.replica_id`).
+    pub replica_id: String,
+    /// Connected, every vault open and caught up within `cluster.max_staleness_ms`.
+    pub ready: bool,
+    /// Why it is not ready, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Each vault's place in its log.
+    pub vaults: Vec<ClusterVaultReadiness>,
+}
+
+/// One vault's place in its change log on this replica.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClusterVaultReadiness {
+    /// The vault.
+    pub name: String,
+    /// The last entry applied to this replica's copy.
+    pub applied: u64,
+    /// The head last seen in the database.
+    pub head: u64,
+    /// Milliseconds since the copy was last known to be caught up (absent: never).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_ms: Option<u64>,
+    /// Why the copy stopped following the log, if it did (restart the replica to rebuild it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken: Option<String>,
+}
+
+impl From<weaver_cluster::ReplicaStatus> for ClusterReadiness {
+    fn from(s: weaver_cluster::ReplicaStatus) -> Self {
+        Self {
+            replica_id: s.replica_id,
+            ready: s.ready,
+            reason: s.reason,
+            vaults: s
+                .vaults
+                .into_iter()
+                .map(|v| ClusterVaultReadiness {
+                    name: v.name,
+                    applied: v.applied,
+                    head: v.head,
+                    stale_ms: v.stale_ms,
+                    broken: v.broken,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One vault's readiness.
@@ -82,8 +139,14 @@ pub struct VaultReadiness {
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let shutting_down = state.shutdown.is_cancelled();
     let opened = state.vaults.all_opened();
+    let cluster: Option<ClusterReadiness> = state
+        .cluster
+        .as_ref()
+        .map(|replica| replica.status().into());
     let status = if shutting_down {
         "shutting_down"
+    } else if cluster.as_ref().is_some_and(|c| !c.ready) {
+        "behind"
     } else if opened {
         "ready"
     } else {
@@ -113,6 +176,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         Json(Readiness {
             status: status.to_owned(),
             vaults,
+            cluster,
         }),
     )
 }

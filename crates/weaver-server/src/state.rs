@@ -23,6 +23,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Cancelled when the server starts shutting down.
     pub shutdown: CancellationToken,
+    /// Cluster mode: this server as a replica of the database.
+    pub cluster: Option<Arc<weaver_cluster::Replica>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -36,11 +38,13 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// State for `config`, with no vault opened yet.
     pub fn new(config: Config, metrics: PrometheusHandle, shutdown: CancellationToken) -> Self {
+        let cluster = config.cluster.clone().map(weaver_cluster::Replica::new);
         Self {
             config: Arc::new(ArcSwap::from_pointee(config)),
-            vaults: Arc::new(Vaults::new(shutdown.clone())),
+            vaults: Arc::new(Vaults::new(shutdown.clone(), cluster.clone())),
             metrics,
             shutdown,
+            cluster,
         }
     }
 

@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 use weaver_app::{SyncReport, Vault, WatchedVault};
+use weaver_cluster::Replica;
 
 use super::error::ApiError;
 use super::events::{VaultEvent, VaultEvents};
@@ -107,15 +108,39 @@ impl VaultEntry {
 pub struct Vaults {
     map: RwLock<BTreeMap<String, Arc<VaultEntry>>>,
     shutdown: CancellationToken,
+    /// Cluster mode: the vaults are the database's, each opened over its local copy.
+    cluster: Option<Arc<Replica>>,
 }
 
 impl Vaults {
     /// No vaults yet; `shutdown` closes every vault's event streams.
-    pub fn new(shutdown: CancellationToken) -> Self {
+    pub fn new(shutdown: CancellationToken, cluster: Option<Arc<Replica>>) -> Self {
         Self {
             map: RwLock::new(BTreeMap::new()),
             shutdown,
+            cluster,
         }
+    }
+
+    /// `config` with, in cluster mode, the database's vaults (once known) in `vaults`, each
+    /// over its local copy under `cluster.data_dir`.
+    fn effective(&self, config: &Config) -> Config {
+        let Some(replica) = &self.cluster else {
+            return config.clone();
+        };
+        let mut config = config.clone();
+        let cluster = replica.config();
+        config.vaults = replica
+            .vault_names()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|name| {
+                let mut vault = VaultConfig::at(cluster.vault_dir(&name));
+                vault.cache_dir = Some(cluster.cache_dir(&name));
+                (name, vault)
+            })
+            .collect();
+        config
     }
 
     /// The vault called `name`.
@@ -148,6 +173,7 @@ impl Vaults {
     /// changed in a way that needs it. Returns at once; opening and closing run in the
     /// background.
     pub fn apply(&self, config: &Config, retry_failed: bool) {
+        let config = &self.effective(config);
         let mut to_open = Vec::new();
         let mut to_close = Vec::new();
         {
@@ -194,17 +220,18 @@ impl Vaults {
             }
         }
         for entry in to_close {
-            tokio::spawn(close(entry));
+            tokio::spawn(close(entry, self.cluster.clone()));
         }
         for (entry, replaced) in to_open {
             let watch = config.watch.clone();
+            let cluster = self.cluster.clone();
             tokio::spawn(async move {
                 // The old vault must let go of the cache (its lock file) before the new one
                 // opens it, or the new one would fall back to an in-memory cache.
                 if let Some(old) = replaced {
-                    close(old).await;
+                    close(old, cluster.clone()).await;
                 }
-                open(entry, watch).await;
+                open(entry, watch, cluster).await;
             });
         }
     }
@@ -219,13 +246,16 @@ impl Vaults {
             };
             std::mem::take(&mut *map).into_values().collect()
         };
-        let closing: Vec<_> = entries.into_iter().map(close).collect();
+        let closing: Vec<_> = entries
+            .into_iter()
+            .map(|e| close(e, self.cluster.clone()))
+            .collect();
         futures_util::future::join_all(closing).await;
     }
 }
 
 /// Opens `entry`'s vault on a blocking thread and starts its watcher.
-async fn open(entry: Arc<VaultEntry>, watch: WatchConfig) {
+async fn open(entry: Arc<VaultEntry>, watch: WatchConfig, cluster: Option<Arc<Replica>>) {
     let started = Instant::now();
     let config = match entry.config.read() {
         Ok(c) => c.clone(),
@@ -233,8 +263,10 @@ async fn open(entry: Arc<VaultEntry>, watch: WatchConfig) {
     };
     tracing::info!(vault = %entry.name, path = %config.path.display(), "opening vault");
     let for_open = Arc::clone(&entry);
-    let opened =
-        tokio::task::spawn_blocking(move || open_blocking(&for_open, &config, &watch)).await;
+    let opened = tokio::task::spawn_blocking(move || {
+        open_blocking(&for_open, &config, &watch, cluster.as_ref())
+    })
+    .await;
     let open = match opened {
         Ok(Ok(open)) => open,
         Ok(Err(err)) => {
@@ -301,13 +333,24 @@ fn open_blocking(
     entry: &Arc<VaultEntry>,
     config: &VaultConfig,
     watch: &WatchConfig,
+    cluster: Option<&Arc<Replica>>,
 ) -> Result<Arc<WatchedVault>, weaver_app::AppError> {
     let name = entry.name.clone();
     let events = entry.events.clone();
+    // Cluster mode: the copy is made equal to the database first; nothing but the replica
+    // writes it, so it is not watched.
+    let head = cluster
+        .map(|replica| replica.bootstrap(&entry.name))
+        .transpose()?;
+    let watch_options = if cluster.is_some() {
+        None
+    } else {
+        Some(watch.options())
+    };
     let open = WatchedVault::open(
         &entry.name,
         &config.open_options(),
-        watch.options(),
+        watch_options,
         |vault| {
             let weak: Weak<Vault> = Arc::downgrade(vault);
             // Every sync with changes, whatever caused it (the watcher, an API or MCP write, a
@@ -337,6 +380,9 @@ fn open_blocking(
                 })
         },
     )?;
+    if let (Some(replica), Some(head)) = (cluster, head) {
+        replica.follow(&entry.name, &open.vault, head);
+    }
     Ok(Arc::new(open))
 }
 
@@ -357,7 +403,10 @@ fn synced(name: &str, events: &VaultEvents, vault: &Weak<Vault>, report: &SyncRe
 
 /// Marks `entry` closed, ends its event streams, then stops its watcher and drops its vault on a
 /// blocking thread.
-async fn close(entry: Arc<VaultEntry>) {
+async fn close(entry: Arc<VaultEntry>, cluster: Option<Arc<Replica>>) {
+    if let Some(replica) = &cluster {
+        replica.unfollow(&entry.name);
+    }
     entry.closed.cancel();
     let previous = entry.set_state(VaultState::Closed);
     metrics::vault_closed(&entry.name);

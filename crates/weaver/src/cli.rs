@@ -100,6 +100,54 @@ pub enum Command {
     /// The authenticated front door: /api to `weaver serve`, /mcp to `weaver mcp --http`, with
     /// API keys or JWTs, per-vault roles, rate limits and TLS; `keys` manages its API keys
     Gateway(weaver_gateway::cli::GatewayArgs),
+    /// Cluster mode's database: import a folder as a vault, export a vault to a folder, list
+    /// the vaults
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+/// `weaver cluster`.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Import the folder DIR as a vault (a new vault, or one log entry with the differences,
+    /// which every replica follows)
+    Import {
+        /// The vault folder
+        dir: PathBuf,
+        #[command(flatten)]
+        db: ClusterDb,
+        /// The vault's name
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
+    /// Write every file of a vault into DIR (new or empty)
+    Export {
+        /// The folder to write
+        dir: PathBuf,
+        #[command(flatten)]
+        db: ClusterDb,
+        /// The vault's name
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
+    /// The vaults in the database with their log heads
+    List {
+        #[command(flatten)]
+        db: ClusterDb,
+    },
+}
+
+/// Where the cluster's database is.
+#[derive(Debug, Args)]
+pub struct ClusterDb {
+    /// A libpq URL, such as postgresql://weaver@db/weaver (several hosts allowed)
+    #[arg(
+        long,
+        env = "WEAVER__CLUSTER__POSTGRES_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub postgres_url: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,61 @@ use crate::cli::{Cli, Command, Global, GraphCommand, SearchArgs};
 use crate::output::{self, Out};
 use weaver_api::dates::parse_date;
 
+/// `weaver cluster ...`.
+fn cluster(out: &Out, cmd: crate::cli::ClusterCommand) -> anyhow::Result<ExitCode> {
+    use crate::cli::ClusterCommand;
+    match cmd {
+        ClusterCommand::Import { dir, db, name } => {
+            let report = weaver_cluster::files::import(&db.postgres_url, &dir, &name)?;
+            if out.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "vault `{}`: {} added, {} changed, {} removed, {} unchanged{}",
+                    report.vault,
+                    report.added,
+                    report.changed,
+                    report.removed,
+                    report.unchanged,
+                    report
+                        .seq
+                        .map(|s| format!(" (log entry {s})"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        ClusterCommand::Export { dir, db, name } => {
+            let report = weaver_cluster::files::export(&db.postgres_url, &dir, &name)?;
+            if out.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "vault `{}`: {} files written to {} (log entry {})",
+                    report.vault,
+                    report.files,
+                    dir.display(),
+                    report.seq
+                );
+            }
+        }
+        ClusterCommand::List { db } => {
+            let vaults = weaver_cluster::files::list(&db.postgres_url)?;
+            if out.json {
+                let list: Vec<_> = vaults
+                    .iter()
+                    .map(|(name, head)| serde_json::json!({"name": name, "head": head}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for (name, head) in vaults {
+                    println!("{name}\t{head}");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs one command; `Ok` carries the exit status (1 when `check` finds problems).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let out = Out {
@@ -48,6 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             return weaver_gateway::command(&output, &args);
         }
+        Command::Cluster(cmd) => return cluster(&out, cmd),
         Command::Keys(crate::cli::KeysCommand::Create) => {
             let key = weaver_service::keys::generate()?;
             let hash = weaver_service::keys::hash(&key);

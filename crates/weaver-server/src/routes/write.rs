@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use weaver_api::dto::{DeleteResult, MoveRequest, MoveResult, WriteResult};
-use weaver_app::{AppError, Precondition, WriteOutcome};
+use weaver_app::{AppError, Precondition, WriteMeta, WriteOutcome, Written};
 use weaver_core::EditOp;
 
 use super::notes::NOTE;
@@ -36,7 +36,33 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-fn written(outcome: WriteOutcome, label: &'static str) -> Response {
+/// The response header with a write's sequence number in the change log (cluster mode).
+pub const WEAVER_SEQ: &str = "weaver-seq";
+
+/// Who makes a write: the request's id (set by the request-id layer when the client sent none),
+/// so a retry with the same id is done once in cluster mode.
+fn write_meta(headers: &HeaderMap) -> WriteMeta {
+    WriteMeta {
+        request_id: headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(200).collect()),
+        actor: None,
+    }
+}
+
+/// Adds `Weaver-Seq` to a write's response in cluster mode.
+fn with_seq(mut response: Response, seq: Option<u64>) -> Response {
+    if let Some(seq) = seq {
+        response
+            .headers_mut()
+            .insert(WEAVER_SEQ, HeaderValue::from(seq));
+    }
+    response
+}
+
+fn written(written: Written<WriteOutcome>, label: &'static str) -> Response {
+    let Written { outcome, seq } = written;
     let status = if outcome.created {
         StatusCode::CREATED
     } else {
@@ -48,7 +74,7 @@ fn written(outcome: WriteOutcome, label: &'static str) -> Response {
         response.headers_mut().insert(header::ETAG, etag);
     }
     response.extensions_mut().insert(RouteLabel(label));
-    response
+    with_seq(response, seq)
 }
 
 /// The hash in an `If-Match` header: quotes and a weak prefix removed; `*` means "any".
@@ -131,8 +157,10 @@ pub async fn put_note(
             Precondition::Absent
         };
         let name = vault.clone();
+        let meta = write_meta(&headers);
         let outcome = blocking(move || {
             open.vault
+                .writer(&meta)
                 .write_note(&path, &body, &precondition)
                 .map_err(|err| match (err, &precondition) {
                     (AppError::AlreadyExists(p), Precondition::Absent)
@@ -213,9 +241,15 @@ pub async fn patch_note(
         let expected = if_match(&headers)?;
         let ops = request.operations;
         let name = vault.clone();
-        blocking(move || Ok(open.vault.patch_note(&path, &ops, expected.as_deref())?))
-            .await
-            .map_err(|e| count_conflict(&name, e))
+        let meta = write_meta(&headers);
+        blocking(move || {
+            Ok(open
+                .vault
+                .writer(&meta)
+                .patch_note(&path, &ops, expected.as_deref())?)
+        })
+        .await
+        .map_err(|e| count_conflict(&name, e))
     }
     .await;
     match result {
@@ -238,10 +272,10 @@ async fn post_note(
         return labelled(ApiError::MethodNotAllowed("POST".to_owned()), NOTE);
     };
     match move_note(state, vault, from, headers, request).await {
-        Ok(result) => {
+        Ok((result, seq)) => {
             let mut response = Json(result).into_response();
             response.extensions_mut().insert(RouteLabel(MOVE));
-            response
+            with_seq(response, seq)
         }
         Err(err) => labelled(err, MOVE),
     }
@@ -271,12 +305,13 @@ pub async fn move_note(
     from: String,
     headers: HeaderMap,
     request: MoveRequest,
-) -> Result<MoveResult, ApiError> {
+) -> Result<(MoveResult, Option<u64>), ApiError> {
     let open = state.vault(&vault)?;
     let expected = if_match(&headers)?;
     let name = vault.clone();
+    let meta = write_meta(&headers);
     let outcome = blocking(move || {
-        Ok(open.vault.move_note(
+        Ok(open.vault.writer(&meta).move_note(
             &from,
             &request.to,
             request.update_links,
@@ -285,7 +320,7 @@ pub async fn move_note(
     })
     .await
     .map_err(|e| count_conflict(&name, e))?;
-    Ok(MoveResult::from(outcome))
+    Ok((MoveResult::from(outcome.outcome), outcome.seq))
 }
 
 /// How to delete.
@@ -325,9 +360,11 @@ pub async fn delete_note(
         let open = state.vault(&vault)?;
         let expected = if_match(&headers)?;
         let name = vault.clone();
+        let meta = write_meta(&headers);
         blocking(move || {
             Ok(open
                 .vault
+                .writer(&meta)
                 .delete_note(&path, query.permanent, expected.as_deref())?)
         })
         .await
@@ -336,9 +373,9 @@ pub async fn delete_note(
     .await;
     match result {
         Ok(outcome) => {
-            let mut response = Json(DeleteResult::from(outcome)).into_response();
+            let mut response = Json(DeleteResult::from(outcome.outcome)).into_response();
             response.extensions_mut().insert(RouteLabel(NOTE));
-            response
+            with_seq(response, outcome.seq)
         }
         Err(err) => labelled(err, NOTE),
     }

@@ -18,6 +18,7 @@
 )]
 
 mod cli;
+mod cluster;
 mod deploy;
 mod gateway;
 mod serve;
