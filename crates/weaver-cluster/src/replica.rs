@@ -498,8 +498,9 @@ impl Replica {
     }
 }
 
-/// Every regular file under `root` with its content hash, by absolute path (the engine's own
-/// temporary files left out). Links are removed: nothing but the replica writes there.
+/// Every regular file under `root` with its content hash, by absolute path. Links and the
+/// engine's temporary files (a replica killed while applying leaves them) are removed: nothing
+/// but the replica writes there.
 fn local_files(root: &Path) -> Result<HashMap<PathBuf, String>, ClusterError> {
     let mut found = HashMap::new();
     let mut stack = vec![root.to_path_buf()];
@@ -513,7 +514,11 @@ fn local_files(root: &Path) -> Result<HashMap<PathBuf, String>, ClusterError> {
             } else if kind.is_dir() {
                 stack.push(path);
             } else if kind.is_file() {
-                if entry.file_name().to_string_lossy().starts_with(".weaver") {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with(".weaver-") && name.ends_with(".tmp") {
+                    // A write's temporary file, left by a replica killed while applying.
+                    std::fs::remove_file(&path)?;
                     continue;
                 }
                 let bytes = std::fs::read(&path)?;

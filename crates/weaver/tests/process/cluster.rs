@@ -88,6 +88,20 @@ fn seq_of(response: &reqwest::Response) -> u64 {
         .unwrap()
 }
 
+/// Asserts that two folders' files are equal, naming the paths that differ (not the bytes).
+fn assert_same_files(
+    got: &std::collections::BTreeMap<String, Vec<u8>>,
+    want: &std::collections::BTreeMap<String, Vec<u8>>,
+    what: &str,
+) {
+    let differ: Vec<&String> = got
+        .keys()
+        .chain(want.keys())
+        .filter(|k| got.get(*k) != want.get(*k))
+        .collect();
+    assert!(differ.is_empty(), "{what}: these paths differ: {differ:?}");
+}
+
 /// Every file under `root` with its bytes, by relative path.
 fn files(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut found = std::collections::BTreeMap::new();
@@ -196,7 +210,7 @@ async fn three_replicas_take_one_of_three_racing_writes_and_converge() {
     );
     for id in ["r1", "r2", "r3"] {
         let copy = sandbox.path(&format!("data-{id}/vaults/default"));
-        assert_eq!(files(&copy), expected, "replica {id}");
+        assert_same_files(&files(&copy), &expected, &format!("replica {id}"));
     }
 }
 
@@ -286,4 +300,267 @@ fn a_schema_newer_than_the_binary_is_refused() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("version 999"), "{stderr}");
+}
+
+/// The head of vault `default` in the database at `pg`.
+fn db_head(pg: &Postgres) -> u64 {
+    pg.psql(
+        "weaver",
+        "SELECT head FROM weaver_vaults WHERE name = 'default'",
+    )
+    .parse()
+    .unwrap()
+}
+
+/// Waits until `server` has applied entry `seq` of `default`.
+async fn wait_applied(server: &Server, seq: u64) {
+    server
+        .poll(|| async {
+            let (_, json) = server.get_json("/readyz").await;
+            (json["cluster"]["vaults"][0]["applied"].as_u64() >= Some(seq)).then_some(())
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_replica_killed_in_the_middle_of_a_500_link_move_leaves_all_or_nothing_everywhere() {
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.database("weaver");
+    let sandbox = Sandbox::new();
+    let vault = sandbox.path("vault");
+    std::fs::create_dir_all(vault.join("notes")).unwrap();
+    std::fs::write(vault.join("Target.md"), "# Target\n").unwrap();
+    for i in 0..500 {
+        std::fs::write(
+            vault.join(format!("notes/n{i:03}.md")),
+            format!("# Note {i}\n\nSee [[Target]] and more.\n"),
+        )
+        .unwrap();
+    }
+    cluster(&url, &["import", vault.to_str().unwrap()]);
+    let witness = replica(&sandbox, &url, "witness", 30_000);
+    witness.wait_ready().await;
+
+    // How long a move takes here, unkilled; then kill the moving replica at fractions of that:
+    // before, during and after its commit.
+    let mut current = "Target".to_owned();
+    let mut took = std::time::Duration::ZERO;
+    let mut outcomes = Vec::new();
+    // (The commit comes early; most of a move's time is applying it to the local copy.)
+    for (round, percent) in [
+        None,
+        Some(5u32),
+        Some(12),
+        Some(20),
+        Some(28),
+        Some(50),
+        Some(100),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut victim = replica(&sandbox, &url, "victim", 30_000);
+        victim.wait_ready().await;
+        let next = format!("Moved/Target{round}");
+        let started = std::time::Instant::now();
+        let request = victim
+            .client
+            .post(victim.url(&format!("/api/v1/vaults/default/notes/{current}.md/move")))
+            .json(&serde_json::json!({ "to": format!("{next}.md") }))
+            .send();
+        let killer = async {
+            if let Some(percent) = percent {
+                tokio::time::sleep(took * percent / 100).await;
+                victim.signal("KILL");
+            }
+        };
+        let (answer, ()) = tokio::join!(request, killer);
+        let acknowledged = answer.is_ok_and(|r| r.status() == 200);
+        if percent.is_none() {
+            assert!(acknowledged, "the unkilled move");
+            took = started.elapsed();
+        }
+        victim.signal("KILL");
+        victim.wait_exit();
+
+        // The database holds the old state or the new one, whole; the witness converges on it.
+        let head = db_head(&pg);
+        wait_applied(&witness, head).await;
+        let exported = sandbox.path(&format!("export-{round}"));
+        cluster(&url, &["export", exported.to_str().unwrap()]);
+        let expected = files(&exported);
+        let moved = expected.contains_key(&format!("{next}.md"));
+        assert_ne!(
+            moved,
+            expected.contains_key(&format!("{current}.md")),
+            "round {round}: exactly one of the two paths exists"
+        );
+        assert!(
+            !acknowledged || moved,
+            "round {round}: an acknowledged move is in the database"
+        );
+        // A bare wikilink stays bare: the links name the note's file name.
+        let spelled = if moved { &next } else { &current };
+        let spelled = spelled.rsplit('/').next().unwrap();
+        let linking = expected
+            .iter()
+            .filter(|(path, bytes)| {
+                path.starts_with("notes/")
+                    && String::from_utf8_lossy(bytes).contains(&format!("[[{spelled}]]"))
+            })
+            .count();
+        assert_eq!(
+            linking, 500,
+            "round {round}: every link follows, or none does"
+        );
+        let copy = sandbox.path("data-witness/vaults/default");
+        assert_same_files(
+            &files(&copy),
+            &expected,
+            &format!("round {round}: the witness's copy"),
+        );
+        outcomes.push((percent, moved));
+        if moved {
+            current = next;
+        }
+    }
+    // A restarted replica repairs whatever the kill left in its copy.
+    let victim = replica(&sandbox, &url, "victim", 30_000);
+    victim.wait_ready().await;
+    let exported = sandbox.path("export-final");
+    cluster(&url, &["export", exported.to_str().unwrap()]);
+    assert_same_files(
+        &files(&sandbox.path("data-victim/vaults/default")),
+        &files(&exported),
+        "the restarted replica's copy",
+    );
+    eprintln!("a move takes {took:?}; (kill at % of that, committed): {outcomes:?}");
+}
+
+#[tokio::test]
+async fn a_failover_to_the_synchronous_standby_keeps_every_acknowledged_write() {
+    let Some(primary) = Postgres::start() else {
+        return;
+    };
+    let url = primary.database("weaver");
+    let standby = primary.standby();
+    primary.psql("weaver", "ALTER SYSTEM SET synchronous_standby_names = '*'");
+    primary.psql("weaver", "SELECT pg_reload_conf()");
+    let deadline = std::time::Instant::now() + weaver_testkit::BOUND;
+    while primary.psql(
+        "weaver",
+        "SELECT string_agg(sync_state, ',') FROM pg_stat_replication",
+    ) != "sync"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the standby never became synchronous"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let sandbox = Sandbox::new();
+    let vault = sandbox.vault("vault", VAULT);
+    cluster(&url, &["import", vault.to_str().unwrap()]);
+    // Both hosts, the primary first; libpq's rule picks whichever accepts writes.
+    let multi = format!(
+        "postgresql://postgres@127.0.0.1:{},127.0.0.1:{}/weaver?target_session_attrs=read-write",
+        primary.port(),
+        standby.port()
+    );
+    let replicas = [
+        replica(&sandbox, &multi, "a", 60_000),
+        replica(&sandbox, &multi, "b", 60_000),
+    ];
+    for r in &replicas {
+        r.wait_ready().await;
+    }
+
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    // Readers on both replicas, all along: every read answers.
+    let reads = async {
+        let mut failed = Vec::new();
+        let mut count = 0u32;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            for r in &replicas {
+                let status = r.get(NOTE).await.status();
+                count += 1;
+                if status != 200 {
+                    failed.push(status);
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        (count, failed)
+    };
+    // A writer alternating between the replicas; a write that fails is retried with its
+    // request id until it is acknowledged, so each line is written once.
+    let writes = async {
+        let mut acknowledged = Vec::new();
+        let mut last_seq = 0;
+        let mut refused = 0u32;
+        let mut killed_at = None;
+        let mut failover = None;
+        for i in 0..60u32 {
+            if i == 20 {
+                killed_at = Some(std::time::Instant::now());
+                primary.kill();
+                standby.promote();
+            }
+            let line = format!("line-{i:03}");
+            let started = std::time::Instant::now();
+            loop {
+                let r = &replicas[i as usize % 2];
+                let answer = r
+                    .client
+                    .patch(r.url(NOTE))
+                    .header("x-request-id", format!("failover-{i}"))
+                    .json(&serde_json::json!({"operations": [{"op": "append", "text": format!("\n{line}\n")}]}))
+                    .send()
+                    .await;
+                match answer {
+                    Ok(a) if a.status() == 200 => {
+                        last_seq = seq_of(&a);
+                        if failover.is_none()
+                            && let Some(at) = killed_at
+                        {
+                            failover = Some(at.elapsed());
+                        }
+                        break;
+                    }
+                    Ok(a) => {
+                        refused += 1;
+                        let status = a.status();
+                        let body: Value = a.json().await.unwrap();
+                        assert_eq!(status, 503, "{body}");
+                        assert_eq!(body["code"], "cluster_unavailable", "{body}");
+                    }
+                    Err(e) => panic!("write {i}: {e}"),
+                }
+                assert!(
+                    started.elapsed() < weaver_testkit::BOUND,
+                    "write {i} never succeeded after the failover"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            acknowledged.push(line);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        eprintln!(
+            "failover: {refused} writes refused (503) and retried; first write acknowledged {failover:?} after the primary was killed"
+        );
+        (acknowledged, last_seq)
+    };
+    let ((count, failed), (acknowledged, last_seq)) = tokio::join!(reads, writes);
+    assert!(
+        failed.is_empty(),
+        "{} of {count} reads failed: {failed:?}",
+        failed.len()
+    );
+    assert_eq!(standby.psql("weaver", "SELECT pg_is_in_recovery()"), "f");
+    for r in &replicas {
+        let raw = raw_at(r, NOTE, last_seq).await;
+        for line in &acknowledged {
+            assert_eq!(raw.matches(line.as_str()).count(), 1, "{line} in:\n{raw}");
+        }
+    }
 }
