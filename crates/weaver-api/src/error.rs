@@ -85,6 +85,9 @@ pub enum Code {
     /// Cluster mode: the replica has not applied the sequence a request asked for with
     /// `Weaver-Min-Seq` within the wait allowed; another replica, or a retry, can answer.
     ReplicaBehind,
+    /// A request id (`x-request-id`) already in the change log for a different kind of write;
+    /// a retry must repeat the same write.
+    RequestIdReused,
     InternalError,
     // The gateway's own.
     /// The identity may not reach this vault, or its role is too low for the request.
@@ -163,6 +166,7 @@ impl Code {
             Self::RequestTimeout => "request_timeout",
             Self::ClusterUnavailable => "cluster_unavailable",
             Self::ReplicaBehind => "replica_behind",
+            Self::RequestIdReused => "request_id_reused",
             Self::InternalError => "internal_error",
             Self::Forbidden => "forbidden",
             Self::RateLimited => "rate_limited",
@@ -199,7 +203,7 @@ impl Code {
             // `If-None-Match: *` found the note: the precondition failed too.
             Self::Conflict | Self::NoteAlreadyExists => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
-            Self::DestinationExists => StatusCode::CONFLICT,
+            Self::DestinationExists | Self::RequestIdReused => StatusCode::CONFLICT,
             // The body is text, but not UTF-8.
             Self::InvalidContent => StatusCode::UNPROCESSABLE_ENTITY,
             // A patch whose target (heading, block, key, text) is not in the note as it is.

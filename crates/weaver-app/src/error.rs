@@ -114,6 +114,17 @@ pub enum AppError {
     /// credentials.
     #[error("the cluster's database is unavailable: {0}")]
     ClusterUnavailable(String),
+    /// Cluster mode: the request id was already used by this caller for another kind of
+    /// write (`kind` is the first one's), so the retry is not the same request.
+    #[error(
+        "the request id `{request_id}` was already used for a `{kind}`; a retry must repeat the same write"
+    )]
+    RequestIdReused {
+        /// The request id.
+        request_id: String,
+        /// The kind of the write recorded under it.
+        kind: String,
+    },
     /// A patch operation cannot be applied.
     #[error(transparent)]
     Edit(#[from] weaver_core::EditError),

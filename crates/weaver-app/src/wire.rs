@@ -63,6 +63,7 @@ fn classify(err: &AppError) -> Code {
         AppError::JournalUnavailable(_) => Code::JournalUnavailable,
         AppError::ReadOnly => Code::VaultReadOnly,
         AppError::ClusterUnavailable(_) => Code::ClusterUnavailable,
+        AppError::RequestIdReused { .. } => Code::RequestIdReused,
         AppError::Edit(e) => match e {
             EditError::HeadingNotFound { .. } => Code::HeadingNotFound,
             EditError::HeadingAmbiguous { .. } => Code::HeadingAmbiguous,
@@ -157,6 +158,7 @@ fn public_message(err: &AppError) -> String {
         | AppError::Cancelled
         | AppError::ReadOnly
         | AppError::ClusterUnavailable(_)
+        | AppError::RequestIdReused { .. }
         | AppError::Edit(_) => err.to_string(),
     };
     weaver_core::clip(&message, MAX_MESSAGE_BYTES).into_owned()

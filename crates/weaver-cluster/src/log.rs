@@ -101,7 +101,7 @@ pub(crate) fn record(
             &seq_i,
             &entry.meta.request_id,
             &entry.kind,
-            &entry.meta.actor,
+            &entry.meta.actor.as_deref().unwrap_or(""),
             &entry.replica,
             &ops,
             entry.outcome,
@@ -250,6 +250,8 @@ pub struct PgLog {
 enum Outcome {
     New(u64, Planned),
     Replayed(u64, serde_json::Value),
+    /// The request id was used for another kind of write.
+    Reused(String),
 }
 
 impl ChangeLog for PgLog {
@@ -263,56 +265,68 @@ impl ChangeLog for PgLog {
         let name = self.follower.name.as_str();
         let mut applied = self.follower.lock_applied();
         let mut planning_error = None;
-        let result =
-            self.replica.with_writer(|client| {
-                let mut tx = client.transaction()?;
-                let Some(head) = head(&mut tx, name, true)? else {
-                    return Err(ClusterError::UnknownVault(name.to_owned()));
-                };
-                if let Some(request_id) = &meta.request_id
+        let result = self.replica.with_writer(|client| {
+            let mut tx = client.transaction()?;
+            let Some(head) = head(&mut tx, name, true)? else {
+                return Err(ClusterError::UnknownVault(name.to_owned()));
+            };
+            // A request id is the caller's: another caller's same id is another write.
+            if let Some(request_id) = &meta.request_id
                 && let Some(row) = tx.query_opt(
-                    "SELECT seq, outcome FROM weaver_changes WHERE vault = $1 AND request_id = $2",
-                    &[&name, request_id],
+                    "SELECT seq, outcome, kind FROM weaver_changes
+                         WHERE vault = $1 AND actor = $2 AND request_id = $3",
+                    &[&name, &meta.actor.as_deref().unwrap_or(""), request_id],
                 )?
             {
-                return Ok(Outcome::Replayed(seq_from_db(name, row.get(0))?, row.get(1)));
-            }
-                // The copy must be the committed state before the plan reads it.
-                if *applied < head {
-                    for entry in entries(&mut tx, name, *applied, head)? {
-                        vault.apply_changes(&entry.changes)?;
-                        *applied = entry.seq;
-                        self.follower.published(entry.seq);
-                    }
+                let recorded: String = row.get(2);
+                if recorded != kind {
+                    return Ok(Outcome::Reused(recorded));
                 }
-                let planned = match plan() {
-                    Ok(planned) => planned,
-                    Err(e) => {
-                        planning_error = Some(e);
-                        return Err(ClusterError::Invalid("the write was refused".to_owned()));
-                    }
-                };
-                let seq = head + 1;
-                record(
-                    &mut tx,
-                    name,
-                    seq,
-                    &planned.changes,
-                    &EntryMeta {
-                        kind,
-                        meta,
-                        replica: &self.replica.config().replica_id,
-                        outcome: &planned.outcome,
-                    },
-                )?;
-                tx.commit()?;
-                Ok(Outcome::New(seq, planned))
-            });
+                return Ok(Outcome::Replayed(
+                    seq_from_db(name, row.get(0))?,
+                    row.get(1),
+                ));
+            }
+            // The copy must be the committed state before the plan reads it.
+            if *applied < head {
+                for entry in entries(&mut tx, name, *applied, head)? {
+                    vault.apply_changes(&entry.changes)?;
+                    *applied = entry.seq;
+                    self.follower.published(entry.seq);
+                }
+            }
+            let planned = match plan() {
+                Ok(planned) => planned,
+                Err(e) => {
+                    planning_error = Some(e);
+                    return Err(ClusterError::Invalid("the write was refused".to_owned()));
+                }
+            };
+            let seq = head + 1;
+            record(
+                &mut tx,
+                name,
+                seq,
+                &planned.changes,
+                &EntryMeta {
+                    kind,
+                    meta,
+                    replica: &self.replica.config().replica_id,
+                    outcome: &planned.outcome,
+                },
+            )?;
+            tx.commit()?;
+            Ok(Outcome::New(seq, planned))
+        });
         if let Some(e) = planning_error {
             return Err(e);
         }
         match result {
             Ok(Outcome::Replayed(seq, outcome)) => Ok(Committed { seq, outcome }),
+            Ok(Outcome::Reused(recorded)) => Err(AppError::RequestIdReused {
+                request_id: meta.request_id.clone().unwrap_or_default(),
+                kind: recorded,
+            }),
             Ok(Outcome::New(seq, planned)) => {
                 // Committed: the write has happened whatever the local copy does now.
                 if let Err(error) = vault.apply_changes(&planned.changes) {

@@ -37,13 +37,13 @@ const MIGRATIONS: &[&str] = &[
         seq         bigint NOT NULL,
         request_id  text,
         kind        text NOT NULL,
-        actor       text,
+        actor       text NOT NULL,
         replica     text NOT NULL,
         at          timestamptz NOT NULL DEFAULT now(),
         ops         jsonb NOT NULL,
         outcome     jsonb NOT NULL,
         PRIMARY KEY (vault, seq),
-        UNIQUE (vault, request_id)
+        UNIQUE (vault, actor, request_id)
     );
     ",
 ];

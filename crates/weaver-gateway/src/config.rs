@@ -31,11 +31,14 @@
 //! key_file = "/run/secrets/tls/tls.key"
 //!
 //! [upstreams]
-//! api = "http://weaver:3000"        # /api/...
+//! api = "http://weaver:3000"        # /api/...; or a list, taken in turn (cluster replicas):
+//!                                   # api = ["http://weaver-1:3000", "http://weaver-2:3000"]
 //! mcp = "http://mcp-server:3001"    # /mcp and /mcp/{vault}
 //! default_vault = "default"         # the vault `/mcp` means
 //! connect_timeout_secs = 5
 //! response_timeout_secs = 60        # until the upstream's response headers
+//! retry_writes = false              # true for a weaver cluster: a write whose connection broke
+//!                                   # is sent again with its x-request-id, which replicas dedupe
 //!
 //! [limits]                          # token buckets; 0 turns one off
 //! identity_per_second = 20
@@ -171,12 +174,33 @@ impl std::fmt::Debug for TlsConfig {
     }
 }
 
+/// One upstream URL, or a list of equivalent ones.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum UpstreamUrls {
+    /// `api = "http://weaver:3000"`
+    One(String),
+    /// `api = ["http://weaver-1:3000", "http://weaver-2:3000"]`
+    Many(Vec<String>),
+}
+
+impl UpstreamUrls {
+    /// The URLs, in order.
+    pub fn urls(&self) -> &[String] {
+        match self {
+            Self::One(url) => std::slice::from_ref(url),
+            Self::Many(urls) => urls,
+        }
+    }
+}
+
 /// `[upstreams]`
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UpstreamsConfig {
-    /// `weaver serve`, for `/api/...`.
-    pub api: String,
+    /// `weaver serve`, for `/api/...`: one URL, or several replicas of a cluster taken in
+    /// turn (a request that could not reach one goes to the next).
+    pub api: UpstreamUrls,
     /// `weaver mcp --http`, for `/mcp` and `/mcp/{vault}`.
     pub mcp: String,
     /// The vault `/mcp` (without a vault) is authorised for and forwarded to.
@@ -185,16 +209,22 @@ pub struct UpstreamsConfig {
     pub connect_timeout_secs: u64,
     /// Time for an upstream to start its response (streams then run as long as they last).
     pub response_timeout_secs: u64,
+    /// Send a write again (to the next upstream) when its connection broke after it was sent.
+    /// Only safe in front of a weaver cluster, whose replicas do a request id once: the
+    /// gateway gives every request an `x-request-id`. Reads, and requests that could not be
+    /// sent at all, are always tried again.
+    pub retry_writes: bool,
 }
 
 impl Default for UpstreamsConfig {
     fn default() -> Self {
         Self {
-            api: "http://127.0.0.1:3000".to_owned(),
+            api: UpstreamUrls::One("http://127.0.0.1:3000".to_owned()),
             mcp: "http://127.0.0.1:3001".to_owned(),
             default_vault: "default".to_owned(),
             connect_timeout_secs: 5,
             response_timeout_secs: 60,
+            retry_writes: false,
         }
     }
 }
@@ -445,10 +475,14 @@ fn validate(config: &GatewayConfig) -> Result<(), ConfigError> {
             );
         }
     }
-    for (key, url) in [
-        ("upstreams.api", &config.upstreams.api),
-        ("upstreams.mcp", &config.upstreams.mcp),
-    ] {
+    if config.upstreams.api.urls().is_empty() {
+        return invalid("upstreams.api", "expected at least one URL".to_owned());
+    }
+    let api = config.upstreams.api.urls().iter();
+    for (key, url) in api
+        .map(|url| ("upstreams.api", url))
+        .chain([("upstreams.mcp", &config.upstreams.mcp)])
+    {
         match url.parse::<axum::http::Uri>() {
             Ok(uri) if uri.scheme_str() == Some("http") && uri.authority().is_some() => {}
             _ => {
@@ -506,7 +540,7 @@ mod tests {
         )
         .unwrap();
         let c = loaded.config;
-        assert_eq!(c.upstreams.api, "http://weaver:3000");
+        assert_eq!(c.upstreams.api.urls(), ["http://weaver:3000"]);
         assert_eq!(c.upstreams.mcp, "http://127.0.0.1:3001");
         assert_eq!(c.limits.identity_per_second, 5);
         assert_eq!(c.limits.address_burst, 7);
@@ -539,6 +573,10 @@ mod tests {
             ("[upstreams]\napi = \"weaver:3000\"", "upstreams.api"),
             ("[upstreams]\napi = \"https://weaver\"", "upstreams.api"),
             (
+                "[upstreams]\napi = [\"http://a:3000\", \"b:3000\"]",
+                "upstreams.api",
+            ),
+            (
                 "[upstreams]\ndefault_vault = \"A B\"",
                 "upstreams.default_vault",
             ),
@@ -556,6 +594,20 @@ mod tests {
             load("[server]\nlisten_typo = 1", &[]),
             Err(ConfigError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn the_api_upstream_is_one_url_or_a_list() {
+        let c = load(
+            "[upstreams]\napi = [\"http://weaver-1:3000\", \"http://weaver-2:3000/\"]\n",
+            &[],
+        )
+        .unwrap()
+        .config;
+        assert_eq!(
+            c.upstreams.api.urls(),
+            ["http://weaver-1:3000", "http://weaver-2:3000/"]
+        );
     }
 
     #[test]

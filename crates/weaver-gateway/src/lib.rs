@@ -70,6 +70,9 @@ pub const RATE_LIMITED_TOTAL: &str = "gateway_rate_limited_total";
 pub const AUTH_FAILURES_TOTAL: &str = "gateway_auth_failures_total";
 /// Upstream failures, by `upstream` and `kind` (`unavailable`, `timeout`).
 pub const UPSTREAM_ERRORS_TOTAL: &str = "gateway_upstream_errors_total";
+/// Requests sent again (to the next upstream, or to the only one) after a connection error,
+/// by `upstream`.
+pub const UPSTREAM_RETRIES_TOTAL: &str = "gateway_upstream_retries_total";
 /// Configuration reloads, by `result` (`applied`, `rejected`).
 pub const RELOADS_TOTAL: &str = "gateway_config_reloads_total";
 /// Rate-limit buckets held, by `kind`.
@@ -89,8 +92,8 @@ pub struct Live {
     pub trusted: Vec<ipnet::IpNet>,
     /// The upstream client (pooled connections).
     pub client: UpstreamClient,
-    /// `upstreams.api` without a trailing `/`.
-    pub api: String,
+    /// `upstreams.api`, each without a trailing `/`, taken in turn.
+    pub api: proxy::Pool,
     /// `upstreams.mcp` without a trailing `/`.
     pub mcp: String,
     /// TLS, when configured.
@@ -115,7 +118,7 @@ impl Live {
         Ok(Self {
             limits: Limiters::new(&config.limits),
             client: proxy::client(Duration::from_secs(config.upstreams.connect_timeout_secs)),
-            api: config.upstreams.api.trim_end_matches('/').to_owned(),
+            api: proxy::Pool::new(config.upstreams.api.urls()),
             mcp: config.upstreams.mcp.trim_end_matches('/').to_owned(),
             auth,
             trusted,
@@ -165,6 +168,10 @@ fn describe() {
     describe_counter!(
         UPSTREAM_ERRORS_TOTAL,
         "Upstream connection failures and time-outs"
+    );
+    describe_counter!(
+        UPSTREAM_RETRIES_TOTAL,
+        "Requests sent again after an upstream connection error"
     );
     describe_counter!(RELOADS_TOTAL, "Configuration reloads");
     describe_gauge!(BUCKETS, "Rate-limit buckets held");

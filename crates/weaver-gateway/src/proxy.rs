@@ -3,6 +3,7 @@
 //! upstream over a pooled HTTP/1.1 client and stream its response back.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -41,6 +42,10 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 ];
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+/// The caller's identity, for weaver's change log (cluster mode); a client's own is dropped.
+const WEAVER_ACTOR: HeaderName = HeaderName::from_static("weaver-actor");
+/// The pause before sending a request again to the only upstream it could not reach.
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
@@ -354,48 +359,82 @@ async fn forward(
             }
         }
     }
-    let base = match target.upstream {
-        Upstream::Api => &live.api,
-        Upstream::Mcp => &live.mcp,
-    };
-    let uri = match format!("{base}{}", target.path_and_query).parse::<Uri>() {
-        Ok(uri) => uri,
-        Err(_) => return error(Code::InvalidArgument, "the request URI cannot be forwarded"),
-    };
-    let mut upstream = axum::http::Request::builder()
-        .method(parts.method.clone())
-        .uri(uri)
-        .body(Body::from(body))
-        .unwrap_or_default();
-    *upstream.headers_mut() = forward_headers(&parts.headers, peer, trusted_peer);
-    inject_trace_context(upstream.headers_mut());
-    let timeout = Duration::from_secs(live.config.upstreams.response_timeout_secs);
-    let sent = tokio::time::timeout(timeout, live.client.request(upstream))
-        .instrument(tracing::debug_span!(
-            "upstream",
-            upstream = target.upstream.as_str()
-        ))
-        .await;
-    let response = match sent {
-        Ok(Ok(response)) => response,
-        Ok(Err(err)) => {
-            counter!(super::UPSTREAM_ERRORS_TOTAL, "upstream" => target.upstream.as_str(), "kind" => "unavailable").increment(1);
-            tracing::warn!(upstream = target.upstream.as_str(), error = %err, "upstream unreachable");
-            return error(
-                Code::UpstreamUnavailable,
-                format!("the {} service cannot be reached", target.upstream.as_str()),
-            );
+    let single;
+    let bases: &[String] = match target.upstream {
+        Upstream::Api => live.api.turn(),
+        Upstream::Mcp => {
+            single = [live.mcp.clone()];
+            &single
         }
-        Err(_) => {
-            counter!(super::UPSTREAM_ERRORS_TOTAL, "upstream" => target.upstream.as_str(), "kind" => "timeout").increment(1);
-            return error(
-                Code::UpstreamTimeout,
-                format!(
-                    "the {} service did not answer within {} s",
-                    target.upstream.as_str(),
-                    timeout.as_secs()
-                ),
-            );
+    };
+    let mut headers = forward_headers(&parts.headers, peer, trusted_peer);
+    // Who asks, for the change log (cluster mode): the identity, never what the client says.
+    if let Ok(actor) = HeaderValue::from_str(&identity.name) {
+        headers.insert(WEAVER_ACTOR, actor);
+    }
+    inject_trace_context(&mut headers);
+    let timeout = Duration::from_secs(live.config.upstreams.response_timeout_secs);
+    // A request that could not be sent (no connection) goes to the next upstream, or once more
+    // to the only one (a replica restarting behind a Service); one that broke after it was
+    // sent is sent again only when it is idempotent (a read, or with `retry_writes` a write to
+    // a cluster, which does a request id once): otherwise the write may have happened.
+    let idempotent = matches!(
+        parts.method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    ) || (live.config.upstreams.retry_writes
+        && matches!(target.upstream, Upstream::Api));
+    let attempts = bases.len().max(2);
+    let mut attempt = 0;
+    let response = loop {
+        let Some(base) = bases.get(attempt % bases.len().max(1)) else {
+            return error(Code::UpstreamUnavailable, "no upstream is configured");
+        };
+        let uri = match format!("{base}{}", target.path_and_query).parse::<Uri>() {
+            Ok(uri) => uri,
+            Err(_) => return error(Code::InvalidArgument, "the request URI cannot be forwarded"),
+        };
+        let mut upstream = axum::http::Request::builder()
+            .method(parts.method.clone())
+            .uri(uri)
+            .body(Body::from(body.clone()))
+            .unwrap_or_default();
+        *upstream.headers_mut() = headers.clone();
+        let sent = tokio::time::timeout(timeout, live.client.request(upstream))
+            .instrument(tracing::debug_span!(
+                "upstream",
+                upstream = target.upstream.as_str()
+            ))
+            .await;
+        match sent {
+            Ok(Ok(response)) => break response,
+            Ok(Err(err)) if attempt + 1 < attempts && (err.is_connect() || idempotent) => {
+                counter!(super::UPSTREAM_RETRIES_TOTAL, "upstream" => target.upstream.as_str())
+                    .increment(1);
+                tracing::info!(upstream = target.upstream.as_str(), %base, error = %err, "upstream unreachable; trying again");
+                attempt += 1;
+                if bases.len() == 1 {
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                }
+            }
+            Ok(Err(err)) => {
+                counter!(super::UPSTREAM_ERRORS_TOTAL, "upstream" => target.upstream.as_str(), "kind" => "unavailable").increment(1);
+                tracing::warn!(upstream = target.upstream.as_str(), %base, error = %err, "upstream unreachable");
+                return error(
+                    Code::UpstreamUnavailable,
+                    format!("the {} service cannot be reached", target.upstream.as_str()),
+                );
+            }
+            Err(_) => {
+                counter!(super::UPSTREAM_ERRORS_TOTAL, "upstream" => target.upstream.as_str(), "kind" => "timeout").increment(1);
+                return error(
+                    Code::UpstreamTimeout,
+                    format!(
+                        "the {} service did not answer within {} s",
+                        target.upstream.as_str(),
+                        timeout.as_secs()
+                    ),
+                );
+            }
         }
     };
     let (mut head, body) = response.into_parts();
@@ -496,6 +535,7 @@ fn forward_headers(incoming: &HeaderMap, peer: Peer, trusted_peer: bool) -> Head
         header::HOST,
         header::FORWARDED,
         X_FORWARDED_HOST,
+        WEAVER_ACTOR,
     ] {
         headers.remove(name);
     }
@@ -633,8 +673,53 @@ async fn rewrite_json(
     )
 }
 
-/// Checks both upstreams' `/readyz` at once, each within two seconds.
-pub async fn upstreams_ready(client: &UpstreamClient, api: &str, mcp: &str) -> (bool, bool) {
+/// Equivalent upstreams (replicas of a cluster), taken in turn.
+#[derive(Debug)]
+pub struct Pool {
+    /// The URLs twice over, without trailing `/`, so that every turn is one slice.
+    ring: Vec<String>,
+    len: usize,
+    next: AtomicUsize,
+}
+
+impl Pool {
+    /// A pool of `urls` (at least one).
+    pub fn new(urls: &[String]) -> Self {
+        let urls: Vec<String> = urls
+            .iter()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .collect();
+        Self {
+            len: urls.len(),
+            ring: urls.iter().chain(&urls).cloned().collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Every URL once, starting with the next one's turn.
+    pub fn turn(&self) -> &[String] {
+        if self.len == 0 {
+            return &[];
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % self.len;
+        self.ring.get(start..start + self.len).unwrap_or_default()
+    }
+
+    /// Every URL, in configured order.
+    pub fn urls(&self) -> &[String] {
+        self.ring.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.urls().join(","))
+    }
+}
+
+/// Checks the upstreams' `/readyz` at once, each within two seconds: the API is ready when
+/// any of its replicas is.
+pub async fn upstreams_ready(client: &UpstreamClient, api: &Pool, mcp: &str) -> (bool, bool) {
     let probe = |base: String| async move {
         let Ok(uri) = format!("{base}/readyz").parse::<Uri>() else {
             return false;
@@ -647,7 +732,15 @@ pub async fn upstreams_ready(client: &UpstreamClient, api: &str, mcp: &str) -> (
             Ok(Ok(r)) if r.status().is_success()
         )
     };
-    tokio::join!(probe(api.to_owned()), probe(mcp.to_owned()))
+    let any_api = async {
+        for base in api.urls() {
+            if probe(base.clone()).await {
+                return true;
+            }
+        }
+        false
+    };
+    tokio::join!(any_api, probe(mcp.to_owned()))
 }
 
 /// A new upstream client.

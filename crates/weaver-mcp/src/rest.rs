@@ -17,6 +17,11 @@
 //! seconds, as the local backend waits for its own. The W3C trace context (`traceparent`,
 //! `tracestate`) of an MCP request over HTTP is passed on, so one trace spans both services.
 //!
+//! Read-your-writes against a cluster: the highest `Weaver-Seq` the upstream answered a write
+//! with is remembered per vault, and every later call to that vault sends it as
+//! `Weaver-Min-Seq`, so whichever replica answers has applied every write made through this
+//! process (an upstream in local mode sends no `Weaver-Seq`, and nothing changes).
+//!
 //! ```ignore
 //! let vaults = RestDirectory::new("http://weaver:3000", "default")?;
 //! serve_stdio(Arc::new(vaults), McpOptions::new(false)).await?;
@@ -61,6 +66,27 @@ struct Upstream {
     /// The service's base URL, such as `http://weaver:3000/`.
     base: Url,
     ready_wait: Duration,
+    /// By vault: the highest `Weaver-Seq` a write through this process was answered with.
+    seen: std::sync::Mutex<std::collections::HashMap<Arc<str>, u64>>,
+}
+
+impl Upstream {
+    fn seen(&self, vault: &str) -> Option<u64> {
+        let seen = match self.seen.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        seen.get(vault).copied()
+    }
+
+    fn saw(&self, vault: &Arc<str>, seq: u64) {
+        let mut seen = match self.seen.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let entry = seen.entry(Arc::clone(vault)).or_insert(0);
+        *entry = (*entry).max(seq);
+    }
 }
 
 /// The vaults of an upstream `weaver serve`: any name is passed on (an unknown one is the
@@ -176,6 +202,7 @@ impl RestDirectory {
                 client,
                 base: url,
                 ready_wait: DEFAULT_READY_WAIT,
+                seen: std::sync::Mutex::default(),
             }),
             default_vault: Arc::new(default_vault),
         })
@@ -351,8 +378,11 @@ impl RestBackend {
             let again = request.try_clone();
             let result = self.send_once(request).await;
             match (result, again) {
+                // A replica behind this process's last write (cluster mode) catches up soon, or
+                // another one answers the next try.
                 (Err(err), Some(again))
-                    if err.code == Code::VaultNotReady.as_str()
+                    if (err.code == Code::VaultNotReady.as_str()
+                        || err.code == Code::ReplicaBehind.as_str())
                         && tokio::time::Instant::now() + READY_POLL <= deadline =>
                 {
                     tokio::time::sleep(READY_POLL).await;
@@ -367,6 +397,10 @@ impl RestBackend {
         &self,
         request: RequestBuilder,
     ) -> Result<T, ToolError> {
+        let request = match self.upstream.seen(&self.vault) {
+            Some(seq) => request.header("weaver-min-seq", seq),
+            None => request,
+        };
         let request = request
             .build()
             .map_err(|e| ToolError::invalid_argument(error_chain(&e)))?;
@@ -379,6 +413,14 @@ impl RestBackend {
             .await
             .map_err(|e| self.unreachable(&e))?;
         let status = response.status();
+        if let Some(seq) = response
+            .headers()
+            .get("weaver-seq")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            self.upstream.saw(&self.vault, seq);
+        }
         let body = response.bytes().await.map_err(|e| self.unreachable(&e))?;
         tracing::debug!(
             upstream.method = %method,

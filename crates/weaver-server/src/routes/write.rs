@@ -40,14 +40,19 @@ pub fn router() -> Router<AppState> {
 pub const WEAVER_SEQ: &str = "weaver-seq";
 
 /// Who makes a write: the request's id (set by the request-id layer when the client sent none),
-/// so a retry with the same id is done once in cluster mode.
+/// so a retry with the same id is done once in cluster mode, and the caller (`Weaver-Actor`,
+/// which the gateway sets to the identity's name), so one caller's id never replays another's.
 fn write_meta(headers: &HeaderMap) -> WriteMeta {
     WriteMeta {
         request_id: headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(|v| v.chars().take(200).collect()),
-        actor: None,
+        // Set by the gateway from the caller's identity (it drops a client's own).
+        actor: headers
+            .get("weaver-actor")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(200).collect()),
     }
 }
 

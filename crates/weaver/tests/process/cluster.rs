@@ -564,3 +564,90 @@ async fn a_failover_to_the_synchronous_standby_keeps_every_acknowledged_write() 
         }
     }
 }
+
+#[tokio::test]
+async fn the_gateway_takes_replicas_in_turn_and_goes_on_when_one_dies() {
+    use crate::gateway::stack::{Stack, key, send};
+    use reqwest::Method;
+
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.database("weaver");
+    let sandbox = Sandbox::new();
+    let vault = sandbox.vault("vault", VAULT);
+    cluster(&url, &["import", vault.to_str().unwrap()]);
+    let doomed = replica(&sandbox, &url, "doomed", 5_000);
+    let survivor = replica(&sandbox, &url, "survivor", 5_000);
+    doomed.wait_ready().await;
+    survivor.wait_ready().await;
+    let stack = Stack::builder()
+        .replicas(&[&doomed.base, &survivor.base])
+        .start()
+        .await;
+    let append = |as_key: &str, id: &str, line: &str| {
+        stack
+            .request(Method::PATCH, NOTE, Some(&key(as_key)))
+            .header("x-request-id", id)
+            .json(&serde_json::json!({"operations": [{"op": "append", "text": format!("\n{line}\n")}]}))
+    };
+
+    // A write through the gateway answers with its sequence; reads at it, on either replica
+    // in turn, see it.
+    let written = send(append("writer", "gw-1", "first line")).await;
+    written.assert_status(200);
+    let seq = written.header("weaver-seq").unwrap().to_owned();
+    for _ in 0..4 {
+        let read = send(
+            stack
+                .request(Method::GET, NOTE, Some(&key("reader")))
+                .header("accept", "text/markdown")
+                .header("weaver-min-seq", &seq),
+        )
+        .await;
+        read.assert_status(200);
+    }
+
+    // The same request id from two identities is two writes; from the same one, one.
+    send(append("admin", "gw-1", "admin line"))
+        .await
+        .assert_status(200);
+    send(append("writer", "gw-1", "first line"))
+        .await
+        .assert_status(200);
+    assert_eq!(
+        pg.psql(
+            "weaver",
+            "SELECT string_agg(actor, ',' ORDER BY actor) FROM weaver_changes WHERE request_id = 'gw-1'"
+        ),
+        "admin,writer"
+    );
+    // The same id for another kind of write is refused, not replayed.
+    let reused = send(
+        stack
+            .request(Method::POST, &format!("{NOTE}/move"), Some(&key("writer")))
+            .header("x-request-id", "gw-1")
+            .json(&serde_json::json!({"to": "Elsewhere.md"})),
+    )
+    .await;
+    reused.assert_error(409, "request_id_reused");
+
+    // One replica dies: every request goes on through the other.
+    doomed.signal("KILL");
+    for i in 0..10 {
+        let read = stack.get_as("reader", NOTE).await;
+        read.assert_status(200);
+        send(append(
+            "writer",
+            &format!("after-{i}"),
+            &format!("after {i}"),
+        ))
+        .await
+        .assert_status(200);
+    }
+    let head = db_head(&pg);
+    let text = raw_at(&survivor, NOTE, head).await;
+    assert_eq!(text.matches("first line").count(), 1, "{text}");
+    assert_eq!(text.matches("admin line").count(), 1, "{text}");
+    for i in 0..10 {
+        assert!(text.contains(&format!("after {i}")), "{text}");
+    }
+}

@@ -105,6 +105,7 @@ async fn echoed(stack: &Stack) -> Reply {
             .header("x-forwarded-proto", "https")
             .header("x-forwarded-host", "forged.example")
             .header("forwarded", "for=6.6.6.6")
+            .header("weaver-actor", "forged")
             .header("x-custom", "kept"),
     )
     .await;
@@ -134,6 +135,8 @@ async fn the_gateway_sets_forwarding_headers_and_keeps_credentials_back() {
     assert!(traceparent.contains(TRACE_ID), "{traceparent}");
     assert_eq!(seen["x-request-id"], reply.header("x-request-id").unwrap());
     assert_eq!(seen["x-custom"], "kept");
+    // The change log's actor is the identity, not what the client claims.
+    assert_eq!(seen["weaver-actor"], "reader");
     // Security headers on the way back (no HSTS over plain HTTP).
     assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(reply.header("x-frame-options"), Some("DENY"));

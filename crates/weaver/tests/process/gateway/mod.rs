@@ -2,7 +2,7 @@
 //! real `weaver mcp --http --upstream` (all child processes on `127.0.0.1:0`), driven over
 //! HTTP/1.1, HTTP/2 with TLS, raw TCP and rmcp's MCP client. Waits are bounded polls.
 
-mod stack;
+pub(crate) mod stack;
 
 mod auth;
 mod forwarding;

@@ -87,10 +87,19 @@ pub struct Builder {
     limits: Vec<String>,
     sections: Vec<String>,
     api: Option<String>,
+    apis: Vec<String>,
     mcp: Option<String>,
 }
 
 impl Builder {
+    /// Sends `/api/...` to these replicas in turn (`api = [...]`, with `retry_writes`), and
+    /// `weaver mcp` to the last of them; no `weaver serve` is started.
+    pub fn replicas(mut self, urls: &[&str]) -> Self {
+        self.apis = urls.iter().map(|u| (*u).to_owned()).collect();
+        self.api = urls.last().map(|u| (*u).to_owned());
+        self
+    }
+
     /// A line under `[server]`.
     pub fn server(mut self, setting: &str) -> Self {
         self.server.push(setting.to_owned());
@@ -135,6 +144,7 @@ impl Builder {
             limits,
             sections,
             api,
+            apis,
             mcp,
         } = self;
         let default = sandbox.vault("default", VAULT);
@@ -164,8 +174,13 @@ impl Builder {
         };
         let mcp = mcp.unwrap_or_else(|| mcp_server.as_ref().unwrap().base.clone());
         let keys_file = sandbox.write("gateway/keys.toml", &keys_toml(&KEYS));
+        let api = if apis.is_empty() {
+            format!("{api:?}")
+        } else {
+            format!("{apis:?}\nretry_writes = true")
+        };
         let config = format!(
-            "[server]\n{}\n\n[upstreams]\napi = \"{api}\"\nmcp = \"{mcp}\"\n\n[limits]\n{}\n\n\
+            "[server]\n{}\n\n[upstreams]\napi = {api}\nmcp = \"{mcp}\"\n\n[limits]\n{}\n\n\
              [auth]\napi_keys_file = {keys_file:?}\n\n{}\n",
             server.join("\n"),
             limits.join("\n"),
@@ -214,6 +229,7 @@ impl Stack {
             ],
             sections: Vec::new(),
             api: None,
+            apis: Vec::new(),
             mcp: None,
         }
     }
