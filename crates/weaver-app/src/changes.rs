@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use weaver_core::VaultPath;
 
 use crate::vault::{Scope, Vault};
-use crate::vaultfs::{FsError, Replace};
+use crate::vaultfs::{FsError, Replace, WriteError};
 use crate::{AppError, SyncReport};
 
 /// One file-level effect of a committed write, as a replica applies it to its copy.
@@ -137,5 +137,47 @@ impl Vault {
         touched.sort();
         touched.dedup();
         self.sync(&Scope::Paths(touched))
+    }
+
+    /// Puts `bytes` at `path` (or removes the file, with `None`) only if the file still has the
+    /// content hash `expected` (`None`: no file), for a mirror (`weaver bridge`) that must never
+    /// overwrite an edit it has not seen. Returns `false`, changing nothing, when the file is
+    /// not as expected. The index is brought up to date for the path. A removal reads the file
+    /// to check it first: an edit in the instant between is lost to the removal, the one window
+    /// left (Linux has no compare-and-delete).
+    pub fn mirror_file(
+        &self,
+        path: &VaultPath,
+        bytes: Option<&[u8]>,
+        expected: Option<&str>,
+    ) -> Result<bool, AppError> {
+        let done = match bytes {
+            Some(bytes) => {
+                let replace = match expected {
+                    Some(hash) => Replace::Matching(hash),
+                    None => Replace::Absent,
+                };
+                match self.fs().write(path, bytes, replace) {
+                    Ok(()) => true,
+                    Err(WriteError::Exists | WriteError::Changed(_)) => false,
+                    Err(e) => return Err(self.write_error(path, &replace, e)),
+                }
+            }
+            None => match (self.fs().read(path), expected) {
+                (Err(FsError::NotFound), None) => true,
+                (Ok(have), Some(hash)) if weaver_core::content_hash(&have) == hash => {
+                    match self.fs().remove_file(path) {
+                        Ok(()) | Err(FsError::NotFound) => true,
+                        Err(e) => return Err(self.fs_error(path, e)),
+                    }
+                }
+                (Ok(_) | Err(FsError::NotFound), _) => false,
+                (Err(e), _) => return Err(self.fs_error(path, e)),
+            },
+        };
+        if done {
+            self.sync(&Scope::Paths(vec![path.clone()]))?;
+        }
+        Ok(done)
     }
 }

@@ -200,6 +200,11 @@ impl Snapshot {
         self.attachments.keys()
     }
 
+    /// Every attachment with its modification time (ns) and size, as the last sync saw them.
+    pub fn attachment_stamps(&self) -> impl Iterator<Item = (&VaultPath, (i64, u64))> {
+        self.attachments.iter().map(|(p, s)| (p, *s))
+    }
+
     /// The link graph.
     pub fn graph(&self) -> &Graph {
         &self.graph

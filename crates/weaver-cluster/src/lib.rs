@@ -17,9 +17,11 @@
 //! - **bootstraps** each vault by reconciling its local copy with the files table (only files
 //!   whose hash differs are fetched), then indexing it.
 //!
-//! Files get in and out with [`files::import`] and [`files::export`].
+//! Files get in and out with [`files::import`] and [`files::export`], and [`bridge`] mirrors a
+//! real folder both ways.
 #![deny(missing_docs)]
 
+pub mod bridge;
 pub mod config;
 mod db;
 pub mod files;

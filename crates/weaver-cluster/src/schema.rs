@@ -5,7 +5,7 @@ use postgres::Client;
 use crate::ClusterError;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The advisory lock migrations run under (any constant shared by every replica).
 const MIGRATION_LOCK: i64 = 0x7765_6176_6572_0001;
@@ -44,6 +44,15 @@ const MIGRATIONS: &[&str] = &[
         outcome     jsonb NOT NULL,
         PRIMARY KEY (vault, seq),
         UNIQUE (vault, actor, request_id)
+    );
+    ",
+    // 2: the bridge's base: each mirrored file as both sides last agreed on it.
+    r"
+    CREATE TABLE weaver_bridge_files (
+        vault  text NOT NULL REFERENCES weaver_vaults (name) ON DELETE CASCADE,
+        path   text NOT NULL,
+        hash   text NOT NULL,
+        PRIMARY KEY (vault, path)
     );
     ",
 ];

@@ -104,6 +104,31 @@ pub enum Command {
     /// the vaults
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// Mirror a real folder and a cluster vault both ways (exactly one per vault: it waits for
+    /// the vault's lock); external edits become log entries, cluster writes land in the folder,
+    /// and when both sides changed a file the folder's version is kept as a conflict copy
+    Bridge(BridgeArgs),
+}
+
+/// `weaver bridge`.
+#[derive(Debug, Args)]
+pub struct BridgeArgs {
+    /// The folder to mirror (a new vault is imported from it)
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub db: ClusterDb,
+    /// The vault's name in the cluster
+    #[arg(long, default_value = "default")]
+    pub name: String,
+    /// Address for /livez, /readyz and /metrics
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3002")]
+    pub listen: std::net::SocketAddr,
+    /// Milliseconds between mirror cycles
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub interval_ms: u64,
+    /// Where to keep the bridge's index of the folder [default: in memory]
+    #[arg(long = "bridge-cache-dir", value_name = "PATH")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// `weaver cluster`.

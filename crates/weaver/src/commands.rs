@@ -104,6 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return weaver_gateway::command(&output, &args);
         }
         Command::Cluster(cmd) => return cluster(&out, cmd),
+        Command::Bridge(args) => return crate::bridge::command(args),
         Command::Keys(crate::cli::KeysCommand::Create) => {
             let key = weaver_service::keys::generate()?;
             let hash = weaver_service::keys::hash(&key);

@@ -1,6 +1,7 @@
 //! `weaver`: one binary for the whole of Weave-NN's core. See `weaver --help`.
 
 mod bench;
+mod bridge;
 mod cli;
 mod commands;
 mod error;
@@ -33,11 +34,12 @@ fn main() -> ExitCode {
             }
             None => None,
         };
-        logging::init(
-            &logging::cli_filter(cli.global.log_level.as_deref()),
-            cli.global.log_json,
-            tracer,
-        );
+        // A service logs what it does (`info`); a command only its warnings.
+        let level = match (&cli.command, cli.global.log_level.as_deref()) {
+            (cli::Command::Bridge(_), None) => Some("info"),
+            (_, level) => level,
+        };
+        logging::init(&logging::cli_filter(level), cli.global.log_json, tracer);
     }
     let json = cli.global.json;
     match commands::run(cli) {

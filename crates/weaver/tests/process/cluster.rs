@@ -651,3 +651,140 @@ async fn the_gateway_takes_replicas_in_turn_and_goes_on_when_one_dies() {
         assert!(text.contains(&format!("after {i}")), "{text}");
     }
 }
+
+/// `weaver bridge DIR` for the database at `url`, cycling every 150 ms.
+fn bridge(url: &str, dir: &Path) -> Server {
+    Start::new(&[
+        dir.to_str().unwrap(),
+        "--postgres-url",
+        url,
+        "--interval-ms",
+        "150",
+    ])
+    .subcommand("bridge")
+    .spawn()
+}
+
+/// Polls until `f` holds, naming `what` when it never does.
+async fn eventually(server: &Server, what: &str, f: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + weaver_testkit::BOUND;
+    while !f() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} never happened; logs:\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_bridge_mirrors_a_folder_both_ways_and_keeps_both_sides_of_a_conflict() {
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.database("weaver");
+    let sandbox = Sandbox::new();
+    let folder = sandbox.vault("vault", VAULT);
+    let mut mirror = bridge(&url, &folder);
+    mirror.wait_ready().await;
+    // A second bridge for the vault waits for the first one's lock.
+    let spare_folder = sandbox.vault("spare", VAULT);
+    let spare = bridge(&url, &spare_folder);
+    let (status, body) = spare.get_json("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["leader"], false, "{body}");
+
+    // The bridge imported the folder: a replica serves it.
+    let server = replica(&sandbox, &url, "r1", 5_000);
+    server.wait_ready().await;
+    let plan = folder.join("Projects/Plan.md");
+
+    // An edit in the folder reaches the cluster.
+    std::fs::write(&plan, "# Plan\n\nedited in the folder\n").unwrap();
+    server
+        .poll(|| async {
+            let text = server
+                .client
+                .get(server.url(NOTE))
+                .header("accept", "text/markdown")
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            text.contains("edited in the folder").then_some(())
+        })
+        .await;
+    // A write through the API reaches the folder.
+    let etag = server.get(NOTE).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let written = put(&server, NOTE, "# Plan\n\nwritten through the API\n", &etag).await;
+    assert_eq!(written.status(), 200);
+    eventually(&mirror, "the API write in the folder", || {
+        std::fs::read_to_string(&plan).is_ok_and(|t| t.contains("written through the API"))
+    })
+    .await;
+
+    // Both sides change the note while the bridge is down: the cluster's version stays at
+    // the path, the folder's is kept as a conflict copy, on both sides.
+    mirror.signal("TERM");
+    mirror.wait_exit();
+    std::fs::write(&plan, "# Plan\n\nthe folder's side\n").unwrap();
+    let etag = server.get(NOTE).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let written = put(&server, NOTE, "# Plan\n\nthe cluster's side\n", &etag).await;
+    assert_eq!(written.status(), 200);
+    let mirror = bridge(&url, &folder);
+    let copy_of = |dir: &Path| {
+        std::fs::read_dir(dir.join("Projects"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("Plan (conflict ")
+            })
+            .map(|e| e.path())
+    };
+    eventually(&mirror, "the conflict copy", || {
+        copy_of(&folder).is_some()
+            && std::fs::read_to_string(&plan).is_ok_and(|t| t.contains("the cluster's side"))
+    })
+    .await;
+    let copy = copy_of(&folder).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&copy).unwrap(),
+        "# Plan\n\nthe folder's side\n"
+    );
+    let name = copy.file_name().unwrap().to_string_lossy().into_owned();
+    let in_cluster = format!("/api/v1/vaults/default/notes/Projects/{name}");
+    server
+        .poll(|| async {
+            let response = server
+                .client
+                .get(server.url(&in_cluster))
+                .header("accept", "text/markdown")
+                .send()
+                .await
+                .ok()?;
+            (response.status() == 200).then_some(())
+        })
+        .await;
+
+    // A file deleted in the folder is deleted in the cluster.
+    std::fs::remove_file(folder.join("Home.md")).unwrap();
+    server
+        .poll(|| async {
+            let status = server
+                .get("/api/v1/vaults/default/notes/Home.md")
+                .await
+                .status();
+            (status == 404).then_some(())
+        })
+        .await;
+    drop(spare);
+}
