@@ -4,8 +4,9 @@
 #   bash .ci/deploy-checks.sh
 #
 # Installs its Python tools into a virtualenv (target/deploy-checks-venv, or $DEPLOY_CHECKS_VENV):
-# yamllint, kubernetes-validate (Kubernetes JSON schemas, offline) and check-jsonschema (which
-# bundles the Compose specification's schema). Needs python3; uses kubectl (Kustomize) when it is
+# yamllint, kubernetes-validate (Kubernetes JSON schemas, offline), check-jsonschema (which
+# bundles the Compose specification's schema), and tomli on Pythons older than 3.11 (the checks
+# read the rendered weaver.toml and gateway.toml to tell weaver's local mode from cluster mode). Needs python3; uses kubectl (Kustomize) when it is
 # installed and says so when it is not. Nothing is fetched but those PyPI packages; no Docker
 # engine is needed.
 #
@@ -15,12 +16,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv="${DEPLOY_CHECKS_VENV:-target/deploy-checks-venv}"
-stamp="$venv/.installed-v1"
+stamp="$venv/.installed-v2"
 if [ ! -f "$stamp" ]; then
     echo "== deploy-checks: installing yamllint, kubernetes-validate, check-jsonschema into $venv"
     python3 -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "yamllint==1.38.0" "kubernetes-validate==1.37.0" "check-jsonschema==0.39.0" "PyYAML>=6"
+        "yamllint==1.38.0" "kubernetes-validate==1.37.0" "check-jsonschema==0.39.0" "PyYAML>=6" \
+        "tomli>=2; python_version < '3.11'"
     touch "$stamp"
 fi
 

@@ -8,6 +8,15 @@
 //!   which must answer the probe paths, `/metrics` (with the token the Secret provides) and MCP
 //!   with the in-cluster `Host`, and stop cleanly on SIGTERM. Unknown config keys, unknown
 //!   `WEAVER__*` variables and unknown flags make it exit at start;
+//! - in cluster mode (`[cluster]`: staging and production), the manifests' shape is checked
+//!   against the configuration (no `[vaults]`, `data_dir` on an emptyDir, no persistent volume
+//!   in the replicas, the database URL from CloudNativePG's Secret in the replicas, their init
+//!   container and the bridge), then weaver runs twice: without a database (alive, `/readyz`
+//!   503 `behind`), and against a real PostgreSQL (`weaver_testkit::postgres`, skipped with a
+//!   message when absent), where the init container's own script waits until the bridge, run as
+//!   its Deployment says (or `weaver cluster import` while the binary has no `weaver bridge`),
+//!   has imported the vault, and the replica turns ready with mcp-server and the gateway in
+//!   front of it;
 //! - mcp-server runs for real in front of it, with the manifest's arguments and `--upstream`
 //!   pointed at that weaver: it must accept its Service name as `Host`, refuse a foreign one, and
 //!   stop on SIGTERM, and answer its probe paths and `/metrics`;
@@ -23,9 +32,11 @@
 //! - ports, probes, mounts, Secret items, the MCP host lists, the gateway's upstreams and default
 //!   vault, and the drain times agree with the configuration;
 //! - Docker Compose's weaver and the image's default command start with `deploy/weaver.toml`;
-//!   Compose's api-gateway starts with `deploy/gateway.toml` and the keys file its secret mounts;
+//!   Compose's replicas (`weaver-N`, profile `full`) start with `deploy/weaver-cluster.toml` and
+//!   say `behind` without a database; Compose's api-gateway starts with `deploy/gateway.toml`
+//!   (its `upstreams.api` the list of the replicas) and the keys file its secret mounts;
 //! - every metric the alert rules, the dashboard and the autoscaling rules query is declared in
-//!   `crates/weaver-service/src/metrics.rs`.
+//!   `crates/weaver-service/src/metrics.rs` or recorded by name in `crates/weaver-cluster/src/`.
 //!
 //! The static checks that need no binary (schemas, lint, single-writer invariants) are in
 //! `.ci/deploy-checks.sh`.
@@ -46,6 +57,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use weaver_testkit::postgres::Postgres;
 
 /// How long any wait in these tests may take before it fails.
 const BOUND: Duration = Duration::from_secs(30);
@@ -194,7 +206,8 @@ fn help(subcommand: &str) -> Option<String> {
 }
 
 /// Every `--flag` of `args` is documented by `help`, and every `WEAVER_*` variable (single
-/// underscore: a flag's variable; `WEAVER__*` are config keys, checked by running) too.
+/// underscores: a flag's variable; `WEAVER__*` and `WEAVER_GATEWAY__*` are config keys, checked
+/// by running) too.
 fn assert_documented(what: &str, help: &str, args: &[String], env: &[(String, String)]) {
     for arg in args.iter().filter(|a| a.starts_with("--")) {
         let name = arg.split('=').next().unwrap();
@@ -204,7 +217,7 @@ fn assert_documented(what: &str, help: &str, args: &[String], env: &[(String, St
         );
     }
     for (name, _) in env {
-        if name.starts_with("WEAVER_") && !name.starts_with("WEAVER__") {
+        if name.starts_with("WEAVER_") && !name.contains("__") {
             assert!(
                 help.contains(&format!("[env: {name}=")),
                 "{what}: `{name}` is not an environment variable of this command"
@@ -309,22 +322,48 @@ struct Process {
 }
 
 impl Process {
+    /// `weaver ARGS` with exactly `env`, in `dir`.
     fn start(what: &str, args: &[String], env: &[(String, String)], dir: &Path) -> Self {
-        let log = dir.join(format!("{}.log", what.replace(['/', ' '], "-")));
-        let child = weaver()
+        let mut command = weaver();
+        command
             .args(args)
             .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        Self::spawn(what, command, dir)
+    }
+
+    /// Any command, in `dir`, its stdout and stderr in the log.
+    fn spawn(what: &str, mut command: Command, dir: &Path) -> Self {
+        let log = dir.join(format!("{}.log", what.replace(['/', ' '], "-")));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = command
             .current_dir(dir)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
             .spawn()
             .unwrap();
         Self {
             child,
             log,
             what: what.to_owned(),
+        }
+    }
+
+    /// Waits (at most [`BOUND`]) for the process to exit by itself; its status.
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < BOUND,
+                "{} did not exit:\n{}",
+                self.what,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -421,16 +460,40 @@ fn replace_flag(args: &mut [String], name: &str, value: &str) {
     args[i + 1] = value.to_owned();
 }
 
+/// How [`run_serve`] runs `weaver serve`.
+enum Mode<'a> {
+    /// The local mode: `[vaults.NAME]`, each given a small real vault in the temporary folder.
+    Local,
+    /// Cluster mode: `[cluster]` and no `[vaults]`; `url_env` (the manifest's variable for the
+    /// database URL, e.g. `WEAVER__CLUSTER__POSTGRES_URL`) set to `url` and `data_dir` moved
+    /// into the temporary folder. With `reachable`, the database is up and holds the vaults:
+    /// `/readyz` must turn 200; without, `/livez` answers while `/readyz` stays 503 `behind`.
+    Cluster {
+        url_env: &'a str,
+        url: &'a str,
+        reachable: bool,
+    },
+}
+
+/// Writes a small vault (two linked notes) into `dir`.
+fn small_vault(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("Home.md"), "# Home\n\nSee [[Other]]. #deploy\n").unwrap();
+    std::fs::write(dir.join("Other.md"), "# Other\n\nBack to [[Home]].\n").unwrap();
+}
+
 /// Starts `weaver serve` with `args` and `env` as a manifest gives them, `config` as its
-/// configuration file (at `config_path` in the container), the vaults and secret files moved
-/// into a temporary folder (through `WEAVER__*` variables, which beat the file), and
-/// `--listen` on a free loopback port. Checks the probe paths and `/metrics`, runs `during`
-/// with the server's address, then checks that SIGTERM stops it cleanly.
+/// configuration file (at `config_path` in the container), the vaults (local mode) or the
+/// database URL and data folder (cluster mode) and secret files moved into a temporary folder
+/// (through `WEAVER__*` variables, which beat the file), and `--listen` on a free loopback port.
+/// Checks the probe paths and `/metrics`, runs `during` with the server's address (when it is
+/// ready), then checks that SIGTERM stops it cleanly.
 fn run_serve(
     what: &str,
     mut args: Vec<String>,
     mut env: Vec<(String, String)>,
     config: &str,
+    mode: &Mode<'_>,
     during: impl FnOnce(SocketAddr),
 ) {
     let tmp = tempfile::tempdir().unwrap();
@@ -438,24 +501,43 @@ fn run_serve(
     std::fs::write(&file, config).unwrap();
     let parsed = toml(config);
 
-    // The vaults: a small real one for each, caches beside it.
-    let vaults = parsed["vaults"]
-        .as_object()
-        .expect("[vaults.NAME] sections");
-    for name in vaults.keys() {
-        let vault = tmp.path().join("vaults").join(name);
-        std::fs::create_dir_all(&vault).unwrap();
-        std::fs::write(vault.join("Home.md"), "# Home\n\nSee [[Other]]. #deploy\n").unwrap();
-        std::fs::write(vault.join("Other.md"), "# Other\n\nBack to [[Home]].\n").unwrap();
-        let key = name.to_uppercase();
-        env.push((
-            format!("WEAVER__VAULTS__{key}__PATH"),
-            vault.display().to_string(),
-        ));
-        env.push((
-            format!("WEAVER__VAULTS__{key}__CACHE_DIR"),
-            tmp.path().join("data").join(name).display().to_string(),
-        ));
+    match mode {
+        Mode::Local => {
+            // The vaults: a small real one for each, caches beside it.
+            let vaults = parsed["vaults"]
+                .as_object()
+                .expect("[vaults.NAME] sections");
+            for name in vaults.keys() {
+                let vault = tmp.path().join("vaults").join(name);
+                small_vault(&vault);
+                let key = name.to_uppercase();
+                env.push((
+                    format!("WEAVER__VAULTS__{key}__PATH"),
+                    vault.display().to_string(),
+                ));
+                env.push((
+                    format!("WEAVER__VAULTS__{key}__CACHE_DIR"),
+                    tmp.path().join("data").join(name).display().to_string(),
+                ));
+            }
+        }
+        Mode::Cluster { url_env, url, .. } => {
+            assert!(
+                parsed["cluster"].is_object(),
+                "{what}: cluster mode needs [cluster]"
+            );
+            assert!(
+                parsed["vaults"]
+                    .as_object()
+                    .is_none_or(serde_json::Map::is_empty),
+                "{what}: cluster mode serves the database's vaults: no [vaults.*]"
+            );
+            env.push(((*url_env).to_owned(), (*url).to_owned()));
+            env.push((
+                "WEAVER__CLUSTER__DATA_DIR".to_owned(),
+                tmp.path().join("data").display().to_string(),
+            ));
+        }
     }
     // Secret files: `KEY_file` settings read a file that the pod mounts from a Secret.
     let token = "deploy-test-token";
@@ -491,6 +573,32 @@ fn run_serve(
 
     let mut server = Process::start(what, &args, &env, tmp.path());
     server.wait_for(addr, "/livez");
+    if let Mode::Cluster {
+        reachable: false, ..
+    } = mode
+    {
+        // Alive, listening, and not ready: it cannot have caught up with a log it cannot read.
+        let started = Instant::now();
+        loop {
+            let (status, body) = get(addr, "/readyz", None).unwrap();
+            assert_ne!(status, 200, "{what}: ready without a database: {body}");
+            let json: Value = serde_json::from_str(&body).unwrap_or_default();
+            if status == 503 && json["status"] == "behind" {
+                assert_eq!(json["cluster"]["ready"], false, "{what}: {body}");
+                break;
+            }
+            assert!(
+                started.elapsed() < BOUND,
+                "{what}: /readyz never said `behind`: {status} {body}\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (status, body) = get(addr, "/metrics", metrics_token).unwrap();
+        assert_eq!(status, 200, "{what}: /metrics: {body}");
+        server.terminate();
+        return;
+    }
     server.wait_for(addr, "/readyz");
     let (status, body) = get(addr, "/readyz", None).unwrap();
     assert_eq!(status, 200, "{what}: /readyz: {body}");
@@ -498,6 +606,12 @@ fn run_serve(
     let (status, body) = get(addr, "/metrics", metrics_token).unwrap();
     assert_eq!(status, 200, "{what}: /metrics: {body}");
     assert!(body.contains("http_requests_total"), "{what}: {body}");
+    if let Mode::Cluster { .. } = mode {
+        assert!(
+            body.contains("weaver_cluster_applied_seq"),
+            "{what}: a replica reports its place in the log: {body}"
+        );
+    }
     if metrics_token.is_some() {
         let (status, _) = get(addr, "/metrics", None).unwrap();
         assert_eq!(status, 401, "{what}: /metrics without the token");
@@ -671,6 +785,53 @@ fn run_gateway(
     server.terminate();
 }
 
+/// Whether this binary's gateway starts with `config` as it is (an `upstreams.api` list):
+/// `false` when it refuses the configuration because of `upstreams` (a binary from before the
+/// list form); any other refusal fails.
+fn gateway_takes_upstream_lists(config: &str) -> bool {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("gateway.toml");
+    std::fs::write(&file, config).unwrap();
+    let keys = tmp.path().join("api-keys");
+    std::fs::write(&keys, "keys = []\n").unwrap();
+    let args: Vec<String> = [
+        "gateway",
+        "--listen",
+        "127.0.0.1:0",
+        "--log-json",
+        "--config",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .chain([file.display().to_string()])
+    .collect();
+    let env = [(
+        "WEAVER_GATEWAY__AUTH__API_KEYS_FILE".to_owned(),
+        keys.display().to_string(),
+    )];
+    let mut gateway = Process::start("gateway-upstream-lists", &args, &env, tmp.path());
+    let started = Instant::now();
+    loop {
+        if gateway.log().contains("listening") {
+            return true;
+        }
+        if let Some(status) = gateway.child.try_wait().unwrap() {
+            let log = gateway.log();
+            assert!(
+                log.contains("upstreams"),
+                "the gateway refused deploy/gateway.toml ({status}) for another reason:\n{log}"
+            );
+            return false;
+        }
+        assert!(
+            started.elapsed() < BOUND,
+            "the gateway neither listened nor exited:\n{}",
+            gateway.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Every `*_file` setting of a parsed configuration (at any depth) names a file that the
 /// container mounts from a Secret (the whole Secret, or an item with that file name).
 fn assert_files_from_secrets(what: &str, deployment: &Value, container: &Value, config: &Value) {
@@ -842,6 +1003,277 @@ fn check_role<'a>(docs: &'a [Value], name: &str, subcommand: &str) -> &'a Value 
     c
 }
 
+/// What cluster mode's manifests say that the runs need: the variable the database URL comes
+/// in, the bridge, and the vault it imports.
+struct ClusterManifests<'a> {
+    /// The variable the replicas (and the bridge) read the database URL from.
+    url_env: String,
+    /// The replicas' Deployment and its init container, which waits for the vaults.
+    deployment: &'a Value,
+    /// The bridge's Deployment and container.
+    bridge_deployment: &'a Value,
+    bridge: &'a Value,
+    /// The vault the bridge imports and mirrors (`--name`).
+    vault: String,
+}
+
+/// The variable of `container` whose value comes from a Secret, with that Secret's name and key.
+fn secret_env(container: &Value) -> Vec<(String, String, String)> {
+    container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|var| {
+            let secret = &var["valueFrom"]["secretKeyRef"];
+            Some((
+                var["name"].as_str()?.to_owned(),
+                secret["name"].as_str()?.to_owned(),
+                secret["key"].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// `None` in the local mode (no `[cluster]`: then there is no bridge and no database either).
+/// In cluster mode: no `[vaults]`, `data_dir` on a writable emptyDir with a size limit, no
+/// persistent volume in the replicas' pods, the database URL in exactly one variable from
+/// CloudNativePG's Secret `<cluster>-app` (key `uri`) in the replicas, their init container and
+/// the bridge; the bridge runs `weaver bridge DIR --name NAME` on the writable vault volume and
+/// uses only flags its `--help` documents (once the binary has the command).
+fn cluster_manifests<'a>(
+    docs: &'a [Value],
+    deployment: &'a Value,
+    c: &'a Value,
+    parsed: &Value,
+) -> Option<ClusterManifests<'a>> {
+    let has_bridge = docs
+        .iter()
+        .any(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == "weaver-bridge");
+    if !parsed["cluster"].is_object() {
+        assert!(
+            !has_bridge,
+            "local mode: a bridge would be a second writer of the vault folder"
+        );
+        return None;
+    }
+    assert!(
+        parsed["vaults"]
+            .as_object()
+            .is_none_or(serde_json::Map::is_empty),
+        "cluster mode: weaver.toml has no [vaults.*] (the vaults are the database's)"
+    );
+    let data_dir = PathBuf::from(
+        parsed["cluster"]["data_dir"]
+            .as_str()
+            .expect("cluster.data_dir: the replica's emptyDir"),
+    );
+    let (mount, volume) = mount_at(deployment, c, &data_dir);
+    assert!(
+        volume["emptyDir"]["sizeLimit"].is_string(),
+        "cluster.data_dir `{}` is an emptyDir with a sizeLimit: {volume}",
+        data_dir.display()
+    );
+    assert_ne!(mount["readOnly"], true, "cluster.data_dir is writable");
+    for v in deployment["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(
+            v.get("persistentVolumeClaim").is_none(),
+            "cluster mode: the replicas mount no persistent volume (the vault is the bridge's): {v}"
+        );
+    }
+    let [(url_env, secret, key)] = <[_; 1]>::try_from(secret_env(c))
+        .unwrap_or_else(|e| panic!("weaver: one variable from a Secret (the database URL): {e:?}"));
+    let database = docs
+        .iter()
+        .find(|d| d["apiVersion"] == "postgresql.cnpg.io/v1" && d["kind"] == "Cluster")
+        .expect("cluster mode renders a CloudNativePG Cluster");
+    let name = database["metadata"]["name"].as_str().unwrap();
+    assert_eq!(
+        (secret.as_str(), key.as_str()),
+        (format!("{name}-app").as_str(), "uri"),
+        "weaver's {url_env} is CloudNativePG's application URL"
+    );
+    let same = vec![(url_env.clone(), secret.clone(), key.clone())];
+    for init in deployment["spec"]["template"]["spec"]["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        assert_eq!(
+            secret_env(init),
+            same,
+            "weaver/{}: the same URL",
+            init["name"]
+        );
+    }
+    let bridge_deployment = object(docs, "Deployment", "weaver-bridge");
+    let bridge = check_role(docs, "weaver-bridge", "bridge");
+    assert_eq!(secret_env(bridge), same, "weaver-bridge: the same URL");
+    let bridge_args = strings(&bridge["args"]);
+    let folder = PathBuf::from(&bridge_args[1]);
+    let (mount, volume) = mount_at(bridge_deployment, bridge, &folder);
+    assert!(
+        volume.get("persistentVolumeClaim").is_some() && mount["readOnly"] != true,
+        "weaver-bridge: DIR `{}` is the writable vault volume",
+        folder.display()
+    );
+    let vault = flag(&bridge_args, "--name")
+        .expect("weaver-bridge: --name")
+        .to_owned();
+    match help("bridge") {
+        Some(text) => assert_documented(
+            "weaver-bridge",
+            &text,
+            &bridge_args[1..],
+            &environment(docs, bridge),
+        ),
+        None => eprintln!(
+            "skipped: `weaver bridge --help` fails (this binary has no bridge yet): the bridge's flags are not checked"
+        ),
+    }
+    Some(ClusterManifests {
+        url_env,
+        deployment,
+        bridge_deployment,
+        bridge,
+        vault,
+    })
+}
+
+/// Cluster mode for real. Without a database, the rendered configuration loads and the replica
+/// lives but is not ready. With one (a real PostgreSQL, skipped when absent): the replicas' init
+/// container waits while the vault is missing; the bridge, as the manifest runs it, imports the
+/// vault folder and turns ready (when this binary has `weaver bridge`; else `weaver cluster
+/// import` stands in, said on stderr); the init container then exits 0; the replica starts, is
+/// ready, and `front` runs mcp-server and the gateway in front of it.
+fn run_cluster(
+    overlay: &str,
+    docs: &[Value],
+    cluster: &ClusterManifests<'_>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    config: &str,
+    front: impl FnOnce(SocketAddr),
+) {
+    let nowhere = format!("postgresql://weaver@127.0.0.1:{}/weaver", free_port());
+    run_serve(
+        &format!("{overlay}/weaver without a database"),
+        args.clone(),
+        env.clone(),
+        config,
+        &Mode::Cluster {
+            url_env: &cluster.url_env,
+            url: &nowhere,
+            reachable: false,
+        },
+        |_| {},
+    );
+
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.database("weaver");
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("vault");
+    small_vault(&folder);
+
+    // The init container (`command` + `args`, run by bash with this binary as `weaver`).
+    let inits = cluster.deployment["spec"]["template"]["spec"]["initContainers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut waiting = Vec::new();
+    for init in &inits {
+        let mut argv = strings(&init["command"]);
+        argv.extend(strings(&init["args"]));
+        let mut command = Command::new(&argv[0]);
+        let bin = Path::new(env!("CARGO_BIN_EXE_weaver")).parent().unwrap();
+        command
+            .args(&argv[1..])
+            .env_clear()
+            .envs(environment(docs, init))
+            .env(&cluster.url_env, &url)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+        let what = format!("{overlay}/weaver/{}", init["name"].as_str().unwrap());
+        waiting.push(Process::spawn(&what, command, tmp.path()));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    for init in &mut waiting {
+        assert!(
+            init.child.try_wait().unwrap().is_none(),
+            "{} exited before the vault was in the database:\n{}",
+            init.what,
+            init.log()
+        );
+    }
+
+    let bridge = if help("bridge").is_some() {
+        let mut bridge_args = strings(&cluster.bridge["args"]);
+        bridge_args[1] = folder.display().to_string();
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        replace_flag(&mut bridge_args, "--listen", &addr.to_string());
+        let mut bridge_env = environment(docs, cluster.bridge);
+        bridge_env.push((cluster.url_env.clone(), url.clone()));
+        let mut bridge = Process::start(
+            &format!("{overlay}/weaver-bridge"),
+            &bridge_args,
+            &bridge_env,
+            tmp.path(),
+        );
+        bridge.wait_for(addr, "/livez");
+        bridge.wait_for(addr, "/readyz");
+        let (status, body) = get(addr, "/metrics", None).unwrap();
+        assert_eq!(status, 200, "{overlay}/weaver-bridge: /metrics: {body}");
+        assert_eq!(
+            cluster.bridge_deployment["spec"]["strategy"]["type"], "Recreate",
+            "one bridge at a time"
+        );
+        Some(bridge)
+    } else {
+        eprintln!(
+            "skipped: this binary has no `weaver bridge`: {overlay}'s vault is imported with `weaver cluster import` instead"
+        );
+        let output = weaver()
+            .args(["cluster", "import"])
+            .arg(&folder)
+            .args(["--name", &cluster.vault, "--postgres-url", &url])
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "weaver cluster import: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        None
+    };
+    for mut init in waiting {
+        let status = init.wait_exit();
+        assert!(
+            status.success(),
+            "{} exited with {status} once the vault was there:\n{}",
+            init.what,
+            init.log()
+        );
+    }
+
+    run_serve(
+        &format!("{overlay}/weaver"),
+        args,
+        env,
+        config,
+        &Mode::Cluster {
+            url_env: &cluster.url_env,
+            url: &url,
+            reachable: true,
+        },
+        front,
+    );
+    if let Some(bridge) = bridge {
+        bridge.terminate();
+    }
+}
+
 fn check_overlay(overlay: &str) {
     let Some(docs) = kustomize(&format!("kubernetes/overlays/{overlay}")) else {
         return;
@@ -868,16 +1300,21 @@ fn check_overlay(overlay: &str) {
         http_port(c),
         "server.listen agrees with the container port"
     );
-    for (name, vault) in parsed["vaults"].as_object().unwrap() {
-        for key in ["path", "cache_dir"] {
-            let path = PathBuf::from(vault[key].as_str().unwrap());
-            let (mount, volume) = mount_at(deployment, c, &path);
-            assert!(
-                volume.get("persistentVolumeClaim").is_some(),
-                "vaults.{name}.{key} `{}` is on a persistent volume",
-                path.display()
-            );
-            assert_ne!(mount["readOnly"], true, "vaults.{name}.{key} is writable");
+    // Cluster mode (`[cluster]`): the database URL from CloudNativePG's Secret, the data folder
+    // on an emptyDir, the bridge on the vault volume. Local mode: the vaults on volumes.
+    let cluster = cluster_manifests(&docs, deployment, c, &parsed);
+    if cluster.is_none() {
+        for (name, vault) in parsed["vaults"].as_object().expect("[vaults.NAME]") {
+            for key in ["path", "cache_dir"] {
+                let path = PathBuf::from(vault[key].as_str().unwrap());
+                let (mount, volume) = mount_at(deployment, c, &path);
+                assert!(
+                    volume.get("persistentVolumeClaim").is_some(),
+                    "vaults.{name}.{key} `{}` is on a persistent volume",
+                    path.display()
+                );
+                assert_ne!(mount["readOnly"], true, "vaults.{name}.{key} is writable");
+            }
         }
     }
     assert_files_from_secrets("weaver", deployment, c, &parsed);
@@ -987,10 +1424,16 @@ fn check_overlay(overlay: &str) {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(
-        parsed["vaults"].get(&default_vault).is_some(),
-        "gateway upstreams.default_vault `{default_vault}` is a vault of weaver.toml"
-    );
+    match &cluster {
+        Some(cluster) => assert_eq!(
+            default_vault, cluster.vault,
+            "gateway upstreams.default_vault is the vault the bridge imports (--name)"
+        ),
+        None => assert!(
+            parsed["vaults"].get(&default_vault).is_some(),
+            "gateway upstreams.default_vault `{default_vault}` is a vault of weaver.toml"
+        ),
+    }
     assert_files_from_secrets("api-gateway", gateway_deployment, gateway, &gateway_config);
     assert_drain("api-gateway", gateway_deployment, gateway, &gateway_config);
     let keys_path = PathBuf::from(gateway_config["auth"]["api_keys_file"].as_str().unwrap());
@@ -998,7 +1441,7 @@ fn check_overlay(overlay: &str) {
 
     // weaver for real, mcp-server for real in front of it, the gateway in front of both.
     let mcp_env = environment(&docs, mcp);
-    run_serve(&format!("{overlay}/weaver"), args, env, config, |weaver| {
+    let front = |weaver| {
         run_mcp(
             &format!("{overlay}/mcp-server"),
             mcp_args.clone(),
@@ -1018,7 +1461,18 @@ fn check_overlay(overlay: &str) {
                 );
             },
         );
-    });
+    };
+    match &cluster {
+        Some(cluster) => run_cluster(overlay, &docs, cluster, args, env, config, front),
+        None => run_serve(
+            &format!("{overlay}/weaver"),
+            args,
+            env,
+            config,
+            &Mode::Local,
+            front,
+        ),
+    }
     // The shared environment is generated (hash-suffixed), so that a change rolls the pods.
     let env_map = config_map(&docs, "weave-nn-env");
     assert_ne!(
@@ -1078,7 +1532,14 @@ fn compose_and_image_defaults_run_on_the_binary() {
             .split_whitespace()
             .any(|p| p == "3000")
     );
-    run_serve("image/weaver", cmd, Vec::new(), &config, |_| {});
+    run_serve(
+        "image/weaver",
+        cmd,
+        Vec::new(),
+        &config,
+        &Mode::Local,
+        |_| {},
+    );
 
     let compose: Value = serde_saphyr::from_str(&read("docker-compose.yml")).unwrap();
     let service = &compose["services"]["weaver"];
@@ -1109,11 +1570,87 @@ fn compose_and_image_defaults_run_on_the_binary() {
         .filter(|(k, _)| !k.ends_with("_FILE"))
         .collect();
     assert_documented("compose weaver", &help("serve").unwrap(), &args[1..], &env);
-    run_serve("compose/weaver", args, env, &config, |_| {});
+    run_serve("compose/weaver", args, env, &config, &Mode::Local, |_| {});
 
     let mcp = strings(&compose["services"]["mcp-server"]["command"]);
     assert_eq!(mcp[0], "mcp");
     assert_documented("compose mcp-server", &help("mcp").unwrap(), &mcp[1..], &[]);
+
+    // Profile `full`, cluster mode: the replicas weaver-N run deploy/weaver-cluster.toml (where
+    // WEAVER_CONFIG points) with the database URL in their environment; without a database
+    // each starts, lives and says `behind`. The bridge runs on the vault folder.
+    let replicas: Vec<String> = compose["services"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| {
+            k.strip_prefix("weaver-")
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .cloned()
+        .collect();
+    assert!(
+        replicas.len() >= 2,
+        "two cluster-mode replicas: {replicas:?}"
+    );
+    let cluster_config = read("deploy/weaver-cluster.toml");
+    for name in &replicas {
+        let service = &compose["services"][name.as_str()];
+        let args = strings(&service["command"]);
+        assert_eq!(args[0], "serve", "{name}");
+        let config_env = service["environment"]["WEAVER_CONFIG"].as_str().unwrap();
+        assert!(
+            service["volumes"].as_array().unwrap().iter().any(|v| {
+                v["target"] == config_env && v["source"] == "./deploy/weaver-cluster.toml"
+            }),
+            "{name}: Compose mounts deploy/weaver-cluster.toml where WEAVER_CONFIG points"
+        );
+        let (url_env, url) = service["environment"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(_, v)| v.as_str().is_some_and(|v| v.starts_with("postgresql://")))
+            .unwrap_or_else(|| panic!("{name}: no database URL in its environment"));
+        assert!(
+            url.as_str().unwrap().contains("${POSTGRES_PASSWORD"),
+            "{name}: the password comes from .env"
+        );
+        assert_documented(
+            &format!("compose {name}"),
+            &help("serve").unwrap(),
+            &args[1..],
+            &[],
+        );
+        let nowhere = format!("postgresql://weaver@127.0.0.1:{}/weaver", free_port());
+        run_serve(
+            &format!("compose/{name} without a database"),
+            args,
+            Vec::new(),
+            &cluster_config,
+            &Mode::Cluster {
+                url_env,
+                url: &nowhere,
+                reachable: false,
+            },
+            |_| {},
+        );
+    }
+    let bridge = strings(&compose["services"]["weaver-bridge"]["command"]);
+    assert_eq!(bridge[0], "bridge");
+    assert!(
+        compose["services"]["weaver-bridge"]["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["target"] == bridge[1] && v["type"] == "bind"),
+        "weaver-bridge: DIR is the bind-mounted vault folder"
+    );
+    match help("bridge") {
+        Some(text) => assert_documented("compose weaver-bridge", &text, &bridge[1..], &[]),
+        None => eprintln!(
+            "skipped: `weaver bridge --help` fails (this binary has no bridge yet): Compose's bridge flags are not checked"
+        ),
+    }
 
     // api-gateway: deploy/gateway.toml where --config points, the keys file as the secret at
     // its auth.api_keys_file, the upstreams are the Compose services; it starts with them.
@@ -1142,18 +1679,31 @@ fn compose_and_image_defaults_run_on_the_binary() {
         port_of(flag(&args, "--listen").unwrap()),
         "deploy/gateway.toml's server.listen agrees with --listen"
     );
-    for (role, service) in [("api", "weaver"), ("mcp", "mcp-server")] {
-        let listen = flag(
-            &strings(&compose["services"][service]["command"]),
-            "--listen",
+    let upstream = |service: &str| {
+        let command = strings(&compose["services"][service]["command"]);
+        format!(
+            "http://{service}:{}",
+            port_of(flag(&command, "--listen").unwrap())
         )
-        .unwrap()
-        .to_owned();
-        assert_eq!(
-            parsed["upstreams"][role].as_str().unwrap(),
-            format!("http://{service}:{}", port_of(&listen)),
-            "upstreams.{role} is Compose's {service}"
+    };
+    assert_eq!(
+        parsed["upstreams"]["mcp"].as_str().unwrap(),
+        upstream("mcp-server"),
+        "upstreams.mcp is Compose's mcp-server"
+    );
+    // upstreams.api: the list of the cluster-mode replicas (round robin).
+    let api = strings(&parsed["upstreams"]["api"]);
+    let mut expected: Vec<String> = replicas.iter().map(|r| upstream(r)).collect();
+    expected.sort();
+    let mut listed = api.clone();
+    listed.sort();
+    assert_eq!(listed, expected, "upstreams.api lists Compose's replicas");
+    let mut gateway_env = Vec::new();
+    if !gateway_takes_upstream_lists(&config) {
+        eprintln!(
+            "skipped: this binary's gateway takes one upstreams.api URL only: deploy/gateway.toml runs with its first URL"
         );
+        gateway_env.push(("WEAVER_GATEWAY__UPSTREAMS__API".to_owned(), api[0].clone()));
     }
     let keys_path = parsed["auth"]["api_keys_file"].as_str().unwrap();
     let secret = service["secrets"]
@@ -1175,7 +1725,7 @@ fn compose_and_image_defaults_run_on_the_binary() {
     run_gateway(
         "compose/api-gateway",
         args,
-        Vec::new(),
+        gateway_env,
         &config,
         &GatewayRun {
             seed_keys: Some(&keys),
@@ -1188,13 +1738,32 @@ fn compose_and_image_defaults_run_on_the_binary() {
 // ---------------------------------------------------------------------------------------------
 // Metric names
 
-/// Metric names declared in `crates/weaver-service/src/metrics.rs` (`pub const NAME: &str = "...";`).
+/// Metric names declared in `crates/weaver-service/src/metrics.rs` (`pub const NAME: &str =
+/// "...";`), and the ones cluster mode records by name in `crates/weaver-cluster/src/`
+/// (`metrics::gauge!("weaver_cluster_...", ...)`, likewise counters and histograms).
 fn declared_metrics() -> BTreeSet<String> {
-    include_str!("../../../weaver-service/src/metrics.rs")
+    let mut names: BTreeSet<String> = include_str!("../../../weaver-service/src/metrics.rs")
         .lines()
         .filter(|l| l.starts_with("pub const ") && l.contains(": &str = \""))
         .filter_map(|l| l.split('"').nth(1).map(str::to_owned))
-        .collect()
+        .collect();
+    let cluster = repo().join("crates/weaver-cluster/src");
+    for entry in std::fs::read_dir(&cluster).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for macro_name in ["gauge!(", "counter!(", "histogram!("] {
+            for (i, _) in text.match_indices(macro_name) {
+                let rest = text[i + macro_name.len()..].trim_start();
+                if let Some((name, _)) = rest.strip_prefix('"').and_then(|r| r.split_once('"')) {
+                    names.insert(name.to_owned());
+                }
+            }
+        }
+    }
+    names
 }
 
 /// Identifiers in a PromQL expression that name our metrics (`http_*`, `weaver_*`).
@@ -1276,6 +1845,8 @@ fn monitoring_queries_use_declared_metrics() {
         "http_request_duration_seconds",
         "weaver_notes",
         "weaver_index_lag_seconds",
+        "weaver_cluster_staleness_seconds",
+        "weaver_cluster_lag_entries",
     ] {
         assert!(used.contains(needed), "nothing queries {needed}");
     }
