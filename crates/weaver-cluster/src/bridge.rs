@@ -61,7 +61,7 @@ pub struct BridgeStatus {
     pub leader: bool,
     /// The last cycle finished without an error, recently.
     pub in_sync: bool,
-    /// The head of the vault's log after the last cycle.
+    /// The head of the vault's log after the last good cycle.
     pub seq: u64,
     /// Cycles run.
     pub cycles: u64,
@@ -104,6 +104,15 @@ pub struct CycleReport {
     pub deferred: usize,
     /// The log entry recorded, if any.
     pub seq: Option<u64>,
+    /// The head of the vault's log after the cycle.
+    pub head: u64,
+}
+
+impl CycleReport {
+    /// Whether the cycle moved anything (or had to leave something for the next one).
+    pub fn did_something(&self) -> bool {
+        self.to_folder + self.to_database + self.conflicts + self.deferred > 0
+    }
 }
 
 /// One side's content of a path: its hash, `None` when absent.
@@ -167,7 +176,7 @@ pub fn run(
         let Some(c) = client.as_mut() else { continue };
         match cycle(c, &vault, &options.name, &mut mirror) {
             Ok(report) => {
-                if report != CycleReport::default() {
+                if report.did_something() {
                     tracing::info!(vault = %options.name, ?report, "bridge: cycle");
                 }
                 set(&|s| {
@@ -175,9 +184,7 @@ pub fn run(
                     s.conflicts += report.conflicts as u64;
                     s.error = None;
                     s.last_sync = Some(Instant::now());
-                    if let Some(seq) = report.seq {
-                        s.seq = seq;
-                    }
+                    s.seq = report.head;
                 });
                 metrics::counter!("weaver_bridge_files_total", "direction" => "to_folder")
                     .increment(report.to_folder as u64);
@@ -230,24 +237,92 @@ fn connect_and_lock(
             return Ok(None);
         }
     }
+    let folder = folder_id(&options.dir)?;
     let exists = client
         .query_opt(
             "SELECT 1 FROM weaver_vaults WHERE name = $1",
             &[&options.name],
         )?
         .is_some();
-    if !exists {
+    if exists {
+        let known: Option<String> = client
+            .query_opt(
+                "SELECT folder_id FROM weaver_bridges WHERE vault = $1",
+                &[&options.name],
+            )?
+            .map(|row| row.get(0));
+        if known.as_deref() != Some(folder.as_str()) {
+            // Another folder (or a copy restored from elsewhere): the base describes a folder
+            // this is not, so it is dropped, and every file that differs becomes a conflict
+            // copy rather than overwriting either side.
+            if known.is_some() {
+                tracing::warn!(vault = %options.name, "bridge: this folder is not the one the vault was mirrored with; files that differ are kept on both sides as conflict copies");
+            }
+            let mut tx = client.transaction()?;
+            tx.execute(
+                "DELETE FROM weaver_bridge_files WHERE vault = $1",
+                &[&options.name],
+            )?;
+            tx.execute(
+                "INSERT INTO weaver_bridges (vault, folder_id) VALUES ($1, $2)
+                 ON CONFLICT (vault) DO UPDATE SET folder_id = EXCLUDED.folder_id",
+                &[&options.name, &folder],
+            )?;
+            tx.commit()?;
+        }
+    } else {
         let report = files::import(&options.postgres_url, &options.dir, &options.name)?;
         tracing::info!(vault = %options.name, added = report.added, "bridge: imported the folder as a new vault");
         // The import is the base: both sides agree on every file.
-        client.execute(
+        let mut tx = client.transaction()?;
+        tx.execute(
             "INSERT INTO weaver_bridge_files (vault, path, hash)
              SELECT vault, path, hash FROM weaver_files WHERE vault = $1
              ON CONFLICT (vault, path) DO UPDATE SET hash = EXCLUDED.hash",
             &[&options.name],
         )?;
+        tx.execute(
+            "INSERT INTO weaver_bridges (vault, folder_id) VALUES ($1, $2)
+             ON CONFLICT (vault) DO UPDATE SET folder_id = EXCLUDED.folder_id",
+            &[&options.name, &folder],
+        )?;
+        tx.commit()?;
     }
     Ok(Some(client))
+}
+
+/// The folder's identity, `.weaver/bridge-id` in it (made on first use: 128 random bits), so a
+/// bridge started on another folder, or on a copy restored from elsewhere, never takes the
+/// base of the folder before. Links are refused, as everywhere in a vault.
+fn folder_id(dir: &std::path::Path) -> Result<String, ClusterError> {
+    let not_a_link = |path: &std::path::Path| match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(ClusterError::Invalid(format!(
+            "`{}` is a symbolic link; the bridge keeps its folder id there",
+            path.display()
+        ))),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e.into()),
+    };
+    let meta = dir.join(".weaver");
+    if !not_a_link(&meta)? {
+        std::fs::create_dir(&meta)?;
+    }
+    let file = meta.join("bridge-id");
+    if not_a_link(&file)? {
+        let id = std::fs::read_to_string(&file)?.trim().to_owned();
+        if !id.is_empty() {
+            return Ok(id);
+        }
+    }
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ClusterError::Invalid(format!("no random bytes for the folder id: {e}")))?;
+    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let temp = meta.join(".bridge-id.tmp");
+    std::fs::write(&temp, format!("{id}\n"))?;
+    std::fs::rename(&temp, &file)?;
+    Ok(id)
 }
 
 /// 64 bits of the name's content hash: the same in every process and version.
@@ -438,8 +513,9 @@ fn cycle(
             },
         )?;
         report.seq = Some(seq);
+        report.head = seq;
     } else {
-        report.seq = Some(head);
+        report.head = head;
     }
     for (path, hash) in &new_base {
         match hash {
@@ -455,18 +531,6 @@ fn cycle(
         };
     }
     tx.commit()?;
-    if report.to_database == 0 && report.to_folder == 0 && report.conflicts == 0 {
-        // Nothing moved: the report says only where the log is.
-        let seq = report.seq;
-        report = CycleReport {
-            seq,
-            deferred: report.deferred,
-            ..CycleReport::default()
-        };
-        if report.deferred == 0 {
-            report.seq = None;
-        }
-    }
     Ok(report)
 }
 

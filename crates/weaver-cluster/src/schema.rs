@@ -46,8 +46,13 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (vault, actor, request_id)
     );
     ",
-    // 2: the bridge's base: each mirrored file as both sides last agreed on it.
+    // 2: the bridge: which folder it mirrors, and its base (each mirrored file as both sides
+    // last agreed on it).
     r"
+    CREATE TABLE weaver_bridges (
+        vault      text PRIMARY KEY REFERENCES weaver_vaults (name) ON DELETE CASCADE,
+        folder_id  text NOT NULL
+    );
     CREATE TABLE weaver_bridge_files (
         vault  text NOT NULL REFERENCES weaver_vaults (name) ON DELETE CASCADE,
         path   text NOT NULL,
@@ -70,7 +75,8 @@ pub(crate) fn migrate(client: &mut Client) -> Result<(), ClusterError> {
 
 fn run_migrations(client: &mut Client) -> Result<(), ClusterError> {
     client.batch_execute(
-        "CREATE TABLE IF NOT EXISTS weaver_schema (version integer NOT NULL);
+        "SET client_min_messages = warning;
+         CREATE TABLE IF NOT EXISTS weaver_schema (version integer NOT NULL);
          INSERT INTO weaver_schema (version)
              SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM weaver_schema);",
     )?;

@@ -76,7 +76,15 @@ async fn raw_at(server: &Server, path: &str, seq: u64) -> String {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200, "GET {path} at {seq}");
+    if response.status() != 200 {
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        let (_, ready) = server.get_json("/readyz").await;
+        panic!(
+            "GET {path} at {seq}: {status} {body}\nreadyz: {ready}\nlogs:\n{}",
+            server.logs()
+        );
+    }
     response.text().await.unwrap()
 }
 
@@ -688,10 +696,17 @@ async fn the_bridge_mirrors_a_folder_both_ways_and_keeps_both_sides_of_a_conflic
     mirror.wait_ready().await;
     // A second bridge for the vault waits for the first one's lock.
     let spare_folder = sandbox.vault("spare", VAULT);
-    let spare = bridge(&url, &spare_folder);
+    let mut spare = bridge(&url, &spare_folder);
     let (status, body) = spare.get_json("/readyz").await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["leader"], false, "{body}");
+    spare.wait_log(|l| {
+        l["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("another bridge holds this vault"))
+    });
+    spare.signal("TERM");
+    spare.wait_exit();
 
     // The bridge imported the folder: a replica serves it.
     let server = replica(&sandbox, &url, "r1", 5_000);
@@ -786,5 +801,32 @@ async fn the_bridge_mirrors_a_folder_both_ways_and_keeps_both_sides_of_a_conflic
             (status == 404).then_some(())
         })
         .await;
-    drop(spare);
+
+    // A bridge on another folder (a stale copy) overwrites nothing: where it differs from the
+    // cluster, the cluster's version stays and the folder's becomes a conflict copy.
+    let mut mirror = mirror;
+    mirror.signal("TERM");
+    mirror.wait_exit();
+    let spare_plan = spare_folder.join("Projects/Plan.md");
+    let original = std::fs::read_to_string(&spare_plan).unwrap();
+    let stale = bridge(&url, &spare_folder);
+    let kept_as_copy = || {
+        std::fs::read_dir(spare_folder.join("Projects"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("Plan (conflict ")
+            })
+            .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t == original))
+    };
+    eventually(&stale, "the stale folder's conflict copy", || {
+        kept_as_copy()
+            && std::fs::read_to_string(&spare_plan).is_ok_and(|t| t.contains("the cluster's side"))
+    })
+    .await;
+    let head = db_head(&pg);
+    let text = raw_at(&server, NOTE, head).await;
+    assert!(text.contains("the cluster's side"), "{text}");
 }
