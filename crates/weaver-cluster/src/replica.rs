@@ -106,6 +106,9 @@ pub struct Replica {
     followers: RwLock<BTreeMap<String, Arc<Follower>>>,
     last_error: Mutex<Option<String>>,
     stop: AtomicBool,
+    /// Bumped whenever the list of vaults in the database changes (a vault imported while the
+    /// replica runs), so the server opens it.
+    names_changed: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Replica {
@@ -126,6 +129,7 @@ impl Replica {
             followers: RwLock::new(BTreeMap::new()),
             last_error: Mutex::new(None),
             stop: AtomicBool::new(false),
+            names_changed: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -179,6 +183,29 @@ impl Replica {
     /// The vaults in the database, once connected.
     pub fn vault_names(&self) -> Option<Vec<String>> {
         self.names.read().ok().and_then(|g| g.clone())
+    }
+
+    /// Changes whenever [`Replica::vault_names`] does after the first connection.
+    pub fn subscribe_names(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.names_changed.subscribe()
+    }
+
+    /// Reads the vault list again; a change is announced to [`Replica::subscribe_names`].
+    fn refresh_names(&self, client: &mut Client) -> Result<(), ClusterError> {
+        let names: Vec<String> = client
+            .query("SELECT name FROM weaver_vaults ORDER BY name", &[])?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let changed = self.vault_names().is_some_and(|known| known != names);
+        if changed {
+            tracing::info!(vaults = ?names, "cluster: the vaults in the database changed");
+            if let Ok(mut guard) = self.names.write() {
+                *guard = Some(names);
+            }
+            self.names_changed.send_modify(|v| *v += 1);
+        }
+        Ok(())
     }
 
     /// Sleeps up to `d`, returning true when the replica is stopping.
@@ -366,6 +393,9 @@ impl Replica {
                 .read()
                 .map(|m| m.values().cloned().collect())
                 .unwrap_or_default();
+            if let Err(e) = self.refresh_names(client) {
+                tracing::warn!(error = %e, "cluster: cannot list the vaults");
+            }
             for follower in followers {
                 if let Err(e) = self.catch_up(client, &follower) {
                     match e {

@@ -167,6 +167,19 @@ fn start_replica(
                 if let Err(error) = following.spawn_follower() {
                     tracing::error!(%error, "cluster: cannot start following the log");
                 }
+                // A vault imported while the replica runs is opened (and one dropped, closed).
+                let mut names = replica.subscribe_names();
+                loop {
+                    tokio::select! {
+                        () = state.shutdown.cancelled() => break,
+                        changed = names.changed() => {
+                            if changed.is_err() {
+                                break;
+                            }
+                            state.vaults.apply(&state.config.load(), false);
+                        }
+                    }
+                }
             }
             Ok(Err(error)) => {
                 tracing::error!(%error, "cluster: cannot use the database; the replica stays unready");

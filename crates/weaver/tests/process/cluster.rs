@@ -832,3 +832,32 @@ async fn the_bridge_mirrors_a_folder_both_ways_and_keeps_both_sides_of_a_conflic
     let text = raw_at(&server, NOTE, head).await;
     assert!(text.contains("the cluster's side"), "{text}");
 }
+
+#[tokio::test]
+async fn a_vault_imported_while_replicas_run_is_served_without_a_restart() {
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.database("weaver");
+    let sandbox = Sandbox::new();
+    let vault = sandbox.vault("vault", VAULT);
+    cluster(&url, &["import", vault.to_str().unwrap()]);
+    let server = replica(&sandbox, &url, "r1", 5_000);
+    server.wait_ready().await;
+    let second = sandbox.vault("second", "//- Elsewhere.md\n# Elsewhere\nonly here\n");
+    cluster(
+        &url,
+        &["import", second.to_str().unwrap(), "--name", "second"],
+    );
+    server
+        .poll(|| async {
+            let response = server.get("/api/v1/vaults/second/notes/Elsewhere.md").await;
+            (response.status() == 200).then_some(())
+        })
+        .await;
+    let ready = server.wait_ready().await;
+    assert_eq!(ready["vaults"]["second"]["state"], "ready", "{ready}");
+    assert_eq!(
+        ready["cluster"]["vaults"].as_array().unwrap().len(),
+        2,
+        "{ready}"
+    );
+}
