@@ -70,7 +70,8 @@ pub const RATE_LIMITED_TOTAL: &str = "gateway_rate_limited_total";
 pub const AUTH_FAILURES_TOTAL: &str = "gateway_auth_failures_total";
 /// Upstream failures, by `upstream` and `kind` (`unavailable`, `timeout`).
 pub const UPSTREAM_ERRORS_TOTAL: &str = "gateway_upstream_errors_total";
-/// Requests sent again (to the next upstream, or to the only one) after a connection error,
+/// Requests sent again (to the next upstream, or to the only one) after a connection error or
+/// a 503 from one of several upstreams,
 /// by `upstream`.
 pub const UPSTREAM_RETRIES_TOTAL: &str = "gateway_upstream_retries_total";
 /// Configuration reloads, by `result` (`applied`, `rejected`).

@@ -377,7 +377,8 @@ async fn forward(
     // A request that could not be sent (no connection) goes to the next upstream, or once more
     // to the only one (a replica restarting behind a Service); one that broke after it was
     // sent is sent again only when it is idempotent (a read, or with `retry_writes` a write to
-    // a cluster, which does a request id once): otherwise the write may have happened.
+    // a cluster, which does a request id once): otherwise the write may have happened. A 503
+    // from one of several upstreams (starting, draining, behind) goes to the next one.
     let idempotent = matches!(
         parts.method,
         axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
@@ -406,6 +407,18 @@ async fn forward(
             ))
             .await;
         match sent {
+            // A replica that is starting, behind, draining or without its database answers 503
+            // having done nothing: with several upstreams the next one may answer.
+            Ok(Ok(response))
+                if response.status() == StatusCode::SERVICE_UNAVAILABLE
+                    && bases.len() > 1
+                    && attempt + 1 < attempts =>
+            {
+                counter!(super::UPSTREAM_RETRIES_TOTAL, "upstream" => target.upstream.as_str())
+                    .increment(1);
+                tracing::info!(upstream = target.upstream.as_str(), %base, "upstream unavailable (503); trying the next");
+                attempt += 1;
+            }
             Ok(Ok(response)) => break response,
             Ok(Err(err)) if attempt + 1 < attempts && (err.is_connect() || idempotent) => {
                 counter!(super::UPSTREAM_RETRIES_TOTAL, "upstream" => target.upstream.as_str())

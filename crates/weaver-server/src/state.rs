@@ -53,6 +53,17 @@ impl AppState {
         match self.vaults.get(name) {
             Some(entry) => Ok(entry),
             None if self.shutdown.is_cancelled() => Err(ApiError::ShuttingDown),
+            // A replica that has not listed the database's vaults yet, or not opened one it
+            // listed, cannot say the vault does not exist: it is not ready (another replica,
+            // or a retry, can answer).
+            None if self.cluster.as_ref().is_some_and(|replica| {
+                replica
+                    .vault_names()
+                    .is_none_or(|names| names.iter().any(|n| n == name))
+            }) =>
+            {
+                Err(ApiError::VaultNotReady(name.to_owned()))
+            }
             None => Err(ApiError::UnknownVault(name.to_owned())),
         }
     }

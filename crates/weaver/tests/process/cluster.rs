@@ -861,3 +861,133 @@ async fn a_vault_imported_while_replicas_run_is_served_without_a_restart() {
         "{ready}"
     );
 }
+
+// Two worker threads: the restarts block one (waiting for a child), the load runs on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_under_load_through_the_gateway_fails_no_request() {
+    use crate::gateway::stack::{Stack, key, send};
+    use reqwest::Method;
+
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.database("weaver");
+    let sandbox = Sandbox::new();
+    let vault = sandbox.vault("vault", VAULT);
+    cluster(&url, &["import", vault.to_str().unwrap()]);
+    // Fixed ports, so a restarted replica is where the gateway looks for it.
+    let ports: Vec<u16> = (0..2)
+        .map(|_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        })
+        .collect();
+    let start = |i: usize| {
+        let id = format!("roll{i}");
+        let config = sandbox.write(
+            &format!("{id}.toml"),
+            &format!(
+                "[server]\nlisten = \"127.0.0.1:{}\"\n[cluster]\npostgres_url = \"{url}\"\nreplica_id = \"{id}\"\ndata_dir = \"{}\"\nmax_staleness_ms = 10000\npoll_interval_ms = 200\n",
+                ports[i],
+                sandbox.path(&format!("data-{id}")).display()
+            ),
+        );
+        Start::new(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{}", ports[i]),
+        ])
+        .spawn()
+    };
+    let mut replicas = vec![start(0), start(1)];
+    for r in &replicas {
+        r.wait_ready().await;
+    }
+    let bases: Vec<String> = replicas.iter().map(|r| r.base.clone()).collect();
+    let stack = std::sync::Arc::new(
+        Stack::builder()
+            .replicas(&[&bases[0], &bases[1]])
+            .start()
+            .await,
+    );
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (load_stack, load_stop) = (std::sync::Arc::clone(&stack), std::sync::Arc::clone(&stop));
+    let load = tokio::spawn(async move {
+        let (stack, stop) = (load_stack, load_stop);
+        let (mut ok, mut failed, mut lines) = (0u32, Vec::new(), Vec::new());
+        let mut i = 0u32;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let read = stack.get_as("reader", NOTE).await;
+            let line = format!("rolling-{i:04}");
+            let write = send(
+                stack
+                    .request(Method::PATCH, NOTE, Some(&key("writer")))
+                    .header("x-request-id", &line)
+                    .json(&serde_json::json!({"operations": [{"op": "append", "text": format!("\n{line}\n")}]})),
+            )
+            .await;
+            for (what, reply) in [("read", &read), ("write", &write)] {
+                if reply.status == 200 {
+                    ok += 1;
+                } else {
+                    failed.push(format!("{what} {i}: {} {}", reply.status, reply.body));
+                }
+            }
+            if write.status == 200 {
+                lines.push(line);
+            }
+            i += 1;
+        }
+        (ok, failed, lines)
+    });
+    // Reads on their own as well, as fast as they go.
+    let (read_stack, read_stop) = (std::sync::Arc::clone(&stack), std::sync::Arc::clone(&stop));
+    let reads = tokio::spawn(async move {
+        let (mut ok, mut failed) = (0u32, Vec::new());
+        while !read_stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let read = read_stack
+                .get_as("reader", "/api/v1/vaults/default/search?q=plan")
+                .await;
+            if read.status == 200 {
+                ok += 1;
+            } else {
+                failed.push(format!("search: {} {}", read.status, read.body));
+            }
+        }
+        (ok, failed)
+    });
+    let roll = async {
+        for (i, replica) in replicas.iter_mut().enumerate() {
+            tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+            replica.signal("TERM");
+            replica.wait_exit();
+            *replica = start(i);
+            replica.wait_ready().await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    };
+    roll.await;
+    let (ok, mut failed, lines) = load.await.unwrap();
+    let (read_ok, read_failed) = reads.await.unwrap();
+    failed.extend(read_failed);
+    let ok = ok + read_ok;
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {failed:#?}",
+        failed.len(),
+        ok as usize + failed.len()
+    );
+    assert!(lines.len() > 5, "too little load: {} writes", lines.len());
+    let head = db_head(&pg);
+    for r in &replicas {
+        let text = raw_at(r, NOTE, head).await;
+        for line in &lines {
+            assert_eq!(text.matches(line.as_str()).count(), 1, "{line}");
+        }
+    }
+    eprintln!("rolling restart: {ok} requests, none failed");
+}
