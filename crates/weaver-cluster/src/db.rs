@@ -82,5 +82,19 @@ pub(crate) fn connect(url: &str) -> Result<Client, ClusterError> {
     if config.get_application_name().is_none() {
         config.application_name("weaver");
     }
+    // A database behind a broken network (a partition, a node gone without a reset) must fail
+    // a connection within seconds, not the kernel's minutes: unacknowledged data for 10 s, or
+    // an idle connection unanswered for 10 + 3 x 2 s, ends it, and the replica reconnects.
+    if config.get_tcp_user_timeout().is_none_or(|t| t.is_zero()) {
+        config.tcp_user_timeout(std::time::Duration::from_secs(10));
+    }
+    // (Unless the URL set its own: libpq's default idle time is two hours.)
+    if config.get_keepalives_idle() >= std::time::Duration::from_secs(7200) {
+        config
+            .keepalives(true)
+            .keepalives_idle(std::time::Duration::from_secs(10))
+            .keepalives_interval(std::time::Duration::from_secs(2))
+            .keepalives_retries(3);
+    }
     Ok(config.connect(NoTls)?)
 }

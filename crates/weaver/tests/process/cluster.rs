@@ -991,3 +991,167 @@ async fn a_rolling_restart_under_load_through_the_gateway_fails_no_request() {
     }
     eprintln!("rolling restart: {ok} requests, none failed");
 }
+
+/// A network namespace joined to this one by two veth links, one for the database and one for
+/// HTTP, so that the database link can be cut while the test still reaches the replica.
+struct Netns {
+    name: String,
+    /// The host side of the database link.
+    db_link: String,
+    /// The host's address on the database link, and the namespace's on the HTTP link.
+    host_db: String,
+    ns_http: String,
+}
+
+impl Netns {
+    fn ip(args: &[&str]) -> bool {
+        Command::new("ip")
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// `None` (and a message) where namespaces cannot be made: not root, no `ip`.
+    fn new() -> Option<Self> {
+        let n = std::process::id() % 200 + 20;
+        let name = format!("wvr{n}");
+        let (db_link, http_link) = (format!("wvd{n}"), format!("wvh{n}"));
+        let _ = Self::ip(&["netns", "del", &name]);
+        if !Self::ip(&["netns", "add", &name]) {
+            eprintln!("skipping: cannot create a network namespace (needs root and iproute2)");
+            return None;
+        }
+        let ns = Self {
+            name: name.clone(),
+            db_link: db_link.clone(),
+            host_db: format!("10.77.{n}.1"),
+            ns_http: format!("10.78.{n}.2"),
+        };
+        for (link, net) in [(&db_link, 77), (&http_link, 78)] {
+            let peer = format!("{link}p");
+            let ok = Self::ip(&["link", "add", link, "type", "veth", "peer", "name", &peer])
+                && Self::ip(&["link", "set", &peer, "netns", &name])
+                && Self::ip(&["addr", "add", &format!("10.{net}.{n}.1/24"), "dev", link])
+                && Self::ip(&["link", "set", link, "up"])
+                && Self::ip(&[
+                    "-n",
+                    &name,
+                    "addr",
+                    "add",
+                    &format!("10.{net}.{n}.2/24"),
+                    "dev",
+                    &peer,
+                ])
+                && Self::ip(&["-n", &name, "link", "set", &peer, "up"]);
+            assert!(ok, "cannot set up the veth link {link}");
+        }
+        assert!(Self::ip(&["-n", &name, "link", "set", "lo", "up"]));
+        Some(ns)
+    }
+
+    fn cut(&self, cut: bool) {
+        let state = if cut { "down" } else { "up" };
+        assert!(Self::ip(&["link", "set", &self.db_link, state]));
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Deleting the namespace deletes its ends of the links, and with them both pairs.
+        let _ = Self::ip(&["netns", "del", &self.name]);
+    }
+}
+
+/// Relays TCP from `listen` to `to` (so a server on loopback is reachable on a veth address).
+async fn relay(listen: &str, to: std::net::SocketAddr) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind(listen).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_replica_serves_stale_reads_turns_unready_and_catches_up() {
+    let Some(pg) = Postgres::start() else { return };
+    let Some(ns) = Netns::new() else { return };
+    let url = pg.database("weaver");
+    let sandbox = Sandbox::new();
+    let vault = sandbox.vault("vault", VAULT);
+    cluster(&url, &["import", vault.to_str().unwrap()]);
+    let relayed = relay(
+        &format!("{}:0", ns.host_db),
+        std::net::SocketAddr::from(([127, 0, 0, 1], pg.port())),
+    )
+    .await;
+    let ns_url = format!("postgresql://postgres@{relayed}/weaver");
+    let config = sandbox.write(
+        "island.toml",
+        &format!(
+            "[cluster]\npostgres_url = \"{ns_url}\"\nreplica_id = \"island\"\ndata_dir = \"{}\"\nmax_staleness_ms = 1500\npoll_interval_ms = 200\n",
+            sandbox.path("data-island").display()
+        ),
+    );
+    let island = Start::new(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--listen",
+        &format!("{}:0", ns.ns_http),
+    ])
+    .wrap("ip", &["netns", "exec", &ns.name])
+    .spawn();
+    island.wait_ready().await;
+    let mainland = replica(&sandbox, &url, "mainland", 5_000);
+    mainland.wait_ready().await;
+
+    // Cut the island's database link; the mainland writes on.
+    ns.cut(true);
+    let etag = mainland.get(NOTE).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let written = put(
+        &mainland,
+        NOTE,
+        "# Plan\n\nwhile the island was cut off\n",
+        &etag,
+    )
+    .await;
+    assert_eq!(written.status(), 200);
+    let seq = seq_of(&written);
+    // The island still answers reads from its copy (stale), then says it is behind.
+    let stale = island
+        .client
+        .get(island.url(NOTE))
+        .header("accept", "text/markdown")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 200);
+    assert!(!stale.text().await.unwrap().contains("cut off"));
+    island
+        .poll(|| async {
+            let (status, json) = island.get_json("/readyz").await;
+            (status == 503 && json["status"] == "behind").then_some(())
+        })
+        .await;
+
+    // The link comes back: the island catches up and is ready again.
+    ns.cut(false);
+    island
+        .poll(|| async {
+            let (status, json) = island.get_json("/readyz").await;
+            (status == 200 && json["cluster"]["vaults"][0]["applied"].as_u64() >= Some(seq))
+                .then_some(())
+        })
+        .await;
+    let text = raw_at(&island, NOTE, seq).await;
+    assert!(text.contains("while the island was cut off"), "{text}");
+}
