@@ -1155,3 +1155,69 @@ async fn a_partitioned_replica_serves_stale_reads_turns_unready_and_catches_up()
     let text = raw_at(&island, NOTE, seq).await;
     assert!(text.contains("while the island was cut off"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_waits_for_a_database_that_is_down_at_start_and_stops_at_a_broken_log() {
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.database("weaver");
+    let sandbox = Sandbox::new();
+    let vault = sandbox.vault("vault", VAULT);
+    cluster(&url, &["import", vault.to_str().unwrap()]);
+    // The replica's URL names a port where nothing listens yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = replica(
+        &sandbox,
+        &format!("postgresql://postgres@127.0.0.1:{port}/weaver"),
+        "late",
+        2_000,
+    );
+    let (status, body) = server.get_json("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "behind", "{body}");
+    server
+        .poll(|| async {
+            let (_, body) = server.get_json("/readyz").await;
+            body["cluster"]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("not connected to the database"))
+                .then_some(())
+        })
+        .await;
+    // The database appears: the replica connects on its next try and serves.
+    relay(
+        &format!("127.0.0.1:{port}"),
+        std::net::SocketAddr::from(([127, 0, 0, 1], pg.port())),
+    )
+    .await;
+    let ready = server.wait_ready().await;
+    assert_eq!(ready["cluster"]["ready"], true, "{ready}");
+
+    // A gap in the log (entries the head promises are not there): the replica stops applying,
+    // turns unready and says why, loudly; it never skips ahead.
+    pg.psql(
+        "weaver",
+        "UPDATE weaver_vaults SET head = head + 2 WHERE name = 'default'",
+    );
+    pg.psql("weaver", "SELECT pg_notify('weaver_changes', 'default')");
+    server
+        .poll(|| async {
+            let (status, body) = server.get_json("/readyz").await;
+            (status == 503
+                && body["cluster"]["vaults"][0]["broken"]
+                    .as_str()
+                    .is_some_and(|b| b.contains("missing")))
+            .then_some(())
+        })
+        .await;
+    let (_, body) = server.get_json("/readyz").await;
+    assert_eq!(body["cluster"]["vaults"][0]["applied"], 1, "{body}");
+    assert!(
+        server.logs().contains("stopped following the log"),
+        "{}",
+        server.logs()
+    );
+}
