@@ -34,6 +34,10 @@ struct Stand {
     seen: Arc<Mutex<Vec<Seen>>>,
     /// Answer this many requests with `vault_not_ready` first.
     not_ready: Arc<Mutex<usize>>,
+    /// Each request's vault and `Weaver-Min-Seq`.
+    min_seqs: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    /// Answer with this `Weaver-Seq` (as a cluster replica answers a write).
+    answer_seq: Arc<Mutex<Option<u64>>>,
 }
 
 /// `GET /api/v1/vaults/{vault}/stats` as `weaver serve` answers it; the vault `broken` sits
@@ -49,6 +53,11 @@ async fn stats(
         traceparent: header("traceparent"),
         tracestate: header("tracestate"),
     });
+    stand
+        .min_seqs
+        .lock()
+        .unwrap()
+        .push((vault.clone(), header("weaver-min-seq")));
     if vault == "broken" {
         return (StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>").into_response();
     }
@@ -66,12 +75,18 @@ async fn stats(
                 .into_response();
         }
     }
-    axum::Json(json!({
+    let mut response = axum::Json(json!({
         "notes": 3, "attachments": 1, "links": 4, "resolved_links": 3, "unresolved_links": 1,
         "embeds": 0, "external_links": 0, "tags": 2, "orphans": 1, "tasks_open": 1,
         "tasks_done": 0, "words": 42, "bytes": 420, "notes_with_problems": 0
     }))
-    .into_response()
+    .into_response();
+    if let Some(seq) = *stand.answer_seq.lock().unwrap() {
+        response
+            .headers_mut()
+            .insert("weaver-seq", HeaderValue::from(seq));
+    }
+    response
 }
 
 /// Serves `router` on `127.0.0.1:0` until `shutdown`; returns `http://ADDR`.
@@ -186,6 +201,36 @@ async fn an_error_page_between_the_services_is_vault_unavailable() {
     assert_eq!(
         err.message,
         "the upstream service answered `502 Bad Gateway`: <html>502 Bad Gateway</html>"
+    );
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn calls_after_a_write_ask_for_its_sequence_on_whichever_replica_answers() {
+    let shutdown = CancellationToken::new();
+    let (stand, upstream) = stand_in(&shutdown).await;
+    let vaults = RestDirectory::new(&upstream, "default").unwrap();
+    let (a, b) = (vaults.vault("a"), vaults.vault("b"));
+    a.stats().await.unwrap();
+    // An answer with `Weaver-Seq: 7` (a write, on a cluster replica)...
+    *stand.answer_seq.lock().unwrap() = Some(7);
+    a.stats().await.unwrap();
+    *stand.answer_seq.lock().unwrap() = Some(3);
+    a.stats().await.unwrap();
+    // ...makes every later call to that vault wait for entry 7 (never less), and only there.
+    a.stats().await.unwrap();
+    b.stats().await.unwrap();
+    let seen = stand.min_seqs.lock().unwrap().clone();
+    let want = |v: &str, s: Option<&str>| (v.to_owned(), s.map(str::to_owned));
+    assert_eq!(
+        seen,
+        [
+            want("a", None),
+            want("a", None),
+            want("a", Some("7")),
+            want("a", Some("7")),
+            want("b", None),
+        ]
     );
     shutdown.cancel();
 }
