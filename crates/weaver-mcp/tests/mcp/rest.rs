@@ -29,13 +29,16 @@ struct Seen {
     tracestate: Option<String>,
 }
 
+/// A request's vault and its `Weaver-Min-Seq` header.
+type VaultMinSeq = (String, Option<String>);
+
 #[derive(Clone, Default)]
 struct Stand {
     seen: Arc<Mutex<Vec<Seen>>>,
     /// Answer this many requests with `vault_not_ready` first.
     not_ready: Arc<Mutex<usize>>,
     /// Each request's vault and `Weaver-Min-Seq`.
-    min_seqs: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    min_seqs: Arc<Mutex<Vec<VaultMinSeq>>>,
     /// Answer with this `Weaver-Seq` (as a cluster replica answers a write).
     answer_seq: Arc<Mutex<Option<u64>>>,
 }
