@@ -462,7 +462,19 @@ impl Vault {
                     &resolves_to,
                 );
                 if !rewrite.changed.is_empty() {
-                    same_links_after(&record.path, &parsed.links, &rewrite.text, from, to)?;
+                    same_links_after(
+                        &record.path,
+                        &parsed.links,
+                        &rewrite.text,
+                        &Relinked {
+                            new_path: &new_path,
+                            resolved: &resolved,
+                            moves: &moves,
+                            resolves_to: &resolves_to,
+                        },
+                        from,
+                        to,
+                    )?;
                     rewrites.push((
                         JournalRewrite {
                             path: new_path.to_string(),
@@ -835,29 +847,59 @@ fn check(path: &VaultPath, expected: &Replace<'_>, current: Option<&str>) -> Res
     }
 }
 
+/// How a note's links should read after a move, for [`same_links_after`].
+struct Relinked<'a> {
+    /// Where the note is after the move.
+    new_path: &'a VaultPath,
+    /// What each link resolved to before the move (parallel to the links).
+    resolved: &'a [Option<VaultPath>],
+    moves: &'a HashMap<VaultPath, VaultPath>,
+    /// How a target resolves after the move.
+    resolves_to: &'a dyn Fn(&VaultPath, &str) -> Option<VaultPath>,
+}
+
 /// Refuses a move whose link rewrites would change how a note's Markdown reads. Only link
 /// targets' bytes change, but a new name can still change the parse around them: a `)` in
-/// `[[b)]]` closes an inline-link destination `](` left open before it. Wikilinks have no
-/// escape for that, so the move is refused before anything is written.
+/// `[[b)]]` closes an inline-link destination `](` left open before it, and `[%%]: [[Plan]]`
+/// becomes a reference definition that `[%%]: [[Café culture]]` was not, which moves where a
+/// `%%` comment ends. So the note is parsed again: every link must keep its kind, fragment,
+/// display text and line, a link that resolved must resolve to its target's new path, and one
+/// that did not must keep its target. Wikilinks have no escape for such names, so the move is
+/// refused before anything is written.
 fn same_links_after(
     note: &VaultPath,
     links: &[weaver_core::Link],
     after: &str,
+    relinked: &Relinked<'_>,
     from: &VaultPath,
     to: &VaultPath,
 ) -> Result<(), AppError> {
-    let reparsed = parse_note(note, after.as_bytes(), &Default::default());
+    let reparsed = parse_note(relinked.new_path, after.as_bytes(), &Default::default());
     let shape = |l: &weaver_core::Link| (l.kind, l.fragment.clone(), l.display.clone());
+    let same = |i: usize, a: &weaver_core::Link, b: &weaver_core::Link| {
+        shape(a) == shape(b)
+            && a.line == b.line
+            && match relinked.resolved.get(i).cloned().flatten() {
+                Some(target) => {
+                    let moved = relinked.moves.get(&target).unwrap_or(&target);
+                    (relinked.resolves_to)(relinked.new_path, &b.target).as_ref() == Some(moved)
+                }
+                None => a.target == b.target,
+            }
+    };
     let differs = reparsed.links.len() != links.len()
         || links
             .iter()
             .zip(&reparsed.links)
-            .any(|(a, b)| shape(a) != shape(b));
+            .enumerate()
+            .any(|(i, (a, b))| !same(i, a, b));
     if differs {
         let line = links
             .iter()
             .zip(&reparsed.links)
-            .find(|(a, b)| shape(a) != shape(b) || a.line != b.line)
+            .enumerate()
+            .find(|(i, (a, b))| !same(*i, a, b) || a.line != b.line)
+            .map(|(_, pair)| pair)
             .map_or_else(
                 || {
                     reparsed

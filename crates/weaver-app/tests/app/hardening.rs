@@ -774,3 +774,27 @@ fn a_move_whose_rewrite_would_change_a_notes_links_is_refused() {
     let text = std::fs::read_to_string(dir.path().join("linker.md")).unwrap();
     assert_eq!(text, "![[b]]]([[b#Part]] and text\n");
 }
+
+/// Fuzz finding 8 (rewrite_round_trip, after 8.4 M executions): `[%%]:[[Café culture]]` is not a
+/// reference definition (the destination `[[Café` is followed by more text), but
+/// `[%%]:[[Plan]]` is one, and then the `%%` in its label no longer closes the comment opened
+/// on the line before: the note still has one link, of the same shape, but it is another one
+/// (`[[/]]`, which resolves to nothing). The reparse compares what each link resolves to, so
+/// the move is refused instead of losing the link.
+#[test]
+fn a_move_whose_rewrite_would_turn_a_link_into_another_is_refused() {
+    let note = "%%\n>[%%]:[[Café culture]]\n%%[[/]]";
+    let dir = vault(&format!("//- Projects/Café culture.md\n{note}\n"));
+    let v = open_in_memory(dir.path());
+    let err = v
+        .move_note("Projects/Café culture.md", "Plan.md", true, None)
+        .unwrap_err();
+    assert!(matches!(err, AppError::InvalidMove { .. }), "{err}");
+    assert!(dir.path().join("Projects/Café culture.md").is_file());
+    assert!(!dir.path().join("Plan.md").exists());
+    // Another name, for which the line stays what it was, moves and rewrites.
+    v.move_note("Projects/Café culture.md", "Café notes.md", true, None)
+        .unwrap();
+    let text = std::fs::read_to_string(dir.path().join("Café notes.md")).unwrap();
+    assert!(text.contains("[[Café notes]]"), "{text}");
+}
