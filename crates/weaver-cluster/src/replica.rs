@@ -422,6 +422,10 @@ impl Replica {
             return Ok(());
         };
         let checked_at = Instant::now();
+        // The applied lock first: a write of this replica commits and applies under it, so the
+        // head read after it is never older than the copy (read before it, a write committed
+        // in between would look like a database gone back in time).
+        let mut applied = follower.lock_applied();
         let Some(head) = log::head(client, &follower.name, false)? else {
             return Err(ClusterError::BrokenLog {
                 vault: follower.name.clone(),
@@ -429,7 +433,6 @@ impl Replica {
             });
         };
         *lock(&follower.head) = head;
-        let mut applied = follower.lock_applied();
         if head < *applied {
             return Err(ClusterError::BrokenLog {
                 vault: follower.name.clone(),
