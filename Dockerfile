@@ -15,6 +15,10 @@
 #   /vault                     the vault (bind mount or volume); also the working folder, so that
 #                              `docker run ... IMAGE search foo` queries it
 #   /data                      cache and search index (a volume; disposable, rebuilt from /vault)
+#   /usr/share/weaver/models/all-MiniLM-L6-v2
+#                              the embedding model for semantic search (90 MB, Apache-2.0), fetched
+#                              by `weaver model download` in the build stage, which checks every
+#                              file's SHA-256; the configuration names it ([search.semantic])
 #
 # Nothing else is written: the image runs with a read-only root filesystem (give it a /tmp
 # tmpfs or emptyDir for good measure). No HEALTHCHECK here, because the port depends on the role;
@@ -22,6 +26,8 @@
 
 ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=bookworm
+# Where the build stage fetches the model from: the Hugging Face hub, or a mirror of its layout.
+ARG MODEL_HUB=https://huggingface.co
 
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS build
 WORKDIR /src
@@ -29,12 +35,19 @@ WORKDIR /src
 # tantivy's compression and mimalloc are compiled from source with the image's gcc.
 COPY Cargo.toml Cargo.lock ./
 COPY crates ./crates
+# The web UI's committed build, embedded by weaver-server (no Node needed here).
+COPY web/dist ./web/dist
 RUN --mount=type=cache,id=weaver-cargo-registry,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,id=weaver-cargo-git,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,id=weaver-target,target=/src/target,sharing=locked \
     cargo build --release --locked -p weaver \
     && install -D -m 0755 target/release/weaver /out/weaver \
     && /out/weaver --version
+# The model, checked file by file against the SHA-256 sums pinned in the binary
+# (crates/weaver/src/model.rs); a changed or truncated file fails the build.
+ARG MODEL_HUB
+RUN /out/weaver model download --dir /out/model --hub-url "${MODEL_HUB}" \
+    && /out/weaver model status --model-dir /out/model
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 # ca-certificates: for HTTPS upstreams and OTLP collectors. The user has a fixed numeric id so
@@ -51,6 +64,7 @@ RUN apt-get update \
     && install -d -o weaver -g weaver -m 1777 /data \
     && install -d -m 0755 /etc/weaver
 COPY --from=build /out/weaver /usr/local/bin/weaver
+COPY --from=build /out/model /usr/share/weaver/models/all-MiniLM-L6-v2
 COPY deploy/weaver.toml /etc/weaver/weaver.toml
 
 ENV WEAVER_CONFIG=/etc/weaver/weaver.toml

@@ -257,8 +257,9 @@ def overlay_invariants(overlay: str, docs: list[dict]) -> None:
     policies = by_kind(docs, "NetworkPolicy")
     ingresses = by_kind(docs, "Ingress")
     secret_names = set(secrets) | {s["spec"].get("template", {}).get("metadata", {}).get("name", n) for n, s in sealed.items()}
-    # CloudNativePG makes `<cluster>-app` (the application user's credentials, key `uri`).
-    operator_secrets = {f"{n}-app" for n in cnpg_clusters(docs)}
+    # CloudNativePG makes `<cluster>-app` (the application user's credentials, key `uri`) and
+    # `<cluster>-ca` (the CA of the server certificates, key `ca.crt`).
+    operator_secrets = {f"{n}-{kind}" for n in cnpg_clusters(docs) for kind in ("app", "ca")}
 
     for role in WEAVER_ROLES:
         if role not in deployments:
@@ -363,7 +364,7 @@ def overlay_invariants(overlay: str, docs: list[dict]) -> None:
         for v in pod.get("volumes", []):
             if "configMap" in v and v["configMap"]["name"] not in configmaps:
                 problems.append(f"{name}: volume {v['name']}: ConfigMap {v['configMap']['name']} not rendered")
-            if "secret" in v and v["secret"]["secretName"] not in secret_names:
+            if "secret" in v and v["secret"]["secretName"] not in secret_names | operator_secrets:
                 problems.append(f"{name}: volume {v['name']}: Secret {v['secret']['secretName']} not rendered")
             if "persistentVolumeClaim" in v and v["persistentVolumeClaim"]["claimName"] not in pvcs:
                 problems.append(f"{name}: volume {v['name']}: claim not rendered")
@@ -625,15 +626,34 @@ def weaver_mode_invariants(overlay: str, docs: list[dict]) -> list[str]:
         return problems
     (db_name, db), = clusters.items()
     # Every process that talks to the database reads the application user's URL from the
-    # operator's Secret, key `uri` (it points at the -rw Service, the current primary).
+    # operator's Secret, key `uri` (it points at the -rw Service, the current primary), and
+    # verifies the server's certificate against the operator's CA: the URL is
+    # `$(VAR)?sslmode=verify-full&sslrootcert=FILE`, VAR from that Secret, FILE on a mount of
+    # the Secret `<cluster>-ca`.
+    app_ref = {"name": f"{db_name}-app", "key": "uri"}
     for dep_name, dep in deployments.items():
-        for c in dep["spec"]["template"]["spec"].get("initContainers", []) + dep["spec"]["template"]["spec"]["containers"]:
+        pod = dep["spec"]["template"]["spec"]
+        ca_volumes = {v["name"] for v in pod.get("volumes", []) if v.get("secret", {}).get("secretName") == f"{db_name}-ca"}
+        for c in pod.get("initContainers", []) + pod["containers"]:
+            where = f"{dep_name}/{c['name']}"
             ref = env_secret(c, POSTGRES_URL_ENV)
-            needed = dep_name in ("weaver", BRIDGE) and c in dep["spec"]["template"]["spec"]["containers"]
-            if ref is None and needed:
-                problems.append(f"{dep_name}/{c['name']}: {POSTGRES_URL_ENV} missing")
-            elif ref is not None and ref != {"name": f"{db_name}-app", "key": "uri"}:
-                problems.append(f"{dep_name}/{c['name']}: {POSTGRES_URL_ENV} must come from Secret {db_name}-app, key uri; got {ref}")
+            needed = dep_name in ("weaver", BRIDGE) and c in pod["containers"]
+            if ref is None:
+                if needed:
+                    problems.append(f"{where}: {POSTGRES_URL_ENV} missing")
+                continue
+            literal = ref.get("literal") or ""
+            m = re.fullmatch(r"\$\((\w+)\)\?(.*)", literal)
+            if m is None or env_secret(c, m.group(1)) != app_ref:
+                problems.append(f"{where}: {POSTGRES_URL_ENV} must be $(VAR)?... with VAR from Secret {db_name}-app, key uri; got {ref}")
+                continue
+            params = dict(p.split("=", 1) for p in m.group(2).split("&") if "=" in p)
+            if params.get("sslmode") != "verify-full":
+                problems.append(f"{where}: the database URL must say sslmode=verify-full, got {params.get('sslmode')}")
+            root = params.get("sslrootcert", "")
+            ca_mounts = [mt["mountPath"] for mt in c.get("volumeMounts", []) if mt["name"] in ca_volumes]
+            if not any(root.startswith(mp.rstrip("/") + "/") for mp in ca_mounts):
+                problems.append(f"{where}: sslrootcert {root!r} is not on a mount of Secret {db_name}-ca (mounts {ca_mounts})")
     # The bridge: the single writer of the vault folder.
     bridge = deployments.get(BRIDGE)
     problems.extend(single_writer(overlay, BRIDGE, bridge, hpas, pvcs))

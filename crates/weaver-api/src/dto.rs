@@ -309,13 +309,75 @@ pub struct NeighborDto {
 // ---------------------------------------------------------------------------------------------
 // Search
 
+/// How a search ranks notes (`mode=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchModeDto {
+    /// BM25 over the words (the full-text index).
+    Keyword,
+    /// Nearness in meaning (the embedding model).
+    Semantic,
+    /// Both rankings fused (the default when the server has a model).
+    Hybrid,
+}
+
+impl SearchModeDto {
+    /// The mode's name (`keyword`, `semantic`, `hybrid`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Keyword => "keyword",
+            Self::Semantic => "semantic",
+            Self::Hybrid => "hybrid",
+        }
+    }
+}
+
+impl std::str::FromStr for SearchModeDto {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "keyword" => Ok(Self::Keyword),
+            "semantic" => Ok(Self::Semantic),
+            "hybrid" => Ok(Self::Hybrid),
+            _ => Err(format!(
+                "search mode `{s}` is not one of keyword, semantic, hybrid"
+            )),
+        }
+    }
+}
+
+/// Why a hit was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchReason {
+    /// Its words match the query's (`snippet` and `highlights` show where).
+    Keyword,
+    /// Its text is near the query in meaning (`chunk` shows the nearest part).
+    Semantic,
+}
+
 /// A page of hits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SearchResultsDto {
-    /// Matching notes in all.
+    /// The mode that ranked the hits: as asked, except that a query without words to rank by
+    /// (empty, punctuation, exclusions only) is always `keyword` (the filtered notes, newest
+    /// first).
+    #[serde(default = "keyword_mode")]
+    pub mode: SearchModeDto,
+    /// The semantic ranking ran over a vault not yet wholly embedded (the model works in the
+    /// background after a start or a large change): notes still waiting can be missing.
+    #[serde(default)]
+    pub partial: bool,
+    /// Keyword mode: matching notes in all. Semantic and hybrid: the notes ranked, at least
+    /// `offset + limit` when the vault has that many.
     pub total: usize,
     /// This page, best first.
     pub items: Vec<SearchHitDto>,
+}
+
+fn keyword_mode() -> SearchModeDto {
+    SearchModeDto::Keyword
 }
 
 /// One matching note.
@@ -325,12 +387,104 @@ pub struct SearchHitDto {
     pub path: String,
     /// Title.
     pub title: String,
-    /// BM25 relevance; 0 without query text.
+    /// Keyword: BM25 relevance (0 without query text). Semantic: cosine similarity of the best
+    /// chunk. Hybrid: the fused score (reciprocal ranks).
     pub score: f32,
-    /// About 160 characters around the best match.
+    /// About 160 characters around the best keyword match; for a note found by meaning only,
+    /// the start of its nearest chunk.
     pub snippet: String,
     /// Byte ranges of the matched words in `snippet`.
     pub highlights: Vec<RangeDto>,
+    /// Why it was found: by its words, by its meaning, or both.
+    #[serde(default)]
+    pub matched_by: Vec<MatchReason>,
+    /// The part of the note nearest in meaning to the query, when the model found it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<ChunkMatchDto>,
+}
+
+/// The part of a note nearest in meaning to a query or to another note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ChunkMatchDto {
+    /// Its heading path (`Setup > Phone`); empty before the first heading.
+    pub heading: String,
+    /// Its text as the model read it (title and heading path first), at most 600 bytes.
+    pub text: String,
+    /// Cosine similarity, from -1 to 1.
+    pub similarity: f32,
+}
+
+/// Notes similar in meaning to a note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SimilarList {
+    /// The note, as found (its vault path).
+    pub note: String,
+    /// Not every note is embedded yet: similar ones can be missing.
+    pub partial: bool,
+    /// Nearest first; never the note itself nor a note it already links to.
+    pub items: Vec<SimilarNoteDto>,
+}
+
+/// A note similar in meaning to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SimilarNoteDto {
+    /// Vault path.
+    pub path: String,
+    /// Title.
+    pub title: String,
+    /// Cosine similarity of its nearest chunk, from -1 to 1.
+    pub similarity: f32,
+    /// That chunk.
+    pub chunk: ChunkMatchDto,
+}
+
+/// A page of notes that name a note without linking to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MentionList {
+    /// The note, as found (its vault path).
+    pub note: String,
+    /// Mentioning notes in all.
+    pub total: usize,
+    /// This page, by source path.
+    pub items: Vec<MentionDto>,
+}
+
+/// A note that names another in its text without a link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MentionDto {
+    /// The mentioning note's vault path.
+    pub source: String,
+    /// Its title.
+    pub title: String,
+    /// The name it uses: the mentioned note's title, an alias or its file name.
+    pub name: String,
+    /// Line of the first mention (1-based).
+    pub line: u32,
+    /// That line, trimmed and cut to 240 bytes around the mention.
+    pub context: String,
+}
+
+/// How far semantic search has come on a vault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SemanticStatsDto {
+    /// The embedding model's folder name and a hash of its files.
+    pub model: String,
+    /// Notes in the vault.
+    pub notes: usize,
+    /// Notes whose current version is embedded.
+    pub embedded_notes: usize,
+    /// Every note is embedded (searches are not `partial`).
+    pub complete: bool,
+    /// Chunk vectors held.
+    pub chunks: usize,
+    /// Chunks the model computed since the vault was opened.
+    pub chunks_computed: usize,
+    /// Chunks taken from the cache since the vault was opened.
+    pub chunks_cached: usize,
+    /// Of those, chunks taken from the cache the cluster's replicas share (another replica
+    /// computed them); 0 on one machine.
+    #[serde(default)]
+    pub chunks_shared: usize,
 }
 
 /// A byte range.
@@ -425,6 +579,9 @@ pub struct StatsDto {
     pub bytes: u64,
     /// Notes with at least one parse problem.
     pub notes_with_problems: usize,
+    /// Semantic search: `null` when the server has no embedding model.
+    #[serde(default)]
+    pub semantic: Option<SemanticStatsDto>,
 }
 
 /// A page of problems.
@@ -527,4 +684,54 @@ pub struct DeleteResult {
     pub path: String,
     /// Where it went in `.trash/`, unless deleted permanently.
     pub trashed_to: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Viewing: rendered notes and the graph (what the web UI shows; usable by anyone)
+
+/// A note rendered to HTML the way Obsidian shows it, sanitised (no script can run in it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RenderedNoteDto {
+    /// Vault path.
+    pub path: String,
+    /// Content hash of the bytes rendered; also the `ETag`.
+    pub hash: String,
+    /// The body (without frontmatter) as HTML. Wikilinks are `a.internal-link` with
+    /// `data-note` (the target's path) and an `href` of the web UI (`#/v/{vault}/n/{path}`),
+    /// or `a.internal-link.is-unresolved` with `data-target`; note embeds are `span.embed`
+    /// with `data-note` (fetch that note to show it); images point at
+    /// `api/v1/vaults/{vault}/files/{path}`; callouts are `div.callout[data-callout]`; ids
+    /// start with `n-`.
+    pub html: String,
+    /// True when the note was too long to render whole: `html` is its first mebibyte.
+    pub truncated: bool,
+}
+
+/// The whole link graph with an initial layout, for drawing it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct GraphDto {
+    /// Every note, by path.
+    pub nodes: Vec<GraphNodeDto>,
+    /// Distinct links between two different notes: `[source, target]` indexes into `nodes`.
+    pub edges: Vec<[u32; 2]>,
+}
+
+/// A note in the graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct GraphNodeDto {
+    /// Vault path.
+    pub path: String,
+    /// Title.
+    pub title: String,
+    /// Folder (`""` at the root).
+    pub folder: String,
+    /// Distinct tags.
+    pub tags: Vec<String>,
+    /// Initial position, from a force-directed layout computed on the server and cached until
+    /// a link changes.
+    pub x: f32,
+    /// Initial position.
+    pub y: f32,
+    /// Links in and out (distinct neighbours per direction).
+    pub degree: u32,
 }

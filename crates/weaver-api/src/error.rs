@@ -41,6 +41,9 @@ pub enum Code {
     QueryTooComplex,
     /// The search ran out of its time budget and was stopped.
     SearchTimeout,
+    /// Semantic search (a `semantic` or `hybrid` search, similar notes) was asked of a server
+    /// without an embedding model (`[search.semantic] model_dir`).
+    SemanticUnavailable,
     WatchError,
     /// The caller went away (or gave up) before the query finished.
     Cancelled,
@@ -130,6 +133,7 @@ impl Code {
             Self::QueryTooLong => "query_too_long",
             Self::QueryTooComplex => "query_too_complex",
             Self::SearchTimeout => "search_timeout",
+            Self::SemanticUnavailable => "semantic_unavailable",
             Self::WatchError => "watch_error",
             Self::Cancelled => "cancelled",
             Self::InvalidContent => "invalid_content",
@@ -194,6 +198,7 @@ impl Code {
             | Self::QueryTooComplex
             | Self::InvalidArgument
             | Self::InvalidQuery
+            | Self::SemanticUnavailable
             | Self::InvalidMove
             | Self::NotANote
             | Self::SymlinkNotAllowed

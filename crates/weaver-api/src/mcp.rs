@@ -7,8 +7,10 @@ pub const WRITE_TOOLS: [&str; 4] = [WRITE_NOTE, EDIT_NOTE, MOVE_NOTE, DELETE_NOT
 
 /// Tools that only read. With [`WRITE_TOOLS`], every tool: the gateway lets read-only
 /// identities call these and nothing else.
-pub const READ_TOOLS: [&str; 12] = [
+pub const READ_TOOLS: [&str; 14] = [
     "search_notes",
+    "find_similar",
+    "unlinked_mentions",
     "read_note",
     "list_notes",
     "get_backlinks",

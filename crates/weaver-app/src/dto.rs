@@ -10,18 +10,38 @@ use weaver_api::dto::{
     RewrittenNoteDto, SearchHitDto, SearchResultsDto, StatsDto, TagDto, TagList, TaskDto,
     UnresolvedDto, UnresolvedList, WriteResult,
 };
+use weaver_api::dto::{
+    ChunkMatchDto, MatchReason, MentionDto, MentionList, SearchModeDto, SemanticStatsDto,
+    SimilarList, SimilarNoteDto,
+};
 use weaver_core::Fragment;
 
 use crate::{
-    Backlink, DeleteOutcome, MoveOutcome, Neighbor, NoteDetails, NoteRef, OutgoingLink, Paged,
-    Problem, SearchResults, TagCount, UnresolvedLink, VaultStats, WriteOutcome,
+    Backlink, ChunkMatch, DeleteOutcome, Mention, MoveOutcome, Neighbor, NoteDetails, NoteRef,
+    OutgoingLink, Paged, Problem, SearchAnswer, SearchMode, SemanticStatus, SimilarNotes, TagCount,
+    UnresolvedLink, VaultStats, WriteOutcome,
 };
 
+/// A search mode from the wire.
+pub fn search_mode(mode: SearchModeDto) -> SearchMode {
+    match mode {
+        SearchModeDto::Keyword => SearchMode::Keyword,
+        SearchModeDto::Semantic => SearchMode::Semantic,
+        SearchModeDto::Hybrid => SearchMode::Hybrid,
+    }
+}
+
 /// A page of search hits.
-pub fn search_results(results: SearchResults) -> SearchResultsDto {
+pub fn search_answer(answer: SearchAnswer) -> SearchResultsDto {
     SearchResultsDto {
-        total: results.total,
-        items: results
+        mode: match answer.mode {
+            SearchMode::Keyword => SearchModeDto::Keyword,
+            SearchMode::Semantic => SearchModeDto::Semantic,
+            SearchMode::Hybrid => SearchModeDto::Hybrid,
+        },
+        partial: answer.partial,
+        total: answer.total,
+        items: answer
             .hits
             .into_iter()
             .map(|h| SearchHitDto {
@@ -37,8 +57,80 @@ pub fn search_results(results: SearchResults) -> SearchResultsDto {
                         end: r.end,
                     })
                     .collect(),
+                matched_by: [
+                    h.keyword.then_some(MatchReason::Keyword),
+                    h.chunk.is_some().then_some(MatchReason::Semantic),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+                chunk: h.chunk.map(ChunkMatchDto::from),
             })
             .collect(),
+    }
+}
+
+impl From<ChunkMatch> for ChunkMatchDto {
+    fn from(c: ChunkMatch) -> Self {
+        Self {
+            heading: c.heading,
+            text: c.text,
+            similarity: c.similarity,
+        }
+    }
+}
+
+/// The notes similar to a note.
+pub fn similar_list(similar: SimilarNotes) -> SimilarList {
+    SimilarList {
+        note: similar.path.to_string(),
+        partial: similar.partial,
+        items: similar
+            .items
+            .into_iter()
+            .map(|n| SimilarNoteDto {
+                path: n.path.to_string(),
+                title: n.title,
+                similarity: n.similarity,
+                chunk: n.chunk.into(),
+            })
+            .collect(),
+    }
+}
+
+/// A page of the unlinked mentions of `note` (its vault path).
+pub fn mention_list(note: String, paged: Paged<Mention>) -> MentionList {
+    MentionList {
+        note,
+        total: paged.total,
+        items: paged
+            .items
+            .into_iter()
+            .map(|m| MentionDto {
+                source: m.source.to_string(),
+                title: m.title,
+                name: m.name,
+                line: m.line,
+                context: m.context,
+            })
+            .collect(),
+    }
+}
+
+/// A vault's counts, with semantic search's progress when it is on.
+pub fn stats(stats: VaultStats, semantic: Option<SemanticStatus>) -> StatsDto {
+    StatsDto {
+        semantic: semantic.map(|s| SemanticStatsDto {
+            complete: s.complete(),
+            model: s.model,
+            notes: s.notes,
+            embedded_notes: s.embedded_notes,
+            chunks: s.chunks,
+            chunks_computed: s.chunks_computed,
+            chunks_cached: s.chunks_cached,
+            chunks_shared: s.chunks_shared,
+        }),
+        ..StatsDto::from(stats)
     }
 }
 
@@ -174,6 +266,7 @@ impl From<VaultStats> for StatsDto {
             words: s.words,
             bytes: s.bytes,
             notes_with_problems: s.notes_with_problems,
+            semantic: None,
         }
     }
 }
@@ -338,5 +431,35 @@ impl From<DeleteOutcome> for DeleteResult {
             path: o.path.to_string(),
             trashed_to: o.trashed_to.map(|p| p.to_string()),
         }
+    }
+}
+
+/// A rendered note on the wire.
+pub fn rendered_note_dto(r: crate::view::RenderedNote) -> weaver_api::dto::RenderedNoteDto {
+    weaver_api::dto::RenderedNoteDto {
+        path: r.path,
+        hash: r.hash,
+        html: r.html,
+        truncated: r.truncated,
+    }
+}
+
+/// The graph on the wire.
+pub fn graph_dto(g: crate::view::GraphView) -> weaver_api::dto::GraphDto {
+    weaver_api::dto::GraphDto {
+        nodes: g
+            .nodes
+            .into_iter()
+            .map(|n| weaver_api::dto::GraphNodeDto {
+                path: n.path,
+                title: n.title,
+                folder: n.folder,
+                tags: n.tags,
+                x: n.x,
+                y: n.y,
+                degree: n.degree,
+            })
+            .collect(),
+        edges: g.edges.into_iter().map(|(s, t)| [s, t]).collect(),
     }
 }

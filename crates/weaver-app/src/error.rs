@@ -109,6 +109,15 @@ pub enum AppError {
     /// The vault is configured read-only.
     #[error("vault is read-only")]
     ReadOnly,
+    /// A semantic search or similar-notes request while semantic search is off (no model
+    /// configured, `[search.semantic] model_dir`).
+    #[error(
+        "semantic search is off: no embedding model is configured ([search.semantic] model_dir)"
+    )]
+    SemanticOff,
+    /// The embedding model failed on a query or a note.
+    #[error("semantic search failed: {0}")]
+    Semantic(String),
     /// Cluster mode: the database that holds the vault cannot take the write (unreachable, or
     /// the replica found its change log broken); nothing was written. The reason names no
     /// credentials.

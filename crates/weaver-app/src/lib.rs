@@ -23,9 +23,12 @@ mod journal;
 mod query;
 mod read;
 mod scan;
+mod search;
+mod semantic;
 mod vault;
 mod vaultfs;
 pub mod vaultgen;
+pub mod view;
 mod watch;
 mod watched;
 mod wire;
@@ -39,6 +42,14 @@ pub use query::{
     VaultStats, distinct_tags,
 };
 pub use read::NoteRead;
+pub use search::{
+    ChunkMatch, FUSION_DEPTH, FoundNote, Mention, SearchAnswer, SearchMode, SimilarNote,
+    SimilarNotes,
+};
+pub use semantic::{
+    DEFAULT_MODEL_NAME, ModelState, SemanticHandle, SemanticHit, SemanticModel, SemanticStatus,
+    SharedEmbeddings, default_model_dir,
+};
 pub use tokio_util::sync::CancellationToken;
 pub use vault::{
     CacheState, Change, ChangeKind, OpenReport, Progress, Scope, Snapshot, SyncReport, Vault,
@@ -47,6 +58,7 @@ pub use vault::{
 pub use vaultfs::VaultFs;
 pub use watch::{WatchHandle, WatchOptions, WatchStats, watch};
 pub use watched::WatchedVault;
+pub use weaver_embed::Embedder;
 pub use weaver_search::{SearchHit, SearchQuery, SearchResults};
 pub use write::{DeleteOutcome, MoveOutcome, Precondition, RewrittenNote, WriteOutcome, Writer};
 

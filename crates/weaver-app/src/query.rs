@@ -49,7 +49,7 @@ impl Page {
         offset: 0,
     };
 
-    fn apply<T>(self, items: Vec<T>) -> Paged<T> {
+    pub(crate) fn apply<T>(self, items: Vec<T>) -> Paged<T> {
         let total = items.len();
         let items = items
             .into_iter()
@@ -883,7 +883,7 @@ fn context_lines(
 /// The context line at each of `offsets` in `bytes`, in the order given, found in one pass over
 /// the file: line ends are searched once, and each line is trimmed once however many links it
 /// holds.
-fn lines_at(bytes: &[u8], offsets: impl Iterator<Item = usize>) -> Vec<String> {
+pub(crate) fn lines_at(bytes: &[u8], offsets: impl Iterator<Item = usize>) -> Vec<String> {
     let mut order: Vec<(usize, usize)> = offsets
         .map(|offset| offset.min(bytes.len()))
         .enumerate()

@@ -386,22 +386,26 @@ impl Scope {
 /// An open vault: its files, shadow cache, search index and graph, kept in step.
 pub struct Vault {
     root: PathBuf,
-    fs: Arc<VaultFs>,
+    pub(crate) fs: Arc<VaultFs>,
     /// Scopes whose sync failed (a full disk, say), retried by [`Vault::repair`] and before the
     /// next sync.
     repair: Mutex<Repair>,
     cache_dir: Option<PathBuf>,
     rules: IgnoreRules,
-    parse_options: ParseOptions,
+    pub(crate) parse_options: ParseOptions,
     snapshot: RwLock<Arc<Snapshot>>,
-    store: Mutex<Box<dyn Store>>,
+    pub(crate) store: Mutex<Box<dyn Store>>,
     search: SearchIndex,
     generation: AtomicU64,
     read_only: bool,
     writes: Mutex<()>,
     /// Cluster mode: where writes are committed (see `changes.rs`); unset on one machine.
     log: std::sync::OnceLock<Arc<dyn crate::ChangeLog>>,
+    /// Semantic search, once enabled (see `semantic.rs`).
+    pub(crate) semantic: std::sync::OnceLock<Arc<crate::semantic::Semantic>>,
     events: broadcast::Sender<VaultEvent>,
+    /// The graph layout of the last link graph asked for (see `view.rs`).
+    pub(crate) layout: crate::view::LayoutCache,
     _lock: Option<std::fs::File>,
     /// The handle through which the in-vault cache folder is used (see `VaultFs::pin_cache_dir`).
     _cache_handle: Option<std::os::fd::OwnedFd>,
@@ -568,7 +572,9 @@ impl Vault {
             read_only: options.read_only,
             writes: Mutex::new(()),
             log: std::sync::OnceLock::new(),
+            semantic: std::sync::OnceLock::new(),
             events: broadcast::channel(EVENT_BUFFER).0,
+            layout: Mutex::new(None),
             _lock: lock,
             _cache_handle: cache_handle,
         };

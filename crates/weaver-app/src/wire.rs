@@ -64,6 +64,8 @@ fn classify(err: &AppError) -> Code {
         AppError::ReadOnly => Code::VaultReadOnly,
         AppError::ClusterUnavailable(_) => Code::ClusterUnavailable,
         AppError::RequestIdReused { .. } => Code::RequestIdReused,
+        AppError::SemanticOff => Code::SemanticUnavailable,
+        AppError::Semantic(_) => Code::SearchError,
         AppError::Edit(e) => match e {
             EditError::HeadingNotFound { .. } => Code::HeadingNotFound,
             EditError::HeadingAmbiguous { .. } => Code::HeadingAmbiguous,
@@ -159,6 +161,8 @@ fn public_message(err: &AppError) -> String {
         | AppError::ReadOnly
         | AppError::ClusterUnavailable(_)
         | AppError::RequestIdReused { .. }
+        | AppError::SemanticOff
+        | AppError::Semantic(_)
         | AppError::Edit(_) => err.to_string(),
     };
     weaver_core::clip(&message, MAX_MESSAGE_BYTES).into_owned()

@@ -785,6 +785,13 @@ impl Writer<'_> {
         let from = visible_path(from)?;
         let to = visible_path(to)?;
         let _guard = self.vault.write_guard()?;
+        // The notes to rewrite are found in the index: bring it up to date with the files
+        // first, or a link saved by another program a moment ago (before the watcher's
+        // debounce) would be missed and left pointing at the old path. In cluster mode the
+        // local copy changes only through the log, so it is current already.
+        if update_links && self.vault.change_log().is_none() {
+            self.vault.sync(&crate::Scope::All)?;
+        }
         self.vault.run(self.meta, "move", || {
             self.vault.plan_move(&from, &to, update_links, if_match)
         })

@@ -79,8 +79,15 @@ impl ClusterConfig {
         if self.postgres_url.trim().is_empty() {
             return Some("`cluster.postgres_url` is empty".to_owned());
         }
-        if let Err(e) = self.postgres_url.parse::<postgres::Config>() {
-            return Some(format!("`cluster.postgres_url` is not a libpq URL: {e}"));
+        // Checked as `connect` reads it: the libpq TLS parameters the driver does not know
+        // (`sslmode=verify-full`, `sslrootcert`) are taken out first.
+        match crate::tls::split_url(&self.postgres_url) {
+            Err(e) => return Some(format!("`cluster.postgres_url`: {e}")),
+            Ok((url, _)) => {
+                if let Err(e) = url.parse::<postgres::Config>() {
+                    return Some(format!("`cluster.postgres_url` is not a libpq URL: {e}"));
+                }
+            }
         }
         if self.replica_id.trim().is_empty() {
             return Some("`cluster.replica_id` is empty".to_owned());
@@ -152,5 +159,13 @@ mod tests {
                 .problem()
                 .is_some()
         );
+        // The libpq TLS parameters the driver does not parse itself (the deployment's URL).
+        for url in [
+            "postgresql://u:pw@db-rw:5432/app?sslmode=verify-full&sslrootcert=/run/secrets/ca.crt",
+            "postgresql://u@a:5432,b:5432/d?sslmode=verify-ca&sslrootcert=%2Fca.pem&target_session_attrs=read-write",
+            "host=h user=u sslmode=verify-full sslrootcert=/ca.pem",
+        ] {
+            assert_eq!(ClusterConfig::new(url).problem(), None, "{url}");
+        }
     }
 }

@@ -2,6 +2,8 @@
 
 use postgres::{Client, NoTls};
 
+use crate::tls;
+
 /// A failure of cluster mode.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -71,8 +73,10 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
     text
 }
 
-/// Opens a connection (every host of the URL in turn, as libpq does).
+/// Opens a connection (every host of the URL in turn, as libpq does), encrypted as the URL's
+/// `sslmode` and `sslrootcert` say (see [`crate::tls`]).
 pub(crate) fn connect(url: &str) -> Result<Client, ClusterError> {
+    let (url, tls_options) = tls::split_url(url)?;
     let mut config: postgres::Config = url
         .parse()
         .map_err(|e: postgres::Error| ClusterError::Invalid(format!("bad database URL: {e}")))?;
@@ -96,5 +100,100 @@ pub(crate) fn connect(url: &str) -> Result<Client, ClusterError> {
             .keepalives_interval(std::time::Duration::from_secs(2))
             .keepalives_retries(3);
     }
-    Ok(config.connect(NoTls)?)
+    match tls::client_config(&tls_options)? {
+        None => Ok(config.connect(NoTls)?),
+        Some(client) => Ok(config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(client))?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connect;
+
+    use weaver_testkit::tls::Pki;
+
+    /// Whether the session of `url` is encrypted, from the server's own view.
+    fn encrypted(url: &str) -> Result<bool, String> {
+        let mut client = connect(url).map_err(|e| e.to_string())?;
+        let row = client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(row.get(0))
+    }
+
+    #[test]
+    fn connections_are_encrypted_and_verified_as_sslmode_says() {
+        let Some(pg) = weaver_testkit::postgres::Postgres::start() else {
+            return;
+        };
+        let base = pg.database("tls");
+        // Plain before TLS is on: the default (`prefer`) falls back to it.
+        assert_eq!(encrypted(&base), Ok(false));
+
+        let good = Pki::new(&["127.0.0.1"]);
+        pg.require_tls(&good.cert, &good.key);
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.crt");
+        std::fs::write(&ca, &good.ca).unwrap();
+        let other_ca = dir.path().join("other-ca.crt");
+        std::fs::write(&other_ca, Pki::new(&["127.0.0.1"]).ca).unwrap();
+        let with = |params: &str| format!("{base}?{params}");
+
+        // The server now refuses plain connections (pg_hba `hostssl`).
+        let refused = encrypted(&with("sslmode=disable")).unwrap_err();
+        assert!(
+            refused.contains("no encryption") || refused.contains("pg_hba"),
+            "{refused}"
+        );
+        assert_eq!(encrypted(&base), Ok(true), "prefer encrypts when offered");
+        assert_eq!(encrypted(&with("sslmode=require")), Ok(true));
+        let verified = format!("sslmode=verify-full&sslrootcert={}", ca.display());
+        assert_eq!(encrypted(&with(&verified)), Ok(true));
+        assert_eq!(
+            encrypted(&with(&format!(
+                "sslmode=verify-ca&sslrootcert={}",
+                ca.display()
+            ))),
+            Ok(true)
+        );
+        // Another CA's certificate is refused, whatever mode verifies.
+        for mode in ["verify-full", "verify-ca", "require"] {
+            let error = encrypted(&with(&format!(
+                "sslmode={mode}&sslrootcert={}",
+                other_ca.display()
+            )))
+            .unwrap_err();
+            assert!(error.contains("certificate"), "{mode}: {error}");
+        }
+    }
+
+    #[test]
+    fn verify_full_checks_the_host_name_and_verify_ca_does_not() {
+        let Some(pg) = weaver_testkit::postgres::Postgres::start() else {
+            return;
+        };
+        let base = pg.database("names");
+        // A certificate for another name than the address connected to.
+        let pki = Pki::new(&["db.example.internal"]);
+        pg.require_tls(&pki.cert, &pki.key);
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.crt");
+        std::fs::write(&ca, &pki.ca).unwrap();
+        let error = encrypted(&format!(
+            "{base}?sslmode=verify-full&sslrootcert={}",
+            ca.display()
+        ))
+        .unwrap_err();
+        assert!(error.contains("certificate"), "{error}");
+        assert_eq!(
+            encrypted(&format!(
+                "{base}?sslmode=verify-ca&sslrootcert={}",
+                ca.display()
+            )),
+            Ok(true)
+        );
+    }
 }

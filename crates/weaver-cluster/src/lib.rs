@@ -24,10 +24,12 @@
 pub mod bridge;
 pub mod config;
 mod db;
+pub mod embeddings;
 pub mod files;
 pub mod log;
 pub mod replica;
 mod schema;
+mod tls;
 
 pub use config::ClusterConfig;
 pub use db::ClusterError;

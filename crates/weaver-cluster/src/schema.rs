@@ -5,7 +5,7 @@ use postgres::Client;
 use crate::ClusterError;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// The advisory lock migrations run under (any constant shared by every replica).
 const MIGRATION_LOCK: i64 = 0x7765_6176_6572_0001;
@@ -58,6 +58,16 @@ const MIGRATIONS: &[&str] = &[
         path   text NOT NULL,
         hash   text NOT NULL,
         PRIMARY KEY (vault, path)
+    );
+    ",
+    // 3: the embeddings the replicas share (semantic search): by model and chunk text hash,
+    // little-endian f32 components.
+    r"
+    CREATE TABLE weaver_embeddings (
+        model   text NOT NULL,
+        hash    bytea NOT NULL,
+        vector  bytea NOT NULL,
+        PRIMARY KEY (model, hash)
     );
     ",
 ];

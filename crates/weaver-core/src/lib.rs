@@ -17,6 +17,7 @@
 mod clip;
 mod edit;
 mod graph;
+pub mod layout;
 mod model;
 mod parse;
 mod path;
@@ -27,7 +28,7 @@ pub use clip::{MAX_VALUE_BYTES, clip, clip_value};
 pub use edit::{EditError, EditOp, apply_edits, find_section};
 pub use graph::{Direction, Edge, Graph, NoteId};
 pub use model::*;
-pub use parse::{heading_anchor, parse_note};
+pub use parse::{LinkTargets, heading_anchor, is_image_path, parse_note, render_html};
 pub use path::{
     MAX_PATH_BYTES, MAX_SEGMENT_BYTES, PathError, RESERVED_DIRS, VaultPath, fold_name, reserved_dir,
 };

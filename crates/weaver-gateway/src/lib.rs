@@ -1,6 +1,7 @@
 //! `weaver-gateway`: `weaver gateway`, the one authenticated front door of a deployment. `/api/...` goes to
 //! `weaver serve`, `/mcp` and `/mcp/{vault}` to `weaver mcp --http`; `/livez`, `/readyz` (both
-//! upstreams answer) and `/metrics` are the gateway's own.
+//! upstreams answer), `/metrics`, `/api/v1/whoami` (the caller's identity and role) and the web
+//! UI's page and assets (`/`, `/assets/*`, from weaver-ui: no vault data) are the gateway's own.
 //!
 //! Modules: `config` (the layered configuration), `auth` (API keys and JWTs into identities),
 //! `policy` (upstream, vault and least role of a request), `limits` (token buckets),
@@ -11,7 +12,8 @@
 //! # Invariants
 //!
 //! - Nothing reaches an upstream unauthenticated, except nothing: every route but the three
-//!   operational ones needs a valid API key or token, an allowed vault and a sufficient role.
+//!   operational ones and the web UI's static page and assets (served by the gateway itself)
+//!   needs a valid API key or token, an allowed vault and a sufficient role.
 //! - The live state ([`Live`]: configuration, keys, buckets, TLS, upstream client) is one
 //!   `ArcSwap`; a request uses one snapshot from start to end, and a reload swaps it whole or
 //!   not at all (an invalid new configuration is logged and the old one kept).
@@ -223,6 +225,8 @@ pub fn router(gateway: &Gateway) -> Router {
         .route("/livez", get(|| async { (StatusCode::OK, "ok") }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
+        .route(proxy::WHOAMI, get(proxy::whoami))
+        .merge(weaver_ui::router())
         .fallback(proxy::proxy)
         .layer(from_fn(observe))
         .layer(cors)
@@ -365,6 +369,8 @@ fn own_route(path: &str) -> &'static str {
         "/livez" => "/livez",
         "/readyz" => "/readyz",
         "/metrics" => "/metrics",
+        "/" => "/",
+        p if p.starts_with("/assets/") => "/assets/{file}",
         _ => "unmatched",
     }
 }
@@ -376,11 +382,15 @@ fn security_headers(headers: &mut axum::http::HeaderMap, tls: bool) {
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::REFERRER_POLICY, "no-referrer");
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; frame-ancestors 'none'",
-    );
+    // The web UI's page brings its own policy (its own scripts and styles); everything else
+    // (JSON, errors, assets) may load nothing.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(
+            headers,
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        );
+    }
     if tls {
         set(
             headers,

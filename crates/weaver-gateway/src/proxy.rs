@@ -194,6 +194,55 @@ pub async fn proxy(State(gateway): State<Gateway>, request: Request) -> Response
     response
 }
 
+/// The route of [`whoami`].
+pub const WHOAMI: &str = "/api/v1/whoami";
+
+/// `GET /api/v1/whoami`: the identity a credential stands for and its role, so a client (the
+/// web UI) can hide what the role may not do. Authenticated and rate-limited like every
+/// request, answered by the gateway itself (`weaver serve` has no identities).
+pub async fn whoami(State(gateway): State<Gateway>, request: Request) -> Response<Body> {
+    let live = gateway.live.load_full();
+    let peer = request.extensions().get::<Peer>().copied().unwrap_or(Peer {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        tls: false,
+    });
+    let client = client_address(peer.addr.ip(), request.headers(), &live.trusted);
+    let target = Target {
+        upstream: Upstream::Api,
+        vault: None,
+        role: super::auth::Role::Read,
+        path_and_query: WHOAMI.to_owned(),
+        vault_list: false,
+        inspect_body: false,
+        route: WHOAMI,
+    };
+    let mut response = match admit(&live, client, &request, &target) {
+        Ok(identity) => {
+            let vaults = match &identity.vaults {
+                super::auth::Vaults::All => vec!["*".to_owned()],
+                super::auth::Vaults::Only(names) => {
+                    let mut names: Vec<String> = names.iter().cloned().collect();
+                    names.sort();
+                    names
+                }
+            };
+            let body = serde_json::json!({
+                "name": &*identity.name,
+                "role": identity.role.as_str(),
+                "vaults": vaults,
+            });
+            let mut response = axum::Json(body).into_response();
+            response
+                .extensions_mut()
+                .insert(IdentityLabel(identity.label()));
+            response
+        }
+        Err(refusal) => *refusal,
+    };
+    response.extensions_mut().insert(ClientAddr(client));
+    with_route(response, WHOAMI)
+}
+
 async fn handle(
     live: &super::Live,
     peer: Peer,

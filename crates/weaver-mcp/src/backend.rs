@@ -30,8 +30,12 @@ pub type BackendFuture<'a, T> = BoxFuture<'a, Result<T, ToolError>>;
 pub trait VaultBackend: Send + Sync {
     /// The vault's name, as it appears in resource URIs (`weaver://{name}/note/...`).
     fn name(&self) -> &str;
-    /// Full-text search.
-    fn search(&self, request: SearchRequest) -> BackendFuture<'_, Page<SearchHitEntry>>;
+    /// Search by words, by meaning or both.
+    fn search(&self, request: SearchRequest) -> BackendFuture<'_, SearchPage>;
+    /// Notes nearest in meaning to a note, leaving out those it links to.
+    fn similar(&self, note: String, limit: usize) -> BackendFuture<'_, SimilarPage>;
+    /// Notes that name a note without linking to it.
+    fn mentions(&self, note: String, window: Window) -> BackendFuture<'_, NotePage<MentionEntry>>;
     /// The current Markdown of a note (by path, title or alias) with what the index knows of it.
     fn read_note(&self, note: String) -> BackendFuture<'_, NoteSource>;
     /// Notes by path, optionally only those in `folder` (and below).
@@ -179,11 +183,13 @@ pub struct NotePage<T> {
     pub page: Page<T>,
 }
 
-/// A full-text query.
+/// A search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchRequest {
     /// Query text.
     pub text: String,
+    /// How to rank; `None`: the server's default (hybrid with a model, else keyword).
+    pub mode: Option<weaver_api::dto::SearchModeDto>,
     /// Tags every hit must carry.
     pub tags: Vec<String>,
     /// Only notes in this folder or below.
@@ -313,10 +319,61 @@ pub struct NoteEntry {
 pub struct SearchHitEntry {
     pub path: String,
     pub title: String,
-    // About 160 characters of the body around the best match.
+    // About 160 characters around the best keyword match, else the start of the nearest chunk.
     pub snippet: String,
-    // BM25 relevance, rounded; 0 without query text.
+    // Rounded. keyword: BM25 (0 without query text); semantic: cosine; hybrid: fused ranks.
     pub score: f32,
+    // keyword (its words match) and/or semantic (near in meaning).
+    pub matched_by: Vec<String>,
+    // The heading path of the part nearest in meaning, when found by meaning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+}
+
+/// A search's page, with how it was ranked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchPage {
+    /// keyword, semantic or hybrid.
+    pub mode: String,
+    /// Not every note is embedded yet.
+    pub partial: bool,
+    /// The page.
+    #[serde(flatten)]
+    pub page: Page<SearchHitEntry>,
+}
+
+/// A note similar in meaning to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SimilarEntry {
+    pub path: String,
+    pub title: String,
+    // Cosine similarity of its nearest part, rounded.
+    pub similarity: f32,
+    // That part's heading path (empty before the first heading).
+    pub section: String,
+}
+
+/// Notes similar to a note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimilarPage {
+    /// The note, as found.
+    pub note: String,
+    /// Not every note is embedded yet.
+    pub partial: bool,
+    /// Nearest first.
+    pub items: Vec<SimilarEntry>,
+}
+
+/// A note that names another without linking to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MentionEntry {
+    pub source: String,
+    pub title: String,
+    // The name it uses: title, alias or file name.
+    pub name: String,
+    pub line: u32,
+    // The line, trimmed, at most about 240 bytes.
+    pub context: String,
 }
 
 /// A note and when it last changed.
@@ -379,6 +436,9 @@ pub struct UnresolvedEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct VaultCounts {
     pub notes: usize,
+    // With semantic search on: the notes the model has embedded so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedded_notes: Option<usize>,
     pub attachments: usize,
     pub links: usize,
     pub unresolved_links: usize,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
-use weaver_app::{VaultOptions, WatchOptions, WatchedVault};
+use weaver_app::{SemanticModel, VaultOptions, WatchOptions, WatchedVault};
 
 use crate::cli::McpArgs;
 use crate::{
@@ -101,10 +101,11 @@ fn operations(vaults: Arc<dyn VaultDirectory>) -> axum::Router {
 /// The vault opened here and its watcher, once open; they live as long as this is held.
 type Watcher = Arc<std::sync::Mutex<Option<WatchedVault>>>;
 
-/// Runs `weaver mcp`; `vault` gives the options of the vault to open here (not called with
-/// `--upstream`).
+/// Runs `weaver mcp`; `vault` gives the options of the vault to open here and `model` its
+/// embedding model (neither is called with `--upstream`, whose server has its own).
 pub fn command(
     vault: &dyn Fn() -> anyhow::Result<VaultOptions>,
+    model: &dyn Fn() -> Arc<SemanticModel>,
     args: &McpArgs,
 ) -> anyhow::Result<ExitCode> {
     // What is served: the vaults of an upstream `weaver serve` (`/mcp/{vault}` is its vault
@@ -120,7 +121,7 @@ pub fn command(
         }
         None => {
             let name = args.name.as_deref().unwrap_or("default");
-            let (backend, watcher) = open_local(vault()?, name)?;
+            let (backend, watcher) = open_local(vault()?, model(), name)?;
             let backend: Arc<dyn VaultBackend> = Arc::new(backend);
             (Arc::new(SingleVault(backend)), None, Some(watcher))
         }
@@ -219,7 +220,11 @@ async fn choose_default_vault(directory: RestDirectory) {
 /// Opens the vault of `--vault` on a background thread and watches it, as `weaver serve`
 /// opens each of its vaults ([`WatchedVault`]); the backend answers at once, and waits briefly
 /// for the vault in each call until it is ready.
-fn open_local(options: VaultOptions, name: &str) -> anyhow::Result<(LocalBackend, Watcher)> {
+fn open_local(
+    options: VaultOptions,
+    model: Arc<SemanticModel>,
+    name: &str,
+) -> anyhow::Result<(LocalBackend, Watcher)> {
     let (backend, slot) = LocalBackend::opening(name, DEFAULT_READY_WAIT);
     // The open vault (and so its watcher) lives as long as the caller keeps the handle.
     let watcher: Watcher = Arc::new(std::sync::Mutex::new(None));
@@ -232,6 +237,8 @@ fn open_local(options: VaultOptions, name: &str) -> anyhow::Result<(LocalBackend
                 WatchedVault::open(&name, &options, Some(WatchOptions::default()), |_| Ok(())).map(
                     |open| {
                         tracing::info!(notes = open.vault.snapshot().notes().len(), "vault ready");
+                        // Embedding starts after the keyword index is ready, in the background.
+                        model.attach(&open.vault);
                         let vault = Arc::clone(&open.vault);
                         if let Ok(mut slot) = keep.lock() {
                             *slot = Some(open);

@@ -20,9 +20,9 @@ use weaver_app::{
 
 use super::backend::{
     BackendFuture, BacklinkEntry, DeleteRequest, DeleteResult, EditRequest, LinkCounts, LinkEntry,
-    MoveRequest, MoveResult, NeighborEntry, NeighborsRequest, NoteEntry, NotePage, NoteSource,
-    Page, PathRequest, RecentNote, SearchHitEntry, SearchRequest, TagEntry, ToolError,
-    UnresolvedEntry, VaultBackend, VaultCounts, Window, WritePrecondition, WriteRequest,
+    MentionEntry, MoveRequest, MoveResult, NeighborEntry, NeighborsRequest, NoteEntry, NotePage,
+    NoteSource, Page, PathRequest, RecentNote, SearchPage, SearchRequest, SimilarPage, TagEntry,
+    ToolError, UnresolvedEntry, VaultBackend, VaultCounts, Window, WritePrecondition, WriteRequest,
     WriteResult,
 };
 use super::wire;
@@ -210,7 +210,7 @@ impl VaultBackend for LocalBackend {
         &self.name
     }
 
-    fn search(&self, request: SearchRequest) -> BackendFuture<'_, Page<SearchHitEntry>> {
+    fn search(&self, request: SearchRequest) -> BackendFuture<'_, SearchPage> {
         Box::pin(self.blocking(move |vault| {
             let query = SearchQuery {
                 text: request.text,
@@ -220,9 +220,26 @@ impl VaultBackend for LocalBackend {
                 offset: request.window.offset,
                 ..SearchQuery::default()
             };
-            Ok(wire::search_page(dto::search_results(
-                vault.search(&query)?,
+            let mode = request.mode.map(dto::search_mode);
+            Ok(wire::search_page(dto::search_answer(
+                vault.find(&query, mode)?,
             )))
+        }))
+    }
+
+    fn similar(&self, note: String, limit: usize) -> BackendFuture<'_, SimilarPage> {
+        Box::pin(self.blocking(move |vault| {
+            Ok(wire::similar_page(dto::similar_list(
+                vault.similar(&note, limit)?,
+            )))
+        }))
+    }
+
+    fn mentions(&self, note: String, window: Window) -> BackendFuture<'_, NotePage<MentionEntry>> {
+        Box::pin(self.cancellable(move |vault, cancel| {
+            let path = vault.snapshot().find_note(&note)?.path.to_string();
+            let found = vault.unlinked_mentions(&path, page(window), cancel)?;
+            Ok(wire::mention_page(dto::mention_list(path, found)))
         }))
     }
 
@@ -327,9 +344,12 @@ impl VaultBackend for LocalBackend {
     }
 
     fn stats(&self) -> BackendFuture<'_, VaultCounts> {
-        Box::pin(
-            self.blocking(move |vault| Ok(wire::vault_counts(vault.snapshot().stats().into()))),
-        )
+        Box::pin(self.blocking(move |vault| {
+            Ok(wire::vault_counts(dto::stats(
+                vault.snapshot().stats(),
+                vault.semantic_status(),
+            )))
+        }))
     }
 
     fn orphans(&self, window: Window) -> BackendFuture<'_, Page<NoteEntry>> {

@@ -17,9 +17,9 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::backend::{
-    BacklinkEntry, DeleteResult, LinkCounts, LinkEntry, MovedFile, NeighborEntry, NoteEntry,
-    RecentNote, RewrittenNote, SearchHitEntry, TagEntry, ToolError, UnresolvedEntry, VaultCounts,
-    WriteResult,
+    BacklinkEntry, DeleteResult, LinkCounts, LinkEntry, MentionEntry, MovedFile, NeighborEntry,
+    NoteEntry, RecentNote, RewrittenNote, SearchHitEntry, SimilarEntry, TagEntry, ToolError,
+    UnresolvedEntry, VaultCounts, WriteResult,
 };
 
 /// Room left in the budget for a list's header fields (`total`, `offset`, ...).
@@ -143,6 +143,36 @@ impl<T: Serialize> Listing<T> {
     }
 }
 
+/// A ranked list: a [`Listing`] with how it was ranked.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Ranked<T> {
+    // keyword, semantic or hybrid (search_notes only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    // The model has not embedded every note yet: some may be missing.
+    pub partial: bool,
+    #[serde(flatten)]
+    pub listing: Listing<T>,
+}
+
+impl<T: Line> Render for Ranked<T> {
+    fn render(&self) -> String {
+        let mut notes = Vec::new();
+        if let Some(mode) = &self.mode {
+            notes.push(format!("{mode} ranking"));
+        }
+        if self.partial {
+            notes.push("embedding still in progress: some notes may be missing".to_owned());
+        }
+        let listing = self.listing.render();
+        if notes.is_empty() {
+            listing
+        } else {
+            format!("({})\n{listing}", notes.join("; "))
+        }
+    }
+}
+
 /// One line of text per item.
 pub trait Line {
     fn line(&self) -> String;
@@ -213,11 +243,45 @@ impl Line for NoteEntry {
 
 impl Line for SearchHitEntry {
     fn line(&self) -> String {
+        let why = if self.matched_by.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", self.matched_by.join("+"))
+        };
+        let section = self
+            .section
+            .as_ref()
+            .map(|s| format!(" § {s}"))
+            .unwrap_or_default();
         format!(
-            "- {} [score {}]\n  {}",
+            "- {}{section} [score {}{why}]\n  {}",
             titled(&self.path, &self.title),
             self.score,
             self.snippet
+        )
+    }
+}
+
+impl Line for SimilarEntry {
+    fn line(&self) -> String {
+        let section = if self.section.is_empty() {
+            String::new()
+        } else {
+            format!(" § {}", self.section)
+        };
+        format!(
+            "- {}{section} [similarity {}]",
+            titled(&self.path, &self.title),
+            self.similarity
+        )
+    }
+}
+
+impl Line for MentionEntry {
+    fn line(&self) -> String {
+        format!(
+            "- {}:{}: names it as \"{}\": {}",
+            self.source, self.line, self.name, self.context
         )
     }
 }

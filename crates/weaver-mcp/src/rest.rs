@@ -39,11 +39,11 @@ use weaver_app::AppError;
 use weaver_core::VaultPath;
 
 use super::backend::{
-    BackendFuture, BacklinkEntry, DeleteRequest, DeleteResult, EditRequest, LinkEntry, MoveRequest,
-    MoveResult, NeighborEntry, NeighborsRequest, NoteEntry, NotePage, NoteSource, Page,
-    PathRequest, RecentNote, SearchHitEntry, SearchRequest, TagEntry, ToolError, UnresolvedEntry,
-    VaultBackend, VaultCounts, VaultDirectory, Window, WritePrecondition, WriteRequest,
-    WriteResult,
+    BackendFuture, BacklinkEntry, DeleteRequest, DeleteResult, EditRequest, LinkEntry,
+    MentionEntry, MoveRequest, MoveResult, NeighborEntry, NeighborsRequest, NoteEntry, NotePage,
+    NoteSource, Page, PathRequest, RecentNote, SearchPage, SearchRequest, SimilarPage, TagEntry,
+    ToolError, UnresolvedEntry, VaultBackend, VaultCounts, VaultDirectory, Window,
+    WritePrecondition, WriteRequest, WriteResult,
 };
 use super::local::DEFAULT_READY_WAIT;
 use super::wire;
@@ -57,7 +57,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Sub-resources of `notes/{path}`: a note whose last path segment is one of these is read as
 /// `{path}.md`, as the REST API documents.
-const SUB_RESOURCES: [&str; 3] = ["backlinks", "links", "neighbors"];
+const SUB_RESOURCES: [&str; 5] = ["backlinks", "links", "neighbors", "similar", "mentions"];
 
 /// The upstream service, shared by every backend of a directory.
 #[derive(Debug)]
@@ -567,12 +567,15 @@ impl VaultBackend for RestBackend {
         &self.vault
     }
 
-    fn search(&self, request: SearchRequest) -> BackendFuture<'_, Page<SearchHitEntry>> {
+    fn search(&self, request: SearchRequest) -> BackendFuture<'_, SearchPage> {
         Box::pin(async move {
             let mut url = self.url(&["search"]);
             {
                 let mut pairs = url.query_pairs_mut();
                 pairs.append_pair("q", &request.text);
+                if let Some(mode) = request.mode {
+                    pairs.append_pair("mode", mode.as_str());
+                }
                 for tag in &request.tags {
                     pairs.append_pair("tag", tag);
                 }
@@ -583,6 +586,29 @@ impl VaultBackend for RestBackend {
             append_window(&mut url, request.window);
             let found: dto::SearchResultsDto = self.send(self.get(url)).await?;
             Ok(wire::search_page(found))
+        })
+    }
+
+    fn similar(&self, note: String, limit: usize) -> BackendFuture<'_, SimilarPage> {
+        Box::pin(async move {
+            let mut url = self
+                .note_url(&note, Some("similar"))
+                .ok_or_else(|| unreachable_note(&note))?;
+            url.query_pairs_mut()
+                .append_pair("limit", &limit.to_string());
+            let found: dto::SimilarList = self.send(self.get(url)).await?;
+            Ok(wire::similar_page(found))
+        })
+    }
+
+    fn mentions(&self, note: String, window: Window) -> BackendFuture<'_, NotePage<MentionEntry>> {
+        Box::pin(async move {
+            let mut url = self
+                .note_url(&note, Some("mentions"))
+                .ok_or_else(|| unreachable_note(&note))?;
+            append_window(&mut url, window);
+            let found: dto::MentionList = self.send(self.get(url)).await?;
+            Ok(wire::mention_page(found))
         })
     }
 

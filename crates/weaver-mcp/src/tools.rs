@@ -15,13 +15,13 @@ use weaver_core::EditOp;
 
 use super::McpServer;
 use super::backend::{
-    BacklinkEntry, DeleteRequest, DeleteResult, EditRequest, LinkDirection, LinkEntry, MoveRequest,
-    NeighborEntry, NeighborsRequest, NoteEntry, PathRequest, RecentNote, SearchHitEntry,
-    SearchRequest, TagEntry, ToolError, UnresolvedEntry, Window, WritePrecondition, WriteRequest,
-    WriteResult,
+    BacklinkEntry, DeleteRequest, DeleteResult, EditRequest, LinkDirection, LinkEntry,
+    MentionEntry, MoveRequest, NeighborEntry, NeighborsRequest, NoteEntry, PathRequest, RecentNote,
+    SearchHitEntry, SearchRequest, SimilarEntry, TagEntry, ToolError, UnresolvedEntry, Window,
+    WritePrecondition, WriteRequest, WriteResult,
 };
 use super::note::{self, DEFAULT_MAX_CHARS, View};
-use super::output::{Listing, MoveOutput, NoteOutput, PathOutput, Reply, StatsOutput, fit};
+use super::output::{Listing, MoveOutput, NoteOutput, PathOutput, Ranked, Reply, StatsOutput, fit};
 
 pub use weaver_api::mcp::{READ_TOOLS, WRITE_TOOLS};
 
@@ -39,9 +39,13 @@ pub struct PageArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchArgs {
-    /// Words (all must match), "exact phrase", prefix*, -excluded. Empty: newest notes first.
+    /// A question or words (any may match; notes with all of them rank first), +required,
+    /// "exact phrase" (required), prefix*, -excluded. Empty: newest notes first.
     #[serde(default)]
     pub query: String,
+    /// keyword (words), semantic (meaning) or hybrid (both; the default when the server has
+    /// an embedding model, else keyword).
+    pub mode: Option<ModeArg>,
     /// Tags every hit must have; `area` also matches `area/sub`.
     #[serde(default)]
     pub tags: Vec<String>,
@@ -51,6 +55,33 @@ pub struct SearchArgs {
     pub limit: Option<u32>,
     /// Hits to skip.
     pub offset: Option<u32>,
+}
+
+/// How a search ranks.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeArg {
+    Keyword,
+    Semantic,
+    Hybrid,
+}
+
+impl From<ModeArg> for weaver_api::dto::SearchModeDto {
+    fn from(mode: ModeArg) -> Self {
+        match mode {
+            ModeArg::Keyword => Self::Keyword,
+            ModeArg::Semantic => Self::Semantic,
+            ModeArg::Hybrid => Self::Hybrid,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SimilarArgs {
+    /// Path, title or alias.
+    pub note: String,
+    /// Max notes (default 10, max 50).
+    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -232,26 +263,81 @@ type ToolResult<T> = Result<Reply<T>, ToolError>;
 #[tool_router(router = tool_router, vis = "pub(super)")]
 impl McpServer {
     #[tool(
-        description = "Full-text search over titles, aliases, headings, tags and text of notes. Ranked paths with snippets.",
+        description = "Search notes by words and, with an embedding model, by meaning (ask in sentences). Ranked paths with snippets and why each matched.",
         annotations(read_only_hint = true),
-        output_schema = schema_for_output::<Listing<SearchHitEntry>>()
+        output_schema = schema_for_output::<Ranked<SearchHitEntry>>()
     )]
     async fn search_notes(
         &self,
         ctx: RequestContext<RoleServer>,
         Parameters(args): Parameters<SearchArgs>,
-    ) -> ToolResult<Listing<SearchHitEntry>> {
+    ) -> ToolResult<Ranked<SearchHitEntry>> {
         let window = window(args.limit, args.offset, 10, 50);
         let found = self
             .backend(&ctx)?
             .search(SearchRequest {
                 text: args.query,
+                mode: args.mode.map(Into::into),
                 tags: args.tags,
                 folder: args.folder,
                 window,
             })
             .await?;
-        Ok(self.list("hits", window, found.total, found.items))
+        let listing = Listing::new(
+            "hits",
+            found.page.total,
+            window.offset,
+            found.page.items,
+            self.budget(),
+        );
+        Ok(self.reply(Ranked {
+            mode: Some(found.mode),
+            partial: found.partial,
+            listing,
+        }))
+    }
+
+    #[tool(
+        description = "Notes nearest in meaning to a note that it does not link to yet (needs an embedding model).",
+        annotations(read_only_hint = true),
+        output_schema = schema_for_output::<Ranked<SimilarEntry>>()
+    )]
+    async fn find_similar(
+        &self,
+        ctx: RequestContext<RoleServer>,
+        Parameters(args): Parameters<SimilarArgs>,
+    ) -> ToolResult<Ranked<SimilarEntry>> {
+        let limit = args.limit.map_or(10, |l| (l as usize).clamp(1, 50));
+        let found = self.backend(&ctx)?.similar(args.note, limit).await?;
+        let total = found.items.len();
+        let listing =
+            Listing::new("similar notes", total, 0, found.items, self.budget()).about(found.note);
+        Ok(self.reply(Ranked {
+            mode: None,
+            partial: found.partial,
+            listing,
+        }))
+    }
+
+    #[tool(
+        description = "Notes that name a note (title, alias or file name) without linking to it, with the line: where a link is missing.",
+        annotations(read_only_hint = true),
+        output_schema = schema_for_output::<Listing<MentionEntry>>()
+    )]
+    async fn unlinked_mentions(
+        &self,
+        ctx: RequestContext<RoleServer>,
+        Parameters(args): Parameters<NoteListArgs>,
+    ) -> ToolResult<Listing<MentionEntry>> {
+        let window = window(args.limit, args.offset, 20, 100);
+        let found = self.backend(&ctx)?.mentions(args.note, window).await?;
+        Ok(self.list_about(
+            "unlinked mentions",
+            found.note,
+            window,
+            found.page.total,
+            found.page.items,
+        ))
     }
 
     #[tool(

@@ -6,10 +6,16 @@ use weaver_api::dto;
 use weaver_core::Fragment;
 
 use crate::backend::{
-    BacklinkEntry, DeleteResult, LinkCounts, LinkEntry, MoveResult, MovedFile, NeighborEntry,
-    NoteEntry, NotePage, NoteSource, Page, RecentNote, RewrittenNote, SearchHitEntry, TagEntry,
-    UnresolvedEntry, VaultCounts, Window, WriteResult,
+    BacklinkEntry, DeleteResult, LinkCounts, LinkEntry, MentionEntry, MoveResult, MovedFile,
+    NeighborEntry, NoteEntry, NotePage, NoteSource, Page, RecentNote, RewrittenNote,
+    SearchHitEntry, SearchPage, SimilarEntry, SimilarPage, TagEntry, UnresolvedEntry, VaultCounts,
+    Window, WriteResult,
 };
+
+/// Rounded to three decimals: scores are for ordering, and agents read every digit.
+fn round(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}
 
 /// The target of a link as written: `target`, `target#Heading` or `target#^block`.
 pub fn link_target(target: &str, fragment: Option<&Fragment>) -> String {
@@ -20,19 +26,69 @@ pub fn link_target(target: &str, fragment: Option<&Fragment>) -> String {
     }
 }
 
-pub fn search_page(found: dto::SearchResultsDto) -> Page<SearchHitEntry> {
-    Page {
-        total: found.total,
+pub fn search_page(found: dto::SearchResultsDto) -> SearchPage {
+    SearchPage {
+        mode: found.mode.as_str().to_owned(),
+        partial: found.partial,
+        page: Page {
+            total: found.total,
+            items: found
+                .items
+                .into_iter()
+                .map(|hit| SearchHitEntry {
+                    path: hit.path,
+                    title: hit.title,
+                    snippet: hit.snippet,
+                    score: round(hit.score),
+                    matched_by: hit
+                        .matched_by
+                        .iter()
+                        .map(|m| match m {
+                            dto::MatchReason::Keyword => "keyword".to_owned(),
+                            dto::MatchReason::Semantic => "semantic".to_owned(),
+                        })
+                        .collect(),
+                    section: hit.chunk.map(|c| c.heading).filter(|h| !h.is_empty()),
+                })
+                .collect(),
+        },
+    }
+}
+
+pub fn similar_page(found: dto::SimilarList) -> SimilarPage {
+    SimilarPage {
+        note: found.note,
+        partial: found.partial,
         items: found
             .items
             .into_iter()
-            .map(|hit| SearchHitEntry {
-                path: hit.path,
-                title: hit.title,
-                snippet: hit.snippet,
-                score: (hit.score * 1000.0).round() / 1000.0,
+            .map(|n| SimilarEntry {
+                path: n.path,
+                title: n.title,
+                similarity: round(n.similarity),
+                section: n.chunk.heading,
             })
             .collect(),
+    }
+}
+
+pub fn mention_page(found: dto::MentionList) -> NotePage<MentionEntry> {
+    NotePage {
+        note: found.note,
+        page: Page {
+            total: found.total,
+            items: found
+                .items
+                .into_iter()
+                .map(|m| MentionEntry {
+                    source: m.source,
+                    title: m.title,
+                    name: m.name,
+                    line: m.line,
+                    context: m.context,
+                })
+                .collect(),
+        },
     }
 }
 
@@ -168,6 +224,7 @@ pub fn unresolved_page(list: dto::UnresolvedList) -> Page<UnresolvedEntry> {
 pub fn vault_counts(stats: dto::StatsDto) -> VaultCounts {
     VaultCounts {
         notes: stats.notes,
+        embedded_notes: stats.semantic.map(|s| s.embedded_notes),
         attachments: stats.attachments,
         links: stats.links,
         unresolved_links: stats.unresolved_links,

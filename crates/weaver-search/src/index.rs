@@ -1,13 +1,14 @@
 //! The index itself: opening (and rebuilding), write batches, searching.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde::Deserialize;
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::query::TermSetQuery;
 use tantivy::schema::{Field, Schema, Value};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
@@ -238,17 +239,78 @@ impl SearchIndex {
 
     /// Runs `query`. See [`SearchQuery`] for the language, the filters and the limits.
     pub fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
+        let run = self.run(query, None)?;
+        let total = run.total;
+        let hits = run.hits(self)?;
+        Ok(SearchResults { total, hits })
+    }
+
+    /// The page of `query` as paths and scores only, without snippets or titles: for a caller
+    /// that fuses this ranking with another and shows only some of it ([`Self::hits_for`]).
+    /// Bounded like [`Self::search`].
+    pub fn rank(&self, query: &SearchQuery) -> Result<Ranked, SearchError> {
+        let run = self.run(query, None)?;
+        let mut paths = Vec::with_capacity(run.found.len());
+        for (score, address) in &run.found {
+            run.budget.check()?;
+            let doc: TantivyDocument = run.searcher.doc(*address)?;
+            let path = doc
+                .get_first(self.fields.path)
+                .and_then(|value| value.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            paths.push((path, *score));
+        }
+        Ok(Ranked {
+            total: run.total,
+            paths,
+        })
+    }
+
+    /// The hits of `query` among `paths` (at most a few hundred), with snippets, best first:
+    /// [`Self::search`] restricted to those notes (its `limit` and `offset` are ignored).
+    pub fn hits_for(
+        &self,
+        query: &SearchQuery,
+        paths: &[&str],
+    ) -> Result<Vec<SearchHit>, SearchError> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let restricted = SearchQuery {
+            limit: paths.len().min(MAX_LIMIT),
+            offset: 0,
+            ..query.clone()
+        };
+        let run = self.run(&restricted, Some(paths))?;
+        run.hits(self)
+    }
+
+    /// Parses, checks and runs `query` (restricted to `only` when given): the page's
+    /// documents and the total.
+    fn run(&self, query: &SearchQuery, only: Option<&[&str]>) -> Result<Run, SearchError> {
         let budget = Budget::start(self.time_budget);
         check_size(query)?;
         let searcher = self.reader.searcher();
         let mut analyzer = self.analyzer.clone();
         let clauses = parse(&query.text, &mut analyzer);
         check_clauses(&clauses)?;
-        let text = text_query(&clauses, &searcher, &self.fields, &budget)?;
-        let filters = filters(query, &self.fields)?;
-        let ranked = !text.required.is_empty();
+        let mut text = text_query(&clauses, &searcher, &self.fields, &budget)?;
+        let mut filters = filters(query, &self.fields)?;
+        if let Some(paths) = only {
+            let terms = paths
+                .iter()
+                .map(|path| Term::from_field_text(self.fields.path, path));
+            filters.push(Box::new(TermSetQuery::new(terms)));
+        }
+        let ranked = text.ranked();
+        let highlight = if ranked {
+            std::mem::take(&mut text.highlight)
+        } else {
+            BTreeSet::new()
+        };
         let combined = Budgeted {
-            query: Arc::new(combine(text.required, filters, text.excluded)),
+            query: Arc::new(combine(text, filters)),
             budget: budget.clone(),
         };
 
@@ -281,28 +343,56 @@ impl SearchIndex {
         };
         // A budgeted scorer that ran out ended its stream early: the counts are partial.
         budget.check()?;
+        Ok(Run {
+            searcher,
+            analyzer,
+            highlight,
+            found,
+            total,
+            budget,
+        })
+    }
 
-        let highlight = if ranked {
-            text.highlight
-        } else {
-            BTreeSet::new()
+    /// Which of `paths` (at most a few hundred: one term each) match `query`'s filters and its
+    /// clauses that must hold (`+required`, quoted phrases, `-excluded`); its optional words
+    /// are ignored. Another ranking (semantic search) uses it to keep the meaning of filters
+    /// and explicit syntax. Bounded like [`Self::search`].
+    pub fn matching_paths(
+        &self,
+        query: &SearchQuery,
+        paths: &[&str],
+    ) -> Result<HashSet<String>, SearchError> {
+        let budget = Budget::start(self.time_budget);
+        check_size(query)?;
+        if paths.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let searcher = self.reader.searcher();
+        let mut analyzer = self.analyzer.clone();
+        let clauses = parse(&query.text, &mut analyzer);
+        check_clauses(&clauses)?;
+        let mut text = text_query(&clauses, &searcher, &self.fields, &budget)?;
+        text.optional.clear();
+        text.boosts.clear();
+        let mut filters = filters(query, &self.fields)?;
+        let terms = paths
+            .iter()
+            .map(|path| Term::from_field_text(self.fields.path, path));
+        filters.push(Box::new(TermSetQuery::new(terms)));
+        let combined = Budgeted {
+            query: Arc::new(combine(text, filters)),
+            budget: budget.clone(),
         };
-        let mut scan_left = self.snippet_scan_budget;
-        let hits = found
-            .into_iter()
-            .map(|(score, address)| {
-                budget.check()?;
-                self.hit(
-                    &searcher,
-                    &mut analyzer,
-                    &highlight,
-                    &mut scan_left,
-                    score,
-                    address,
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(SearchResults { total, hits })
+        let found = searcher.search(&combined, &DocSetCollector)?;
+        budget.check()?;
+        let mut out = HashSet::with_capacity(found.len());
+        for address in found {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            if let Some(path) = doc.get_first(self.fields.path).and_then(|v| v.as_str()) {
+                out.insert(path.to_owned());
+            }
+        }
+        Ok(out)
     }
 
     fn hit(
@@ -340,6 +430,47 @@ impl SearchIndex {
             highlights,
         })
     }
+}
+
+/// A query run by [`SearchIndex::run`]: the page's documents, and what their hits need.
+struct Run {
+    searcher: Searcher,
+    analyzer: TextAnalyzer,
+    highlight: BTreeSet<String>,
+    found: Vec<(f32, DocAddress)>,
+    total: usize,
+    budget: Budget,
+}
+
+impl Run {
+    /// The page's hits with titles and snippets.
+    fn hits(mut self, index: &SearchIndex) -> Result<Vec<SearchHit>, SearchError> {
+        let mut scan_left = index.snippet_scan_budget;
+        let found = std::mem::take(&mut self.found);
+        found
+            .into_iter()
+            .map(|(score, address)| {
+                self.budget.check()?;
+                index.hit(
+                    &self.searcher,
+                    &mut self.analyzer,
+                    &self.highlight,
+                    &mut scan_left,
+                    score,
+                    address,
+                )
+            })
+            .collect()
+    }
+}
+
+/// A ranking without snippets ([`SearchIndex::rank`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    /// How many notes match in all.
+    pub total: usize,
+    /// The page: each note's path and score, best first.
+    pub paths: Vec<(String, f32)>,
 }
 
 impl Drop for SearchIndex {

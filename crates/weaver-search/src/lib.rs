@@ -48,18 +48,21 @@ mod index;
 mod query;
 mod schema;
 mod snippet;
+mod stopwords;
 mod tokenizer;
+pub mod vectors;
 
 use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use index::{
-    DEFAULT_LIMIT, IndexBatch, MAX_LIMIT, Opened, SNIPPET_SCAN_BUDGET, SearchIndex, TIME_BUDGET,
+    DEFAULT_LIMIT, IndexBatch, MAX_LIMIT, Opened, Ranked, SNIPPET_SCAN_BUDGET, SearchIndex,
+    TIME_BUDGET,
 };
 pub use query::{
     MAX_FILTER_BYTES, MAX_FILTERS, MAX_PREFIX_CLAUSES, MAX_PREFIX_EXPANSIONS, MAX_QUERY_BYTES,
-    MAX_QUERY_CLAUSES, MAX_QUERY_TOKENS,
+    MAX_QUERY_CLAUSES, MAX_QUERY_TOKENS, QueryText, check_query, query_text,
 };
 pub use schema::SCHEMA_VERSION;
 
@@ -94,10 +97,12 @@ pub struct SearchDoc<'a> {
 /// that runs longer than [`TIME_BUDGET`] stops with [`SearchError::Timeout`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchQuery {
-    /// Words (all must appear, each in any text field), `"exact phrases"`, `prefix*` and
-    /// `-excluded` clauses; never a syntax error (only the size limits above refuse it). A
-    /// prefix matches at most [`MAX_PREFIX_EXPANSIONS`] terms per field, the most frequent. Empty (or only punctuation, or only
-    /// exclusions) means no ranking: the filtered notes come newest first.
+    /// Words (any may match, each in any text field; notes with all of them, near each
+    /// other, rank first; stop words do not match alone), `+required` clauses, `"exact
+    /// phrases"` (required), `prefix*` and `-excluded` clauses; never a syntax error (only the
+    /// size limits above refuse it). A prefix matches at most [`MAX_PREFIX_EXPANSIONS`] terms
+    /// per field, the most frequent. Empty (or only punctuation, or only exclusions) means no
+    /// ranking: the filtered notes come newest first.
     pub text: String,
     /// Every tag must match. `area` or `#area` matches the tags `area`, `area/sub` and
     /// `Area/Sub` (case-insensitive, nested by whole segments: `are` does not match `area`).

@@ -1,15 +1,17 @@
 //! The tolerant query language and its translation into tantivy queries.
 //!
-//! Syntax: plain words, `"quoted phrases"`, `prefix*` and `-excluded` (any of the others with a
-//! leading `-`). Every positive clause must match in some text field (AND); BM25 ranks the
-//! matches. Nothing is a syntax error: an unbalanced quote runs to the end of the text, and
+//! Syntax: plain words, `"quoted phrases"`, `prefix*`, `+required` and `-excluded` (any of the
+//! others with a leading `+` or `-`). Plain words and prefixes are optional: a note matching
+//! any of them is a hit (stop words aside), and notes with all of them, or with consecutive
+//! words near each other, rank higher ([`text_query`]). Quoted phrases and `+` clauses must
+//! match, each in some text field; BM25 ranks the matches. Nothing is a syntax error: an unbalanced quote runs to the end of the text, and
 //! punctuation that yields no token is ignored. A word that the analyzer splits into several
 //! tokens (`foo-bar`, `東京`) is a phrase of those tokens.
 //!
 //! What a query may cost is bounded before any index work starts: its length and its filters
 //! by [`check_size`], its clauses, words and prefixes by [`check_clauses`] once parsed. Each
 //! limit refuses the query with an error naming it rather than silently dropping clauses, since
-//! a trimmed AND query would answer a different question. Prefix expansion is the one
+//! a trimmed query would answer a different question. Prefix expansion is the one
 //! exception: a prefix is a request for "some words like this", so it expands to the
 //! [`MAX_PREFIX_EXPANSIONS`] most frequent of the first [`MAX_PREFIX_SCAN`] matching terms.
 
@@ -27,7 +29,8 @@ use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, Term};
 
 use crate::budget::Budget;
 use crate::schema::{Fields, fm_term, normalize_folder, normalize_tag, text_fields};
-use crate::tokenizer::tokens;
+use crate::stopwords;
+use crate::tokenizer::{is_cjk, tokens};
 use crate::{SearchError, SearchQuery};
 
 /// Longest query text accepted, in bytes of UTF-8. A person or an agent asking a question
@@ -126,15 +129,31 @@ pub(crate) fn check_clauses(clauses: &[Clause]) -> Result<(), SearchError> {
     Ok(())
 }
 
+/// What a clause asks of a note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A plain word or prefix: ranks, and some optional clause must match when no clause is
+    /// required.
+    Optional,
+    /// `+clause` or a `"quoted phrase"`: every matching note has it.
+    Required,
+    /// `-clause`: notes matching it are left out.
+    Excluded,
+}
+
 /// One parsed clause of the query text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Clause {
-    /// `-clause`: documents matching it are excluded.
-    pub negated: bool,
+    /// What the clause asks of a note.
+    pub kind: Kind,
     /// Analyzed tokens, never empty. One token is a term, several a phrase.
     pub tokens: Vec<String>,
     /// The last token is a prefix (`term*`).
     pub prefix: bool,
+    /// Written in quotes: an exact phrase, never relaxed.
+    pub quoted: bool,
+    /// The clause's words as written (without its `+`, `-`, quotes and `*`).
+    pub raw: String,
 }
 
 /// Parses the query text. Never fails; clauses without tokens are dropped.
@@ -146,18 +165,19 @@ pub(crate) fn parse(text: &str, analyzer: &mut TextAnalyzer) -> Vec<Clause> {
         if rest.is_empty() {
             break;
         }
-        let negated = match rest.strip_prefix('-') {
-            Some(after) => {
-                rest = after;
-                true
-            }
-            None => false,
-        };
-        let (tokens, prefix) = if let Some(after) = rest.strip_prefix('"') {
+        let mut kind = Kind::Optional;
+        if let Some(after) = rest.strip_prefix('-') {
+            rest = after;
+            kind = Kind::Excluded;
+        } else if let Some(after) = rest.strip_prefix('+') {
+            rest = after;
+            kind = Kind::Required;
+        }
+        let (tokens, prefix, quoted, raw) = if let Some(after) = rest.strip_prefix('"') {
             // An unbalanced quote takes the rest of the text as the phrase.
             let (phrase, remaining) = after.split_once('"').unwrap_or((after, ""));
             rest = remaining;
-            (tokens(analyzer, phrase), false)
+            (tokens(analyzer, phrase), false, true, phrase)
         } else {
             let end = rest
                 .find(|c: char| c.is_whitespace() || c == '"')
@@ -165,31 +185,110 @@ pub(crate) fn parse(text: &str, analyzer: &mut TextAnalyzer) -> Vec<Clause> {
             let (word, remaining) = rest.split_at(end);
             rest = remaining;
             let stem = word.trim_end_matches('*');
-            (tokens(analyzer, stem), stem.len() < word.len())
+            (tokens(analyzer, stem), stem.len() < word.len(), false, stem)
         };
+        if quoted && kind == Kind::Optional {
+            kind = Kind::Required;
+        }
         if !tokens.is_empty() {
             clauses.push(Clause {
-                negated,
+                kind,
                 tokens,
                 prefix,
+                quoted,
+                raw: raw.trim().to_owned(),
             });
         }
     }
     clauses
 }
 
+/// What a query's text asks, for callers that rank notes by other means than the index (an
+/// embedding model): see [`query_text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryText {
+    /// The words and phrases to rank by, as written and in order, without the syntax (`+`,
+    /// quotes, `*`) and without the excluded clauses: what a model should read.
+    pub meaning: String,
+    /// Whether the text ranks notes at all: it has a word or phrase that is not excluded.
+    /// Empty text, punctuation and exclusions alone do not rank.
+    pub ranked: bool,
+    /// Whether some clause must hold of every hit whatever ranks it: a `+required` clause, a
+    /// quoted phrase or a `-excluded` clause ([`crate::SearchIndex::matching_paths`] checks
+    /// them).
+    pub constrained: bool,
+}
+
+/// Checks `query` against the limits [`crate::SearchIndex::search`] enforces (text length,
+/// filters, clauses, words, prefixes) without running it: for a caller that ranks by other
+/// means first and must refuse the same queries.
+pub fn check_query(query: &SearchQuery) -> Result<(), SearchError> {
+    check_size(query)?;
+    check_clauses(&parse(&query.text, &mut crate::tokenizer::analyzer()))
+}
+
+/// Reads query text the way [`crate::SearchIndex::search`] does (never fails), for another
+/// ranking: see [`QueryText`].
+pub fn query_text(text: &str) -> QueryText {
+    let clauses = parse(text, &mut crate::tokenizer::analyzer());
+    let meaning = clauses
+        .iter()
+        .filter(|clause| clause.kind != Kind::Excluded)
+        .map(|clause| clause.raw.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    QueryText {
+        ranked: clauses.iter().any(|clause| clause.kind != Kind::Excluded),
+        constrained: clauses.iter().any(|clause| clause.kind != Kind::Optional),
+        meaning,
+    }
+}
+
+/// How much a note that matches every optional clause gains: its optional clauses' scores
+/// count this much once more.
+const ALL_TERMS_BOOST: f32 = 1.0;
+
+/// How much two consecutive words of the query found near each other add, relative to the
+/// words' own scores.
+const PROXIMITY_BOOST: f32 = 1.0;
+
+/// How far apart (in moved positions) two consecutive query words may be and still count as
+/// near: `money back` is near in `get your money back` and `money you get back`.
+const PROXIMITY_SLOP: u32 = 2;
+
+/// Most pairs of consecutive words given a proximity clause; a long question's later pairs
+/// add little and cost a phrase query each in every field.
+const MAX_PROXIMITY_PAIRS: usize = 8;
+
 /// The text part of a query, ready to combine with filters.
 pub(crate) struct TextQuery {
     /// Clauses that must match.
     pub required: Vec<Box<dyn Query>>,
+    /// Clauses that rank; at least one of them must match when nothing is required.
+    pub optional: Vec<Box<dyn Query>>,
+    /// Clauses that only add to the score of notes that match otherwise (all words present,
+    /// words near each other).
+    pub boosts: Vec<Box<dyn Query>>,
     /// Clauses that must not match.
     pub excluded: Vec<Box<dyn Query>>,
     /// Tokens to highlight in snippets (prefixes appear expanded).
     pub highlight: BTreeSet<String>,
 }
 
+impl TextQuery {
+    /// Whether the text ranks notes at all (not only exclusions or nothing).
+    pub fn ranked(&self) -> bool {
+        !self.required.is_empty() || !self.optional.is_empty()
+    }
+}
+
 /// Turns parsed clauses into tantivy queries over the text fields. Prefixes are expanded
 /// against `searcher`'s term dictionaries, within `budget`.
+///
+/// Plain words are relaxed: a note matching any of them is a hit, ranked by BM25 with notes
+/// that have all of them, and pairs of consecutive words near each other, ranked higher.
+/// Stop words ([`crate::stopwords`]) do not count as a match on their own unless the query
+/// has nothing else.
 pub(crate) fn text_query(
     clauses: &[Clause],
     searcher: &Searcher,
@@ -198,21 +297,89 @@ pub(crate) fn text_query(
 ) -> Result<TextQuery, SearchError> {
     let mut out = TextQuery {
         required: Vec::new(),
+        optional: Vec::new(),
+        boosts: Vec::new(),
         excluded: Vec::new(),
         highlight: BTreeSet::new(),
     };
-    for clause in clauses {
-        let highlight = if clause.negated {
-            None
-        } else {
-            Some(&mut out.highlight)
-        };
-        let query = clause_query(clause, searcher, fields, budget, highlight)?;
-        if clause.negated {
-            out.excluded.push(query);
-        } else {
-            out.required.push(query);
+    let plain = |clause: &Clause| {
+        clause.kind == Kind::Optional && !clause.prefix && clause.tokens.len() == 1
+    };
+    let words: Vec<&str> = clauses
+        .iter()
+        .filter(|clause| plain(clause))
+        .filter_map(|clause| clause.tokens.first().map(String::as_str))
+        .collect();
+    let mut stop_flags = stopwords::flags(&words).into_iter();
+    let mut stop: Vec<bool> = clauses
+        .iter()
+        .map(|clause| plain(clause) && stop_flags.next().unwrap_or(false))
+        .collect();
+    let content = clauses
+        .iter()
+        .zip(&stop)
+        .any(|(clause, &stop)| clause.kind != Kind::Excluded && !stop);
+    if !content {
+        // Only stop words (`to be or not to be`): they are the question.
+        stop.fill(false);
+    }
+    let mut content_words: Vec<Option<&str>> = Vec::new();
+    for (clause, &stop) in clauses.iter().zip(&stop) {
+        if stop {
+            // Left out of the match and of the highlights; it still separates the words
+            // around it for proximity.
+            continue;
         }
+        let highlight = (clause.kind != Kind::Excluded).then_some(&mut out.highlight);
+        let query = clause_query(clause, searcher, fields, budget, highlight)?;
+        match clause.kind {
+            Kind::Optional => {
+                content_words.push(
+                    plain(clause)
+                        .then(|| clause.tokens.first().map(String::as_str))
+                        .flatten(),
+                );
+                out.optional.push(query);
+            }
+            Kind::Required => out.required.push(query),
+            Kind::Excluded => out.excluded.push(query),
+        }
+    }
+    if out.optional.len() > 1 {
+        let all: Vec<(Occur, Box<dyn Query>)> = out
+            .optional
+            .iter()
+            .map(|query| (Occur::Must, query.box_clone()))
+            .collect();
+        out.boosts.push(Box::new(BoostQuery::new(
+            Box::new(BooleanQuery::new(all)),
+            ALL_TERMS_BOOST,
+        )));
+    }
+    let pairs = content_words
+        .windows(2)
+        .filter_map(|pair| match pair {
+            [Some(a), Some(b)] if a != b => Some([*a, *b]),
+            _ => None,
+        })
+        .take(MAX_PROXIMITY_PAIRS);
+    for pair in pairs {
+        let per_field: Vec<(Occur, Box<dyn Query>)> = text_fields(fields)
+            .into_iter()
+            .map(|(field, boost)| {
+                let terms = pair.map(|token| Term::from_field_text(field, token));
+                let mut phrase = PhraseQuery::new(terms.to_vec());
+                phrase.set_slop(PROXIMITY_SLOP);
+                (
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(phrase), boost)) as Box<dyn Query>,
+                )
+            })
+            .collect();
+        out.boosts.push(Box::new(BoostQuery::new(
+            Box::new(BooleanQuery::new(per_field)),
+            PROXIMITY_BOOST,
+        )));
     }
     Ok(out)
 }
@@ -233,8 +400,26 @@ fn clause_query(
     if let Some(highlight) = highlight.as_deref_mut() {
         highlight.extend(head.iter().cloned());
     }
+    // A run of CJK characters typed without quotes is a sentence more often than a word: it
+    // matches by its character pairs (bigrams), the whole run ranking highest.
+    let cjk_run = clause.kind == Kind::Optional
+        && !clause.quoted
+        && last.is_none()
+        && head.len() > 2
+        && head.iter().all(|token| {
+            let mut chars = token.chars();
+            matches!((chars.next(), chars.next()), (Some(c), None) if is_cjk(c))
+        });
     for (field, boost) in text_fields(fields) {
         let query: Option<Box<dyn Query>> = match last {
+            None if cjk_run => {
+                let mut alternatives: Vec<(Occur, Box<dyn Query>)> = head
+                    .windows(2)
+                    .map(|pair| (Occur::Should, phrase_or_term(field, pair)))
+                    .collect();
+                alternatives.push((Occur::Should, phrase_or_term(field, head)));
+                Some(Box::new(BooleanQuery::new(alternatives)))
+            }
             None => Some(phrase_or_term(field, head)),
             Some(prefix) => {
                 let expansions = expand_prefix(searcher, field, prefix, budget)?;
@@ -361,21 +546,36 @@ pub(crate) fn filters(
     Ok(out)
 }
 
-/// Combines text clauses and filters into the final query. With no required clause at all the
-/// query matches every note (minus exclusions).
-pub(crate) fn combine(
-    required: Vec<Box<dyn Query>>,
-    filters: Vec<Box<dyn Query>>,
-    excluded: Vec<Box<dyn Query>>,
-) -> BooleanQuery {
+/// Combines text clauses and filters into the final query. With no required or optional
+/// clause at all the query matches every note (minus exclusions).
+pub(crate) fn combine(text: TextQuery, filters: Vec<Box<dyn Query>>) -> BooleanQuery {
+    let TextQuery {
+        required,
+        optional,
+        boosts,
+        excluded,
+        ..
+    } = text;
+    let anything_required = !required.is_empty();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = required
         .into_iter()
         .chain(filters)
         .map(|query| (Occur::Must, query))
         .collect();
-    if clauses.is_empty() {
+    if !anything_required && !optional.is_empty() {
+        // Nothing else the text asks for: some optional clause must match.
+        let any: Vec<(Occur, Box<dyn Query>)> = optional
+            .into_iter()
+            .map(|query| (Occur::Should, query))
+            .collect();
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+    } else {
+        clauses.extend(optional.into_iter().map(|query| (Occur::Should, query)));
+    }
+    if clauses.iter().all(|(occur, _)| *occur != Occur::Must) {
         clauses.push((Occur::Must, Box::new(AllQuery)));
     }
+    clauses.extend(boosts.into_iter().map(|query| (Occur::Should, query)));
     clauses.extend(excluded.into_iter().map(|query| {
         (
             Occur::MustNot,
@@ -453,7 +653,7 @@ mod tests {
             .iter()
             .map(|c| {
                 (
-                    c.negated,
+                    c.kind == Kind::Excluded,
                     c.tokens.iter().map(String::as_str).collect(),
                     c.prefix,
                 )
@@ -495,6 +695,40 @@ mod tests {
                 (false, &["d"], false),
             ],
         );
+    }
+
+    #[test]
+    fn plus_and_quotes_require_minus_excludes() {
+        let clauses = parse(
+            "+must \"a phrase\" maybe -not -\"nor this\" +",
+            &mut analyzer(),
+        );
+        let kinds: Vec<(Kind, bool)> = clauses.iter().map(|c| (c.kind, c.quoted)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (Kind::Required, false),
+                (Kind::Required, true),
+                (Kind::Optional, false),
+                (Kind::Excluded, false),
+                (Kind::Excluded, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn query_text_keeps_the_words_and_says_what_is_required() {
+        let text = query_text("how do I +sync \"my phone\" -android plan*");
+        assert_eq!(text.meaning, "how do I sync my phone plan");
+        assert!(text.ranked && text.constrained);
+        let text = query_text("get my money back");
+        assert_eq!(text.meaning, "get my money back");
+        assert!(text.ranked && !text.constrained);
+        for nothing in ["", "  ", "*** ?!", "-draft"] {
+            let text = query_text(nothing);
+            assert!(!text.ranked, "{nothing:?}");
+            assert_eq!(text.constrained, nothing == "-draft", "{nothing:?}");
+        }
     }
 
     #[test]

@@ -146,15 +146,31 @@ mod query_language {
     }
 
     #[test]
-    fn every_term_must_match() {
+    fn any_word_matches_and_notes_with_every_word_rank_first() {
         let index = index_with(&[
-            Note::new("both.md", "alpha and beta"),
-            Note::new("alpha.md", "only alpha here"),
-            Note::new("beta.md", "only beta here"),
+            Note::new("n1.md", "alpha and beta"),
+            Note::new("n2.md", "only alpha here"),
+            Note::new("n3.md", "only beta here"),
         ]);
-        check(&index, "alpha beta", &["both.md"]);
-        check(&index, "alpha", &["alpha.md", "both.md"]);
-        check(&index, "alpha gamma", &[]);
+        check(&index, "alpha beta", &["n1.md", "n2.md", "n3.md"]);
+        assert_eq!(paths(&index, &text("alpha beta"))[0], "n1.md");
+        check(&index, "alpha", &["n1.md", "n2.md"]);
+        check(&index, "alpha gamma", &["n1.md", "n2.md"]);
+        check(&index, "gamma", &[]);
+    }
+
+    #[test]
+    fn plus_requires_a_word() {
+        let index = index_with(&[
+            Note::new("n1.md", "alpha and beta"),
+            Note::new("n2.md", "only alpha here"),
+            Note::new("n3.md", "only beta here"),
+        ]);
+        check(&index, "+alpha +beta", &["n1.md"]);
+        check(&index, "+alpha beta", &["n1.md", "n2.md"]);
+        assert_eq!(paths(&index, &text("+alpha beta"))[0], "n1.md");
+        check(&index, "+alpha +gamma", &[]);
+        check(&index, "+alp* beta", &["n1.md", "n2.md"]);
     }
 
     #[test]
@@ -167,8 +183,12 @@ mod query_language {
                 .tags(&["garden/trees"]),
             Note::new("b.md", "kiwi alone"),
         ]);
-        check(&index, "fruit kiwi", &["a.md"]);
-        check(&index, "orchard harvest trees kiwi", &["a.md"]);
+        check(&index, "+fruit +kiwi", &["a.md"]);
+        check(&index, "+orchard +harvest +trees +kiwi", &["a.md"]);
+        assert_eq!(
+            paths(&index, &text("orchard harvest trees kiwi")),
+            ["a.md", "b.md"]
+        );
         check(&index, "garden", &["a.md"]);
     }
 
@@ -185,7 +205,11 @@ mod query_language {
             "exact words",
             &["apart.md", "exact.md", "swapped.md"],
         );
+        // Unquoted, the words near each other rank first.
+        assert_eq!(paths(&index, &text("exact words"))[0], "exact.md");
+        // A quoted phrase is required; the words beside it only rank.
         check(&index, "\"EXACT words\" want", &["exact.md"]);
+        check(&index, "\"words exact\" want", &["swapped.md"]);
     }
 
     #[test]
@@ -197,7 +221,8 @@ mod query_language {
         ]);
         check(&index, "plan*", &["a.md", "b.md"]);
         check(&index, "planni*", &["a.md"]);
-        check(&index, "plan* launch", &["a.md"]);
+        check(&index, "+plan* +launch", &["a.md"]);
+        assert_eq!(paths(&index, &text("plan* launch")), ["a.md", "b.md"]);
         check(&index, "zzz*", &[]);
         check(&index, "PLAN*", &["a.md", "b.md"]);
     }
@@ -249,6 +274,9 @@ mod query_language {
         check(&index, "住んで", &["tokyo.md"]);
         check(&index, "서울", &["seoul.md"]);
         check(&index, "東京 -住", &[]);
+        // A sentence typed without spaces matches by its character pairs.
+        assert_eq!(paths(&index, &text("東京に行きたい")), ["tokyo.md"]);
+        check(&index, "\"東京に行きたい\"", &[]);
     }
 
     #[test]
@@ -317,6 +345,91 @@ mod query_language {
         );
         let results = run(&index, &text("gardening"));
         assert!(results.hits[0].score > results.hits[2].score);
+    }
+}
+
+/// Questions in plain words: any word matches, the best answer first.
+mod relaxed {
+    use super::*;
+
+    fn help_vault() -> SearchIndex {
+        index_with(&[
+            Note::new(
+                "Refunds.md",
+                "If you bought a license by mistake, ask for your money back within 30 days.",
+            )
+            .title("Refund policy"),
+            Note::new(
+                "Licenses.md",
+                "A commercial license is needed when a company with two or more people uses it.",
+            )
+            .title("Commercial license"),
+            Note::new(
+                "Graph.md",
+                "The graph view shows how your notes link to each other.",
+            )
+            .title("Graph view"),
+            Note::new("Sync.md", "Sync keeps your vault the same on every device.").title("Sync"),
+        ])
+    }
+
+    #[test]
+    fn a_question_finds_its_answer_first() {
+        let index = help_vault();
+        let hits = paths(
+            &index,
+            &text("how do I get my money back after buying a license?"),
+        );
+        assert_eq!(hits[0], "Refunds.md", "{hits:?}");
+        assert!(hits.contains(&"Licenses.md".to_owned()));
+        assert_eq!(
+            paths(&index, &text("see how notes link to each other"))[0],
+            "Graph.md"
+        );
+    }
+
+    #[test]
+    fn stop_words_alone_do_not_match_but_a_query_of_them_still_works() {
+        let index = index_with(&[
+            Note::new("zebra.md", "a zebra"),
+            Note::new("other.md", "the other one is not here"),
+            Note::new("hamlet.md", "to be or not to be"),
+        ]);
+        // `the` and `is` are stop words: only the zebra note answers.
+        check(&index, "the zebra is", &["zebra.md"]);
+        // Nothing but stop words: they are the question.
+        assert_eq!(paths(&index, &text("to be or not to be"))[0], "hamlet.md");
+        // Quoted or required, a stop word is a word.
+        check(&index, "zebra +the", &["other.md"]);
+        check(&index, "\"not to be\"", &["hamlet.md"]);
+    }
+
+    #[test]
+    fn stop_words_of_another_language_need_evidence() {
+        let index = index_with(&[
+            Note::new("export.md", "Notizen exportieren geht so"),
+            Note::new("die.md", "die hard is a film"),
+            Note::new("wie.md", "wie"),
+        ]);
+        // Three German stop words turn German on: `wie` no longer matches alone.
+        check(&index, "wie kann ich notizen exportieren", &["export.md"]);
+        // A lone `die` in an English query is a word.
+        check(&index, "die film", &["die.md"]);
+    }
+
+    #[test]
+    fn only_punctuation_or_empty_lists_newest_notes() {
+        let index = help_vault();
+        assert_eq!(run(&index, &text("?!")).total, 4);
+        assert_eq!(run(&index, &text("")).total, 4);
+    }
+
+    fn check(index: &SearchIndex, query: &str, expected: &[&str]) {
+        assert_eq!(
+            sorted_paths(index, &text(query)),
+            expected,
+            "query: {query:?}"
+        );
     }
 }
 
@@ -563,6 +676,66 @@ mod filters {
         let mut query = SearchQuery::default();
         build(&mut query);
         query
+    }
+
+    /// What semantic search asks of the index: which of its candidates the filters and the
+    /// explicit syntax keep, whatever the optional words.
+    #[test]
+    fn matching_paths_keeps_filters_and_required_and_excluded_clauses_only() {
+        let mut all = notes();
+        all.push(Note::new("Projects/d.md", "other text entirely").modified(500));
+        let index = index_with(&all);
+        let every: Vec<&str> = all.iter().map(|n| n.path.as_str()).collect();
+        let matching = |query: &SearchQuery, paths: &[&str]| {
+            let mut found: Vec<String> = index
+                .matching_paths(query, paths)
+                .unwrap()
+                .into_iter()
+                .collect();
+            found.sort();
+            found
+        };
+        // Optional words do not restrict: every candidate is kept.
+        assert_eq!(matching(&text("nothing matches this"), &every).len(), 5);
+        assert_eq!(
+            matching(&text("anything +entirely"), &every),
+            ["Projects/d.md"]
+        );
+        assert_eq!(matching(&text("-shared"), &every), ["Projects/d.md"]);
+        assert_eq!(
+            matching(&text("\"shared words\""), &every),
+            [
+                "Projects/a.md",
+                "Projects/x/b.md",
+                "Projects2/c.md",
+                "root.md"
+            ]
+        );
+        let in_projects = query(|q| {
+            q.text = "words".to_owned();
+            q.folder = Some("Projects".to_owned());
+        });
+        assert_eq!(
+            matching(&in_projects, &every),
+            ["Projects/a.md", "Projects/d.md", "Projects/x/b.md"]
+        );
+        // Only the candidates asked about, and unknown paths are no error.
+        assert_eq!(
+            matching(&in_projects, &["root.md", "Projects/a.md", "gone.md"]),
+            ["Projects/a.md"]
+        );
+        assert!(matching(&in_projects, &[]).is_empty());
+        let since = query(|q| q.modified_after = Some(300));
+        assert_eq!(
+            matching(&since, &every),
+            ["Projects/d.md", "Projects2/c.md", "root.md"]
+        );
+        // Bounded as a search is.
+        let long = text(&"x ".repeat(600));
+        assert!(matches!(
+            index.matching_paths(&long, &every),
+            Err(SearchError::QueryTooLong { .. })
+        ));
     }
 
     #[test]
@@ -1137,7 +1310,17 @@ mod model {
                         && after.is_none_or(|after| *modified >= after)
                         && clauses
                             .iter()
-                            .all(|(negated, kind)| matches(kind, body) != *negated)
+                            .all(|(negated, kind)| !(*negated && matches(kind, body)))
+                        && clauses.iter().all(|(negated, kind)| {
+                            *negated || !matches!(kind, Kind::Phrase(_)) || matches(kind, body)
+                        })
+                        && (clauses
+                            .iter()
+                            .any(|(negated, kind)| !*negated && matches!(kind, Kind::Phrase(_)))
+                            || clauses.iter().all(|(negated, _)| *negated)
+                            || clauses
+                                .iter()
+                                .any(|(negated, kind)| !*negated && matches(kind, body)))
                 })
                 .map(|(path, _)| path.clone())
                 .collect();

@@ -34,6 +34,10 @@
 //! debounce_ms = 50
 //! rescan_secs = 300
 //!
+//! [search.semantic]
+//! enabled = true                           # with a model: hybrid search by default
+//! model_dir = "/usr/share/weaver/models/all-MiniLM-L6-v2"   # default: `weaver model download`'s
+//!
 //! [vaults.default]
 //! path = "/vault"
 //! cache_dir = "/data/default"   # optional; default `<path>/.weaver`
@@ -43,8 +47,8 @@
 //! ```
 //!
 //! Reload-safe (applied on a config-file change or SIGHUP): `log.level`, every `server.*` key
-//! except `listen`, and the vault list. `server.listen`, `log.format` and `watch.*` need a
-//! restart (`watch.*` applies to vaults opened after the change).
+//! except `listen`, and the vault list. `server.listen`, `log.format`, `search.*` and `watch.*`
+//! need a restart (`watch.*` applies to vaults opened after the change).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -69,6 +73,8 @@ pub struct Config {
     pub log: LogConfig,
     /// The file watchers.
     pub watch: WatchConfig,
+    /// Search.
+    pub search: SearchConfig,
     /// The MCP endpoint at `/mcp` (Streamable HTTP).
     pub mcp: McpConfig,
     /// Trace export.
@@ -140,6 +146,50 @@ impl Default for McpConfig {
             allowed_origins: Vec::new(),
             api_key_hashes: Vec::new(),
         }
+    }
+}
+
+/// `[search]`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// Semantic search.
+    pub semantic: SemanticConfig,
+}
+
+/// `[search.semantic]`: search by meaning with a local embedding model (all-MiniLM-L6-v2, run
+/// in-process; nothing is downloaded unless `weaver model download` is run).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SemanticConfig {
+    /// Use a model when there is one (default true).
+    pub enabled: bool,
+    /// A model folder in the Hugging Face layout (`config.json`, `tokenizer.json`,
+    /// `model.safetensors`). Default: where `weaver model download` puts it
+    /// (`$XDG_DATA_HOME/weaver/models/all-MiniLM-L6-v2`), when it is there. A folder that is
+    /// missing or broken is logged, naming the file, and leaves semantic search off; keyword
+    /// search works either way.
+    pub model_dir: Option<PathBuf>,
+}
+
+impl Default for SemanticConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            model_dir: None,
+        }
+    }
+}
+
+impl SemanticConfig {
+    /// The model these settings ask for, loading in the background (or off, saying why).
+    pub fn model(&self) -> std::sync::Arc<weaver_app::SemanticModel> {
+        if !self.enabled {
+            return weaver_app::SemanticModel::off(
+                "turned off (`search.semantic.enabled = false`)",
+            );
+        }
+        weaver_app::SemanticModel::choose(self.model_dir.clone())
     }
 }
 

@@ -1,5 +1,5 @@
 //! `weaver serve`: the core service. One process serves one or more named vaults over HTTP:
-//! the REST API under `/api/v1` (read side; see `routes/`), live change events (SSE), the
+//! the web UI at `/`, the REST API under `/api/v1` (see `routes/`), live change events (SSE), the
 //! OpenAPI document and Swagger UI, and the operations endpoints (`/livez`, `/readyz`,
 //! `/metrics`).
 //!
@@ -16,7 +16,8 @@
 //! (per-vault broadcast of changes), `routes/` (REST handlers and their DTOs), `ops.rs`
 //! (health and metrics routes), `metrics.rs` (every metric name), `middleware.rs` (the layer
 //! stack), `error.rs` (JSON errors), `extract.rs` (extractors with JSON rejections),
-//! `openapi.rs` (the document), `reload.rs` (config hot reload).
+//! `openapi.rs` (the document), `reload.rs` (config hot reload); the web UI's routes come
+//! from weaver-ui.
 
 pub mod config;
 mod error;
@@ -194,7 +195,8 @@ fn app(state: &AppState) -> Router {
     let mut router = Router::new()
         .merge(routes::router())
         .merge(ops::router())
-        .merge(openapi::router());
+        .merge(openapi::router())
+        .merge(weaver_ui::router());
     let mcp_config = state.config.load().mcp.clone();
     if mcp_config.enabled {
         router = router.nest("/mcp", mcp::router(state, &mcp_config));

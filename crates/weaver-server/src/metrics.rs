@@ -42,6 +42,16 @@ pub fn watcher(vault: &str, events: u64, lag: Duration) {
     gauge!(INDEX_LAG_SECONDS, "vault" => label).set(lag.as_secs_f64());
 }
 
+/// Publishes semantic search's progress on a vault (read at scrape time).
+pub fn semantic(vault: &str, status: &weaver_app::SemanticStatus) {
+    let label = vault.to_owned();
+    gauge!(SEMANTIC_NOTES, "vault" => label.clone()).set(status.notes as f64);
+    gauge!(SEMANTIC_EMBEDDED_NOTES, "vault" => label.clone()).set(status.embedded_notes as f64);
+    gauge!(SEMANTIC_CHUNKS, "vault" => label.clone()).set(status.chunks as f64);
+    counter!(SEMANTIC_CHUNKS_COMPUTED_TOTAL, "vault" => label)
+        .absolute(status.chunks_computed as u64);
+}
+
 /// Counts a conditional write refused because the note changed meanwhile.
 pub fn write_conflict(vault: &str) {
     counter!(WRITE_CONFLICTS_TOTAL, "vault" => vault.to_owned()).increment(1);

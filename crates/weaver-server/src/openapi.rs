@@ -3,8 +3,8 @@
 //! (bundled into the binary: it works offline).
 //!
 //! The routes are registered by hand in `routes/` rather than through `utoipa-axum`'s router:
-//! one axum wildcard route serves `notes/{path}` and its three sub-resources, which the document
-//! lists as four operations. The integration tests check that every documented operation is
+//! one axum wildcard route serves `notes/{path}` and its sub-resources, which the document lists
+//! as operations of their own. The integration tests check that every documented operation is
 //! routed, and snapshot the document so API changes are reviewed.
 
 use axum::Router;
@@ -13,7 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::events::{ChangeData, LaggedData, ReadyData};
 use super::ops;
-use super::routes::{events, graph, notes, search, vaults, write};
+use super::routes::{events, files, graph, notes, search, vaults, write};
 use super::state::AppState;
 
 /// Where the document is served.
@@ -25,7 +25,8 @@ pub const OPENAPI_JSON: &str = "/api/v1/openapi.json";
     info(
         title = "Weaver",
         description = "A knowledge graph over a folder of Markdown notes (an Obsidian vault): \
-            notes, links, backlinks, graph walks, tags, full-text search and live change events. \
+            notes, links, backlinks, graph walks, tags, search by words and by meaning, similar \
+            notes, unlinked mentions and live change events. \
             Errors are `{\"code\": \"...\", \"message\": \"...\"}` with a stable snake_case code."
     ),
     paths(
@@ -35,10 +36,15 @@ pub const OPENAPI_JSON: &str = "/api/v1/openapi.json";
         notes::backlinks,
         notes::links,
         notes::neighbors,
+        notes::similar,
+        notes::mentions,
+        notes::html,
+        files::file,
         write::put_note,
         write::patch_note,
         write::move_note,
         write::delete_note,
+        graph::graph,
         graph::path,
         graph::orphans,
         graph::unresolved,
@@ -57,7 +63,7 @@ pub const OPENAPI_JSON: &str = "/api/v1/openapi.json";
         (name = "vaults", description = "The vaults this server serves"),
         (name = "notes", description = "Notes, their content, links and backlinks"),
         (name = "graph", description = "Whole-vault graph questions and statistics"),
-        (name = "search", description = "Full-text search"),
+        (name = "search", description = "Search by words (BM25), by meaning (a local embedding model) or both; similar notes; unlinked mentions"),
         (name = "events", description = "Live changes as Server-Sent Events"),
         (name = "operations", description = "Health and metrics"),
     )

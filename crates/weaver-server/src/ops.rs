@@ -54,6 +54,37 @@ pub struct Readiness {
     /// caught up within `cluster.max_staleness_ms`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterReadiness>,
+    /// Semantic search (never part of readiness: embedding runs after a vault is ready).
+    pub semantic: SemanticReadiness,
+}
+
+/// The embedding model's state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SemanticReadiness {
+    /// `off` (no model configured, or turned off), `loading`, `ready` or `failed`.
+    pub state: String,
+    /// Why it is off or failed; the model's identity when ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl From<weaver_app::ModelState> for SemanticReadiness {
+    fn from(state: weaver_app::ModelState) -> Self {
+        let (state, detail) = match state {
+            weaver_app::ModelState::Off(why) => ("off", Some(why)),
+            weaver_app::ModelState::Loading => ("loading", None),
+            weaver_app::ModelState::Ready(model) => ("ready", Some(model)),
+            // The error names the file; a server path stays out of the answer.
+            weaver_app::ModelState::Failed(_) => (
+                "failed",
+                Some("the embedding model could not be loaded (see the server log)".to_owned()),
+            ),
+        };
+        Self {
+            state: state.to_owned(),
+            detail,
+        }
+    }
 }
 
 /// A cluster replica's place in the change log.
@@ -177,6 +208,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
             status: status.to_owned(),
             vaults,
             cluster,
+            semantic: state.vaults.semantic().into(),
         }),
     )
 }
@@ -200,10 +232,13 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         return ApiError::Unauthorized.into_response();
     }
     for entry in state.vaults.list() {
-        if let Ok(open) = entry.ready()
-            && let Some(stats) = open.watch_stats()
-        {
-            super::metrics::watcher(&entry.name, stats.events(), stats.lag());
+        if let Ok(open) = entry.ready() {
+            if let Some(stats) = open.watch_stats() {
+                super::metrics::watcher(&entry.name, stats.events(), stats.lag());
+            }
+            if let Some(status) = open.vault.semantic_status() {
+                super::metrics::semantic(&entry.name, &status);
+            }
         }
     }
     super::metrics::process();

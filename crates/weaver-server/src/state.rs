@@ -39,9 +39,10 @@ impl AppState {
     /// State for `config`, with no vault opened yet.
     pub fn new(config: Config, metrics: PrometheusHandle, shutdown: CancellationToken) -> Self {
         let cluster = config.cluster.clone().map(weaver_cluster::Replica::new);
+        let semantic = config.search.semantic.model();
         Self {
             config: Arc::new(ArcSwap::from_pointee(config)),
-            vaults: Arc::new(Vaults::new(shutdown.clone(), cluster.clone())),
+            vaults: Arc::new(Vaults::new(shutdown.clone(), cluster.clone(), semantic)),
             metrics,
             shutdown,
             cluster,

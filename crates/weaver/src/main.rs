@@ -1,10 +1,12 @@
 //! `weaver`: one binary for the whole of Weave-NN's core. See `weaver --help`.
 
 mod bench;
+mod bench_semantic;
 mod bridge;
 mod cli;
 mod commands;
 mod error;
+mod model;
 mod output;
 
 use std::process::ExitCode;

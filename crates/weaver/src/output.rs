@@ -8,8 +8,8 @@ use serde::Serialize;
 use weaver_api::dto::{NoteRefList, StatsDto};
 use weaver_app::dto;
 use weaver_app::{
-    Backlink, Neighbor, NoteDetails, NoteRef, OpenReport, OutgoingLink, Paged, Problem,
-    SearchResults, SyncReport, TagCount, UnresolvedLink, VaultStats,
+    Backlink, Mention, Neighbor, NoteDetails, NoteRef, OpenReport, OutgoingLink, Paged, Problem,
+    SearchAnswer, SimilarNotes, SyncReport, TagCount, UnresolvedLink, VaultStats,
 };
 use weaver_core::{DiagnosticCode, Fragment};
 
@@ -77,18 +77,65 @@ impl Out {
         }
     }
 
-    pub fn search(&self, results: &SearchResults) {
+    pub fn search(&self, answer: &SearchAnswer) {
         if self.json {
-            return self.emit_json(&dto::search_results(results.clone()));
+            return self.emit_json(&dto::search_answer(answer.clone()));
         }
-        for hit in &results.hits {
-            say!("{}  {}  ({:.2})", hit.path, hit.title, hit.score);
+        for hit in &answer.hits {
+            let why = match (hit.keyword, &hit.chunk) {
+                (true, Some(_)) => "  [words + meaning]",
+                (false, Some(_)) => "  [meaning]",
+                _ => "",
+            };
+            say!("{}  {}  ({:.3}){why}", hit.path, hit.title, hit.score);
             let snippet = highlight(&hit.snippet, &hit.highlights);
             if !snippet.is_empty() {
                 say!("    {}", snippet.replace('\n', " "));
             }
+            if let Some(chunk) = hit.chunk.as_ref().filter(|c| !c.heading.is_empty()) {
+                say!("    § {}", chunk.heading);
+            }
         }
-        say!("{} of {} results", results.hits.len(), results.total);
+        let partial = if answer.partial {
+            " (embedding incomplete: some notes may be missing)"
+        } else {
+            ""
+        };
+        say!(
+            "{} of {} results, {} ranking{partial}",
+            answer.hits.len(),
+            answer.total,
+            answer.mode.as_str()
+        );
+    }
+
+    pub fn similar(&self, similar: &SimilarNotes) {
+        if self.json {
+            return self.emit_json(&dto::similar_list(similar.clone()));
+        }
+        for n in &similar.items {
+            let section = if n.chunk.heading.is_empty() {
+                String::new()
+            } else {
+                format!("  § {}", n.chunk.heading)
+            };
+            say!("{}  {}  ({:.3}){section}", n.path, n.title, n.similarity);
+        }
+        say!("{} notes similar to {}", similar.items.len(), similar.path);
+    }
+
+    pub fn mentions(&self, note: &str, page: &Paged<Mention>) {
+        if self.json {
+            return self.emit_json(&dto::mention_list(note.to_owned(), page.clone()));
+        }
+        for m in &page.items {
+            say!("{}:{}  \"{}\"  {}", m.source, m.line, m.name, m.context);
+        }
+        say!(
+            "{} of {} unlinked mentions of {note}",
+            page.items.len(),
+            page.total
+        );
     }
 
     pub fn note(&self, note: &NoteDetails, content: Option<&str>) {
@@ -357,7 +404,7 @@ fn highlight(snippet: &str, ranges: &[std::ops::Range<usize>]) -> String {
 }
 
 /// The process's peak resident set size (Linux `VmHWM`), for benchmark reports.
-fn peak_rss_bytes() -> Option<u64> {
+pub(crate) fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

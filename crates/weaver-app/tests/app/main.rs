@@ -15,5 +15,7 @@ mod fixture;
 mod hardening;
 mod queries;
 mod read;
+mod search_modes;
+mod semantic;
 mod watcher;
 mod write;

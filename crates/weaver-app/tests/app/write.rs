@@ -326,6 +326,35 @@ fn move_rewrites_every_link_and_round_trips() {
 }
 
 #[test]
+fn a_move_rewrites_links_saved_by_another_program_before_the_index_saw_them() {
+    // No watcher here: the index knows nothing of the files written below, as a served vault
+    // within the watcher's debounce after another program saved them.
+    let dir = vault(LINKED);
+    let v = open_in_memory(dir.path());
+    write(
+        dir.path(),
+        "New.md",
+        "Fresh [[Plan]] and [[Projects/Plan#Goals]].\n",
+    );
+    write(
+        dir.path(),
+        "Other.md",
+        "Unrelated [[Index]], now also [[Plan]].\n",
+    );
+    v.move_note("Projects/Plan.md", "Archive/Roadmap.md", true, None)
+        .unwrap();
+    assert_eq!(
+        read(dir.path(), "New.md"),
+        "Fresh [[Roadmap]] and [[Archive/Roadmap#Goals]].\n"
+    );
+    assert_eq!(
+        read(dir.path(), "Other.md"),
+        "Unrelated [[Index]], now also [[Roadmap]].\n"
+    );
+    assert_eq!(v.snapshot().unresolved(Page::ALL).total, 0);
+}
+
+#[test]
 fn move_folder_and_refusals() {
     let dir = vault(LINKED);
     let v = open_in_memory(dir.path());

@@ -24,7 +24,7 @@ use crate::{
 /// The Markdown dialect Obsidian writes: GFM tables and strikethrough, footnotes, `$math$` and
 /// wikilinks. Task lists are read by the walker (pulldown only knows `[ ]` and `[x]`), and
 /// callouts too (GFM alerts only know five types).
-fn markdown_options() -> Options {
+pub(super) fn markdown_options() -> Options {
     Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_FOOTNOTES
@@ -87,7 +87,7 @@ pub(super) fn parse(src: &str, start: usize, lines: &LineIndex, note: &mut Parse
 
 /// Finds Obsidian comments: `%%` pairs in text (not in code), the last one running to the
 /// end of the file when unclosed. Returns sorted, disjoint absolute ranges.
-fn comment_ranges(
+pub(super) fn comment_ranges(
     src: &str,
     start: usize,
     events: &[(Event<'_>, Range<usize>)],

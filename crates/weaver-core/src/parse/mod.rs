@@ -12,7 +12,10 @@
 
 mod body;
 mod frontmatter;
+mod render;
 mod syntax;
+
+pub use render::{LinkTargets, is_image_path, render_html};
 
 use std::borrow::Cow;
 

@@ -86,7 +86,10 @@ async fn a_client_initializes_lists_tools_and_calls_them_over_http() {
     let client = ().serve(transport).await.unwrap();
     let info = client.peer_info().unwrap();
     assert_eq!(info.server_info.as_ref().unwrap().name, "weaver");
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 16);
+    assert_eq!(
+        client.list_all_tools().await.unwrap().len(),
+        weaver_api::mcp::READ_TOOLS.len() + weaver_api::mcp::WRITE_TOOLS.len()
+    );
 
     let read = call(&client, "read_note", json!({"note": "Home"})).await;
     assert_eq!(ok(&read)["path"], "Home.md");

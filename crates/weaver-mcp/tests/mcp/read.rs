@@ -433,3 +433,77 @@ async fn an_oversized_list_is_cut_to_the_budget_and_points_at_the_rest() {
     assert!(text(&result).len() <= 4096);
     assert!(text(&result).contains(&format!("more with offset={}", 10 + items)));
 }
+
+#[tokio::test]
+async fn search_says_how_it_ranked_and_mentions_need_no_model() {
+    let vault = TestVault::new(VAULT);
+    let client = vault.client(McpOptions::new(false)).await;
+    let result = call(&client, "search_notes", json!({"query": "shortest paths"})).await;
+    let found = ok(&result);
+    assert_eq!(found["mode"], "keyword");
+    assert_eq!(found["partial"], false);
+    assert_eq!(found["items"][0]["matched_by"], json!(["keyword"]));
+    assert!(
+        text(&result).starts_with("(keyword ranking)"),
+        "{}",
+        text(&result)
+    );
+    for (tool, args) in [
+        ("search_notes", json!({"query": "plan", "mode": "semantic"})),
+        ("find_similar", json!({"note": "Home"})),
+    ] {
+        let (code, message) = failure(&call(&client, tool, args).await);
+        assert_eq!(code, "semantic_unavailable", "{tool}");
+        assert!(message.contains("model_dir"), "{message}");
+    }
+    let (code, _) = failure(&call(&client, "search_notes", json!({"mode": "magic"})).await);
+    assert_eq!(code, "invalid_argument");
+    // Graphs is named, not linked, nowhere; "Plan" is named by Home's link only (a link).
+    let mentions = call(&client, "unlinked_mentions", json!({"note": "Ideas"})).await;
+    let listing = ok(&mentions);
+    assert_eq!(listing["note"], "Ideas.md");
+    assert_eq!(listing["total"], 0, "{listing}");
+}
+
+#[tokio::test]
+async fn with_a_model_search_is_hybrid_and_similar_notes_are_listed() {
+    let Some(dir) = weaver_testkit::test_model_dir() else {
+        return;
+    };
+    let vault = TestVault::new(VAULT);
+    let model = weaver_app::SemanticModel::load_in_background(dir);
+    model.attach(&vault.vault);
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    while !vault.vault.semantic_status().is_some_and(|s| s.complete()) {
+        assert!(std::time::Instant::now() < deadline, "not embedded in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let client = vault.client(McpOptions::new(false)).await;
+    let result = call(
+        &client,
+        "search_notes",
+        json!({"query": "how do I find the quickest route between two things"}),
+    )
+    .await;
+    let found = ok(&result);
+    assert_eq!(found["mode"], "hybrid");
+    assert_eq!(found["items"][0]["path"], "Research/Graphs.md", "{found}");
+    let reasons = found["items"][0]["matched_by"].as_array().unwrap();
+    assert!(reasons.contains(&json!("semantic")), "{found}");
+
+    let similar = call(
+        &client,
+        "find_similar",
+        json!({"note": "Ideas", "limit": 2}),
+    )
+    .await;
+    let listing = ok(&similar);
+    assert_eq!(listing["note"], "Ideas.md");
+    assert_eq!(listing["partial"], false);
+    let items = listing["items"].as_array().unwrap();
+    assert!(!items.is_empty() && items.len() <= 2, "{listing}");
+    assert!(items.iter().all(|i| i["path"] != "Ideas.md"));
+    assert!(text(&similar).contains("similarity"), "{}", text(&similar));
+    let stats = call(&client, "vault_stats", json!({})).await;
+    assert_eq!(ok(&stats)["embedded_notes"], 5);
+}

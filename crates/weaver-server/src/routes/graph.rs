@@ -1,11 +1,14 @@
-//! Whole-vault questions: shortest path, orphans, unresolved links, tags, statistics, problems.
+//! Whole-vault questions: the graph itself (laid out), shortest path, orphans, unresolved
+//! links, tags, statistics, problems.
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use weaver_api::dto::{NoteRefList, PathDto, ProblemList, StatsDto, TagList, UnresolvedList};
+use weaver_api::dto::{
+    GraphDto, NoteRefList, PathDto, ProblemList, StatsDto, TagList, UnresolvedList,
+};
 use weaver_app::Page;
 
 use super::{DirectionParam, PageQuery};
@@ -16,12 +19,36 @@ use crate::state::{AppState, blocking};
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/vaults/{vault}/graph", get(graph))
         .route("/api/v1/vaults/{vault}/path", get(path))
         .route("/api/v1/vaults/{vault}/orphans", get(orphans))
         .route("/api/v1/vaults/{vault}/unresolved", get(unresolved))
         .route("/api/v1/vaults/{vault}/tags", get(tags))
         .route("/api/v1/vaults/{vault}/stats", get(stats))
         .route("/api/v1/vaults/{vault}/check", get(check))
+}
+
+/// The whole link graph: every note (path, title, folder, tags, degree) with a position from
+/// a force-directed layout computed on the server and cached until a link changes, and every
+/// distinct link between two different notes. Enough to draw the vault's graph view in one
+/// request.
+#[utoipa::path(
+    get,
+    path = "/api/v1/vaults/{vault}/graph",
+    tag = "graph",
+    params(("vault" = String, Path, description = "Vault name")),
+    responses(
+        (status = 200, body = GraphDto),
+        (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    )
+)]
+pub async fn graph(
+    State(state): State<AppState>,
+    ApiPath(vault): ApiPath<String>,
+) -> Result<Json<GraphDto>, ApiError> {
+    let open = state.vault(&vault)?;
+    blocking(move || Ok(Json(weaver_app::dto::graph_dto(open.vault.graph_view())))).await
 }
 
 /// Query of a shortest path.
@@ -160,7 +187,13 @@ pub async fn stats(
     ApiPath(vault): ApiPath<String>,
 ) -> Result<Json<StatsDto>, ApiError> {
     let open = state.vault(&vault)?;
-    blocking(move || Ok(Json(open.vault.snapshot().stats().into()))).await
+    blocking(move || {
+        Ok(Json(weaver_app::dto::stats(
+            open.vault.snapshot().stats(),
+            open.vault.semantic_status(),
+        )))
+    })
+    .await
 }
 
 /// Broken links, broken anchors and malformed notes.

@@ -7,6 +7,7 @@
 //! [`router`] and list its handlers in `super::openapi::ApiDoc`.
 
 pub mod events;
+pub mod files;
 pub mod graph;
 pub mod notes;
 pub mod search;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(search::router())
         .merge(events::router())
         .merge(write::router())
+        .merge(files::router())
         .route_layer(axum::middleware::from_fn(notes::check_method))
 }
 

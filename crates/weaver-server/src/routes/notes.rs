@@ -2,7 +2,8 @@
 //! backlinks, links and neighbours.
 //!
 //! A note path may contain `/`, so one wildcard route serves `notes/{*path}` and its
-//! sub-resources: a last segment of exactly `backlinks`, `links` or `neighbors` (`GET`) or
+//! sub-resources: a last segment of exactly `backlinks`, `links`, `neighbors`, `similar`,
+//! `mentions` or `html` (`GET`) or
 //! `move` (`POST`, in `write.rs`) selects the sub-resource (a note named like that is reached
 //! with its `.md`); any other method there is 405 ([`check_method`]).
 //!
@@ -21,7 +22,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use weaver_api::dto::{BacklinkList, LinkList, NeighborList, NoteDto, NoteList, NoteSummary};
+use weaver_api::dto::{
+    BacklinkList, LinkList, MentionList, NeighborList, NoteDto, NoteList, NoteSummary,
+    RenderedNoteDto, SimilarList,
+};
 use weaver_app::{NoteFilter, NoteOrder};
 
 use super::{DirectionParam, PageQuery, page, parse_fields};
@@ -154,6 +158,9 @@ enum Sub {
     Backlinks,
     Links,
     Neighbors,
+    Similar,
+    Mentions,
+    Html,
 }
 
 /// The methods a `notes/{*path}` URL allows, by its last segment: `GET` on a sub-resource,
@@ -217,6 +224,9 @@ fn split_sub_resource(path: &str) -> (&str, Option<Sub>) {
         "backlinks" => (note, Some(Sub::Backlinks)),
         "links" => (note, Some(Sub::Links)),
         "neighbors" => (note, Some(Sub::Neighbors)),
+        "similar" => (note, Some(Sub::Similar)),
+        "mentions" => (note, Some(Sub::Mentions)),
+        "html" => (note, Some(Sub::Html)),
         _ => (path, None),
     }
 }
@@ -243,6 +253,18 @@ async fn note_or_sub_resource(
         Some(Sub::Neighbors) => (
             "/api/v1/vaults/{vault}/notes/{*path}/neighbors",
             neighbors(state, vault, note, query).await,
+        ),
+        Some(Sub::Similar) => (
+            "/api/v1/vaults/{vault}/notes/{*path}/similar",
+            similar(state, vault, note, query).await,
+        ),
+        Some(Sub::Mentions) => (
+            "/api/v1/vaults/{vault}/notes/{*path}/mentions",
+            mentions(state, vault, note, query).await,
+        ),
+        Some(Sub::Html) => (
+            "/api/v1/vaults/{vault}/notes/{*path}/html",
+            html(state, vault, note, query, &headers).await,
         ),
     };
     let mut response = result.unwrap_or_else(IntoResponse::into_response);
@@ -525,6 +547,129 @@ pub async fn neighbors(
         let path = snapshot.find_note(&note)?.path.to_string();
         let paged = snapshot.neighbors(&path, depth, query.direction.into(), page)?;
         Ok(Json(weaver_app::dto::neighbor_list(path, paged)).into_response())
+    })
+    .await
+}
+
+/// Query of similar notes.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SimilarQuery {
+    /// How many notes (default 10, at most 1000).
+    #[serde(default, deserialize_with = "crate::extract::number")]
+    #[param(minimum = 0, maximum = 1000)]
+    pub limit: Option<usize>,
+}
+
+/// Notes nearest in meaning to this one (with an embedding model), leaving out the notes it
+/// already links to: candidates for new links.
+#[utoipa::path(
+    get,
+    path = "/api/v1/vaults/{vault}/notes/{path}/similar",
+    tag = "search",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("path" = String, Path, description = "Note path, name or alias"),
+        SimilarQuery,
+    ),
+    responses(
+        (status = 200, body = SimilarList),
+        (status = 400, description = "Bad limit; `semantic_unavailable`: the server has no embedding model", body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody),
+    )
+)]
+pub async fn similar(
+    state: AppState,
+    vault: String,
+    note: String,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let query: SimilarQuery = parse_query(query)?;
+    let limit = page(query.limit, None, super::search::DEFAULT_LIMIT)?.limit;
+    let open = state.vault(&vault)?;
+    blocking(move || {
+        let similar = open.vault.similar(&note, limit)?;
+        Ok(Json(weaver_app::dto::similar_list(similar)).into_response())
+    })
+    .await
+}
+
+/// Notes that name this one (its title, an alias or its file name, as whole words) in their
+/// text without linking to it: places where a link is missing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/vaults/{vault}/notes/{path}/mentions",
+    tag = "search",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("path" = String, Path, description = "Note path, name or alias"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, body = MentionList),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody),
+    )
+)]
+pub async fn mentions(
+    state: AppState,
+    vault: String,
+    note: String,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let page = parse_query::<PageQuery>(query)?.page()?;
+    let open = state.vault(&vault)?;
+    cancellable(move |cancel| {
+        let path = open.vault.snapshot().find_note(&note)?.path.to_string();
+        let paged = open.vault.unlinked_mentions(&path, page, cancel)?;
+        Ok(Json(weaver_app::dto::mention_list(path, paged)).into_response())
+    })
+    .await
+}
+
+/// The note rendered to sanitised HTML, as Obsidian shows it: wikilinks that navigate
+/// (unresolved ones marked), embeds, callouts, tasks, tags, highlights, footnotes, code.
+/// Rendered from the bytes read, by the parser the index uses; no script in the note can run
+/// where the HTML is shown. Carries the note's `ETag` and honours `If-None-Match`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/vaults/{vault}/notes/{path}/html",
+    tag = "notes",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("path" = String, Path, description = "Note path, name or alias"),
+    ),
+    responses(
+        (status = 200, body = RenderedNoteDto,
+            headers(("ETag" = String, description = "The content hash of the bytes read, quoted"))),
+        (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody),
+    )
+)]
+pub async fn html(
+    state: AppState,
+    vault: String,
+    note: String,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let _: NoQuery = parse_query(query)?;
+    let open = state.vault(&vault)?;
+    let headers = headers.clone();
+    blocking(move || {
+        let read = open.vault.read_note(&note)?;
+        let etag = format!("\"{}\"", read.hash);
+        if not_modified(&headers, &etag) {
+            return Ok(not_modified_response(&etag));
+        }
+        let rendered = weaver_app::view::render_note(&vault, &read);
+        let mut response = Json(weaver_app::dto::rendered_note_dto(rendered)).into_response();
+        set_validators(&mut response, &etag);
+        Ok(response)
     })
     .await
 }

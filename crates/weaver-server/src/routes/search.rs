@@ -5,7 +5,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use weaver_api::dto::SearchResultsDto;
+use weaver_api::dto::{SearchModeDto, SearchResultsDto};
 use weaver_app::SearchQuery;
 
 use super::{page, parse_fields};
@@ -15,7 +15,7 @@ use crate::state::{AppState, blocking};
 use weaver_api::dates::parse_date;
 
 /// Hits per page when the request does not say.
-const DEFAULT_LIMIT: usize = 10;
+pub(crate) const DEFAULT_LIMIT: usize = 10;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -30,11 +30,16 @@ const _: () = assert!(weaver_search::MAX_QUERY_BYTES == 1024);
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// Words (all must match), `"exact phrases"`, `prefix*`, `-excluded`. Empty lists the
-    /// filtered notes, newest first. At most 1024 bytes, 32 clauses, 64 words and 8 prefixes
+    /// Words (any may match, best first), `+required`, `"exact phrases"`, `prefix*`,
+    /// `-excluded`. Empty lists the filtered notes, newest first. At most 1024 bytes, 32 clauses, 64 words and 8 prefixes
     /// (`query_too_long`, `query_too_complex`; see docs/search.md).
     #[param(max_length = 1024)]
     pub q: Option<String>,
+    /// How to rank: `keyword` (BM25 over the words), `semantic` (nearness in meaning, with an
+    /// embedding model), `hybrid` (both fused). Default: `hybrid` when the server has a model,
+    /// else `keyword`; `semantic` and `hybrid` without one are `semantic_unavailable`.
+    /// Filters and `+required`, `"phrase"` and `-excluded` hold in every mode.
+    pub mode: Option<SearchModeDto>,
     /// Only notes with this tag or one nested below it; repeatable.
     #[serde(default)]
     pub tag: Vec<String>,
@@ -57,7 +62,7 @@ pub struct SearchParams {
     pub offset: Option<usize>,
 }
 
-/// Full-text search with filters.
+/// Search with filters: by words, by meaning, or both.
 #[utoipa::path(
     get,
     path = "/api/v1/vaults/{vault}/search",
@@ -65,7 +70,7 @@ pub struct SearchParams {
     params(("vault" = String, Path, description = "Vault name"), SearchParams),
     responses(
         (status = 200, body = SearchResultsDto),
-        (status = 400, description = "Bad date, field or limit; query text or filters over their limits", body = ErrorBody),
+        (status = 400, description = "Bad date, field, mode or limit; query text or filters over their limits; `semantic_unavailable`: a semantic or hybrid search without an embedding model", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 503, description = "Vault not ready, or the search ran out of its time budget (`search_timeout`)", body = ErrorBody),
     )
@@ -91,14 +96,18 @@ pub async fn search(
         limit: page.limit,
         offset: page.offset,
     };
+    let mode = params.mode.map(weaver_app::dto::search_mode);
     let open = state.vault(&vault)?;
     blocking(move || {
         // The index treats 0 as "the default"; an explicit `limit=0` asks for the count only.
-        let results = open.vault.search(&SearchQuery {
-            limit: query.limit.max(1),
-            ..query.clone()
-        })?;
-        let mut found = weaver_app::dto::search_results(results);
+        let answer = open.vault.find(
+            &SearchQuery {
+                limit: query.limit.max(1),
+                ..query.clone()
+            },
+            mode,
+        )?;
+        let mut found = weaver_app::dto::search_answer(answer);
         if query.limit == 0 {
             found.items.clear();
         }

@@ -20,4 +20,6 @@ mod api;
 mod backlinks;
 mod contract;
 mod events;
+mod search;
+mod view;
 mod write;

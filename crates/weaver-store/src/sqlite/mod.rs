@@ -26,10 +26,16 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_init",
-    sql: include_str!("../../migrations/sqlite/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_init",
+        sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        name: "0002_embeddings",
+        sql: include_str!("../../migrations/sqlite/0002_embeddings.sql"),
+    },
+];
 
 /// `PRAGMA application_id` of Weaver caches ("Weav"), set by the first migration.
 const APPLICATION_ID: i64 = 0x5765_6176;
@@ -389,6 +395,89 @@ impl Store for SqliteStore {
                 .optional()
         };
         read().map_err(db_error(&self.path, "read meta"))
+    }
+
+    fn embeddings(
+        &self,
+        model: &str,
+        hashes: &[[u8; 32]],
+    ) -> Result<Vec<Option<Vec<f32>>>, StoreError> {
+        let read = || -> rusqlite::Result<Vec<Option<Vec<f32>>>> {
+            let mut statement = self
+                .conn
+                .prepare_cached("SELECT vector FROM embeddings WHERE model = ?1 AND hash = ?2")?;
+            hashes
+                .iter()
+                .map(|hash| {
+                    let blob: Option<Vec<u8>> = statement
+                        .query_row(rusqlite::params![model, &hash[..]], |row| row.get(0))
+                        .optional()?;
+                    Ok(blob.and_then(|bytes| {
+                        let (floats, rest) = bytes.as_chunks::<4>();
+                        rest.is_empty()
+                            .then(|| floats.iter().map(|b| f32::from_le_bytes(*b)).collect())
+                    }))
+                })
+                .collect()
+        };
+        read().map_err(db_error(&self.path, "read embeddings"))
+    }
+
+    fn put_embeddings(
+        &mut self,
+        model: &str,
+        entries: &[([u8; 32], &[f32])],
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let write = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut statement = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO embeddings (model, hash, vector) VALUES (?1, ?2, ?3)",
+                )?;
+                for (hash, vector) in entries {
+                    let bytes: Vec<u8> = vector.iter().flat_map(|f| f.to_le_bytes()).collect();
+                    statement.execute(rusqlite::params![model, &hash[..], bytes])?;
+                }
+            }
+            tx.commit()
+        };
+        write(&mut self.conn).map_err(db_error(&path, "write embeddings"))
+    }
+
+    fn prune_embeddings(
+        &mut self,
+        model: &str,
+        keep: &std::collections::HashSet<[u8; 32]>,
+    ) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let prune = |conn: &mut Connection| -> rusqlite::Result<usize> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut deleted = tx.execute("DELETE FROM embeddings WHERE model <> ?1", [model])?;
+            let stale: Vec<Vec<u8>> = {
+                let mut statement =
+                    tx.prepare_cached("SELECT hash FROM embeddings WHERE model = ?1")?;
+                let hashes = statement.query_map([model], |row| row.get::<_, Vec<u8>>(0))?;
+                hashes
+                    .filter(|hash| {
+                        hash.as_ref().map_or(true, |hash| {
+                            <[u8; 32]>::try_from(hash.as_slice())
+                                .map_or(true, |h| !keep.contains(&h))
+                        })
+                    })
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            {
+                let mut statement =
+                    tx.prepare_cached("DELETE FROM embeddings WHERE model = ?1 AND hash = ?2")?;
+                for hash in &stale {
+                    deleted += statement.execute(rusqlite::params![model, hash])?;
+                }
+            }
+            tx.commit()?;
+            Ok(deleted)
+        };
+        prune(&mut self.conn).map_err(db_error(&path, "prune embeddings"))
     }
 
     fn clear(&mut self) -> Result<(), StoreError> {

@@ -59,6 +59,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 READ_TOOLS = {
     "search_notes",
+    "find_similar",
+    "unlinked_mentions",
     "read_note",
     "list_notes",
     "get_backlinks",
@@ -518,6 +520,19 @@ async def exercise(checks: Checks, client: Client, root: Path) -> None:
     await expect_error(
         checks, client, "search_notes", {"query": "x", "limit": "ten"}, "invalid_argument"
     )
+    # No embedding model here: keyword ranking, and the modes that need one say so.
+    checks.equal("search_notes mode", hits.get("mode"), "keyword")
+    await expect_error(
+        checks, client, "search_notes", {"query": "x", "mode": "semantic"}, "semantic_unavailable"
+    )
+    mentions = await expect_ok(checks, client, "unlinked_mentions", {"note": "Zettelkasten"})
+    checks.equal("unlinked_mentions note", mentions.get("note"), "Concepts/Zettelkasten.md")
+    for m in mentions.get("items", []):
+        checks.check(
+            f"unlinked mention in {m['source']} names the note",
+            m["name"].lower() in text_of(root, m["source"]).lower(),
+            m,
+        )
 
     # Resources and prompts.
     resources = await client.list_resources()

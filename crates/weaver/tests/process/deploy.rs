@@ -58,6 +58,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use weaver_testkit::postgres::Postgres;
+use weaver_testkit::tls::Pki;
 
 /// How long any wait in these tests may take before it fails.
 const BOUND: Duration = Duration::from_secs(30);
@@ -182,6 +183,44 @@ fn environment(docs: &[Value], container: &Value) -> Vec<(String, String)> {
         }
     }
     env
+}
+
+/// What the kubelet does to a container's environment before the process sees it: `$(NAME)` in
+/// a value becomes the value of the variable `NAME` (the test's stand-in for a Secret's value
+/// included; an unknown name stays as written, as Kubernetes leaves it), and a path under a
+/// mounted Secret's `mountPath` is moved to the test's folder standing in for that volume.
+fn kube_env(env: Vec<(String, String)>, mounts: &[(String, PathBuf)]) -> Vec<(String, String)> {
+    let lookup = env.clone();
+    env.into_iter()
+        .map(|(name, value)| {
+            let mut out = String::new();
+            let mut rest = value.as_str();
+            while let Some(start) = rest.find("$(") {
+                out.push_str(&rest[..start]);
+                let after = &rest[start + 2..];
+                let known = after.find(')').and_then(|end| {
+                    let var = &after[..end];
+                    let (_, value) = lookup.iter().rev().find(|(n, _)| n == var)?;
+                    Some((value, end))
+                });
+                match known {
+                    Some((value, end)) => {
+                        out.push_str(value);
+                        rest = &after[end + 1..];
+                    }
+                    None => {
+                        out.push_str("$(");
+                        rest = after;
+                    }
+                }
+            }
+            out.push_str(rest);
+            for (mount, local) in mounts {
+                out = out.replace(&format!("{mount}/"), &format!("{}/", local.display()));
+            }
+            (name, out)
+        })
+        .collect()
 }
 
 /// Parses TOML the way the binary does (the `config` crate), into JSON.
@@ -468,10 +507,13 @@ enum Mode<'a> {
     /// database URL, e.g. `WEAVER__CLUSTER__POSTGRES_URL`) set to `url` and `data_dir` moved
     /// into the temporary folder. With `reachable`, the database is up and holds the vaults:
     /// `/readyz` must turn 200; without, `/livez` answers while `/readyz` stays 503 `behind`.
+    /// `mounts`: Secret volumes the URL names files in (the database's CA), each a mount path
+    /// and the test's folder standing in for it.
     Cluster {
         url_env: &'a str,
         url: &'a str,
         reachable: bool,
+        mounts: &'a [(String, PathBuf)],
     },
 }
 
@@ -571,6 +613,11 @@ fn run_serve(
         env.push(("WEAVER_CONFIG".to_owned(), file.display().to_string()));
     }
 
+    let mounts = match mode {
+        Mode::Local => &[][..],
+        Mode::Cluster { mounts, .. } => mounts,
+    };
+    let env = kube_env(env, mounts);
     let mut server = Process::start(what, &args, &env, tmp.path());
     server.wait_for(addr, "/livez");
     if let Mode::Cluster {
@@ -1015,6 +1062,9 @@ struct ClusterManifests<'a> {
     bridge: &'a Value,
     /// The vault the bridge imports and mirrors (`--name`).
     vault: String,
+    /// The database's CA: the mount path of its Secret volume and the file name that
+    /// `sslrootcert` names in it.
+    ca: (String, String),
 }
 
 /// The variable of `container` whose value comes from a Secret, with that Secret's name and key.
@@ -1108,6 +1158,7 @@ fn cluster_manifests<'a>(
             init["name"]
         );
     }
+    let ca = database_ca(deployment, c, &url_env);
     let bridge_deployment = object(docs, "Deployment", "weaver-bridge");
     let bridge = check_role(docs, "weaver-bridge", "bridge");
     assert_eq!(secret_env(bridge), same, "weaver-bridge: the same URL");
@@ -1139,7 +1190,41 @@ fn cluster_manifests<'a>(
         bridge_deployment,
         bridge,
         vault,
+        ca,
     })
+}
+
+/// The database URL the replicas use is the Secret's (`$(url_env)`) with TLS verified against
+/// a CA file (`sslmode=verify-full`, `sslrootcert=FILE`) that a Secret volume of the pod mounts;
+/// that volume's mount path and the file's name.
+fn database_ca(deployment: &Value, c: &Value, url_env: &str) -> (String, String) {
+    let reference = format!("$({url_env})");
+    let url = c["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|var| var["value"].as_str())
+        .find(|value| value.contains(&reference))
+        .unwrap_or_else(|| panic!("weaver: no variable builds the URL from $({url_env})"));
+    assert!(
+        url.contains("sslmode=verify-full"),
+        "weaver: the database's certificate is verified: {url}"
+    );
+    let file = url
+        .split(['?', '&'])
+        .find_map(|part| part.strip_prefix("sslrootcert="))
+        .unwrap_or_else(|| panic!("weaver: sslrootcert names the database's CA: {url}"));
+    let file = Path::new(file);
+    let (mount, volume) = mount_at(deployment, c, file);
+    assert!(
+        volume["secret"]["secretName"].is_string(),
+        "weaver: sslrootcert `{}` is in a Secret volume: {volume}",
+        file.display()
+    );
+    (
+        mount["mountPath"].as_str().unwrap().to_owned(),
+        file.file_name().unwrap().to_str().unwrap().to_owned(),
+    )
 }
 
 /// Cluster mode for real. Without a database, the rendered configuration loads and the replica
@@ -1157,6 +1242,13 @@ fn run_cluster(
     config: &str,
     front: impl FnOnce(SocketAddr),
 ) {
+    // The database CA's Secret volume, played by a folder holding the test CA's certificate.
+    let secrets = tempfile::tempdir().unwrap();
+    let (ca_mount, ca_file) = &cluster.ca;
+    let pki = Pki::new(&["127.0.0.1"]);
+    std::fs::write(secrets.path().join(ca_file), &pki.ca).unwrap();
+    let mounts = [(ca_mount.clone(), secrets.path().to_owned())];
+
     let nowhere = format!("postgresql://weaver@127.0.0.1:{}/weaver", free_port());
     run_serve(
         &format!("{overlay}/weaver without a database"),
@@ -1167,11 +1259,14 @@ fn run_cluster(
             url_env: &cluster.url_env,
             url: &nowhere,
             reachable: false,
+            mounts: &mounts,
         },
         |_| {},
     );
 
     let Some(pg) = Postgres::start() else { return };
+    // The database as CloudNativePG runs it: TLS only, its certificate signed by its CA.
+    pg.require_tls(&pki.cert, &pki.key);
     let url = pg.database("weaver");
     let tmp = tempfile::tempdir().unwrap();
     let folder = tmp.path().join("vault");
@@ -1188,11 +1283,12 @@ fn run_cluster(
         argv.extend(strings(&init["args"]));
         let mut command = Command::new(&argv[0]);
         let bin = Path::new(env!("CARGO_BIN_EXE_weaver")).parent().unwrap();
+        let mut init_env = environment(docs, init);
+        init_env.push((cluster.url_env.clone(), url.clone()));
         command
             .args(&argv[1..])
             .env_clear()
-            .envs(environment(docs, init))
-            .env(&cluster.url_env, &url)
+            .envs(kube_env(init_env, &mounts))
             .env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
         let what = format!("{overlay}/weaver/{}", init["name"].as_str().unwrap());
         waiting.push(Process::spawn(&what, command, tmp.path()));
@@ -1214,6 +1310,7 @@ fn run_cluster(
         replace_flag(&mut bridge_args, "--listen", &addr.to_string());
         let mut bridge_env = environment(docs, cluster.bridge);
         bridge_env.push((cluster.url_env.clone(), url.clone()));
+        let bridge_env = kube_env(bridge_env, &mounts);
         let mut bridge = Process::start(
             &format!("{overlay}/weaver-bridge"),
             &bridge_args,
@@ -1266,6 +1363,7 @@ fn run_cluster(
             url_env: &cluster.url_env,
             url: &url,
             reachable: true,
+            mounts: &mounts,
         },
         front,
     );
@@ -1631,6 +1729,7 @@ fn compose_and_image_defaults_run_on_the_binary() {
                 url_env,
                 url: &nowhere,
                 reachable: false,
+                mounts: &[],
             },
             |_| {},
         );

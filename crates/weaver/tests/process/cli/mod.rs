@@ -14,6 +14,7 @@ mod index;
 mod note;
 mod odd_files;
 mod search;
+mod semantic;
 mod summary;
 mod vault;
 mod watch;

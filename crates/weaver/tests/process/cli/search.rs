@@ -52,9 +52,13 @@ fn a_phrase_matches_words_in_order() {
 }
 
 #[test]
-fn words_must_all_match_and_minus_excludes() {
+fn any_word_matches_plus_requires_and_minus_excludes() {
     let vault = TestVault::demo();
-    let (both, _) = vault.search(&["cafe culture"]);
+    // Any word: the note with both (and in its title) first.
+    let (any, _) = vault.search(&["cafe culture"]);
+    assert_eq!(any[0], "Concepts/Café culture.md");
+    assert!(any.contains(&"Concepts/Wikilinks.md".to_owned()), "{any:?}");
+    let (both, _) = vault.search(&["+cafe +culture"]);
     assert_eq!(
         sorted(both),
         owned(&["Concepts/Café culture.md", "Daily/2026/11/2026-11-27.md"])
@@ -237,9 +241,12 @@ fn an_empty_query_lists_every_note() {
 fn no_results_is_success() {
     let vault = TestVault::demo();
     let value = vault.json(&["search", "zqxnothingmatches"]);
-    assert_eq!(value, serde_json::json!({ "items": [], "total": 0 }));
+    assert_eq!(
+        value,
+        serde_json::json!({ "mode": "keyword", "partial": false, "items": [], "total": 0 })
+    );
     let text = vault.run(&["search", "zqxnothingmatches"]).success();
-    assert_eq!(text.stdout, "0 of 0 results\n");
+    assert_eq!(text.stdout, "0 of 0 results, keyword ranking\n");
 }
 
 #[test]
@@ -250,7 +257,7 @@ fn text_output_marks_highlights() {
     assert_eq!(lines.len(), 3, "{}", run.stdout);
     assert!(lines[0].starts_with("Daily/2026/11/2026-11-27.md  2026-11-27  ("));
     assert!(lines[1].contains("**milliseconds**"), "{}", lines[1]);
-    assert_eq!(lines[2], "1 of 1 results");
+    assert_eq!(lines[2], "1 of 1 results, keyword ranking");
 }
 
 #[test]

@@ -13,12 +13,20 @@ pub fn demo_vault_source() -> PathBuf {
 }
 
 /// A `weaver` command with a clean environment: no `WEAVER_*` or `RUST_LOG` variables leak in
-/// from the developer's shell, and stdin is closed.
+/// from the developer's shell, no downloaded model is found, and stdin is closed.
 pub fn weaver() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_weaver"));
-    for var in ["WEAVER_VAULT", "WEAVER_CACHE_DIR", "WEAVER_LOG", "RUST_LOG"] {
+    for var in [
+        "WEAVER_VAULT",
+        "WEAVER_CACHE_DIR",
+        "WEAVER_LOG",
+        "WEAVER_MODEL_DIR",
+        "RUST_LOG",
+    ] {
         cmd.env_remove(var);
     }
+    // No model that `weaver model download` put in this machine's data folder either.
+    cmd.env("XDG_DATA_HOME", "/nonexistent/weaver-test-data");
     cmd.env("NO_COLOR", "1").stdin(Stdio::null());
     cmd
 }

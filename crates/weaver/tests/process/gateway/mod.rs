@@ -11,3 +11,4 @@ mod protection;
 mod reload;
 mod roles;
 mod tls;
+mod ui;

@@ -120,6 +120,8 @@ impl Start {
             cmd.arg("--log-json");
         }
         cmd.args(&self.args)
+            // No model that `weaver model download` put in this machine's data folder.
+            .env("XDG_DATA_HOME", "/nonexistent/weaver-test-data")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
