@@ -105,7 +105,6 @@ pub enum EditOp {
         /// The key.
         key: String,
         /// The value (any JSON value), written as YAML.
-        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
         value: serde_json::Value,
     },
     /// Deletes a top-level frontmatter key.

@@ -41,8 +41,14 @@ pub fn router() -> Router<AppState> {
         ("path" = String, Path, description = "Exact path of the file, such as `attachments/garden.png`"),
     ),
     responses(
-        (status = 200, description = "The file's bytes",
-            content((String = "application/octet-stream")),
+        (status = 200, description = "The file's bytes, typed by extension (`weaver_app::view::CONTENT_TYPES`)",
+            content(
+                (String = "image/png"), (String = "image/jpeg"), (String = "image/gif"),
+                (String = "image/webp"), (String = "image/avif"), (String = "image/bmp"),
+                (String = "image/svg+xml"), (String = "application/pdf"),
+                (String = "text/markdown"), (String = "text/plain"), (String = "audio/mpeg"),
+                (String = "video/mp4"), (String = "application/octet-stream"),
+            ),
             headers(("ETag" = String, description = "The content hash, quoted"))),
         (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
         (status = 400, description = "Not a valid vault path", body = ErrorBody),

@@ -519,6 +519,32 @@ async fn the_openapi_document_lists_what_the_server_answers() {
     let ok = &paths["/api/v1/vaults/{vault}/notes/{path}"]["get"]["responses"]["200"]["content"];
     assert!(ok.get("application/json").is_some(), "{ok}");
     assert!(ok.get("text/markdown").is_some(), "{ok}");
+
+    // Every media type the file route can answer is documented (schemathesis's ST105).
+    let files = &paths["/api/v1/vaults/{vault}/files/{path}"]["get"]["responses"]["200"]["content"];
+    let served = weaver_app::view::CONTENT_TYPES
+        .iter()
+        .map(|(_, t)| *t)
+        .chain(["application/octet-stream"]);
+    for media_type in served {
+        let essence = media_type.split(';').next().unwrap().trim();
+        assert!(
+            files.get(essence).is_some(),
+            "{essence} undocumented: {files}"
+        );
+    }
+
+    // A frontmatter value may be any JSON value (a list of nulls is valid YAML), so the
+    // document must not narrow it to an object (schemathesis's ST201).
+    let operation = &doc["components"]["schemas"]["EditOperation"];
+    let set = operation["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["properties"]["op"]["enum"][0] == "set_frontmatter")
+        .unwrap_or_else(|| panic!("no set_frontmatter in {operation}"));
+    let value = &set["properties"]["value"];
+    assert!(value.get("type").is_none(), "value is narrowed: {value}");
 }
 
 #[tokio::test]
