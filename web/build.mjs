@@ -2,7 +2,7 @@
 // Deterministic (same sources and lockfile, same bytes), so CI can rebuild and diff.
 import * as esbuild from "esbuild";
 import { readFileSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { basename } from "node:path";
 
 const out = "dist";
@@ -32,9 +32,14 @@ const html = readFileSync("index.html", "utf8").replace(/\{\{([a-z.]+)\}\}/g, (_
   return names[key];
 });
 writeFileSync(`${out}/index.html`, html);
-// Gzipped copies, served to clients that accept them (node writes no timestamp: reproducible).
+// Brotli and gzip copies, served to clients that accept them (node writes no timestamp, and
+// both encoders are deterministic: reproducible).
+const brotli = { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT } };
 for (const file of Object.keys(result.metafile.outputs)) {
-  if (/\.(js|css)$/.test(file)) writeFileSync(`${file}.gz`, gzipSync(readFileSync(file), { level: 9 }));
+  if (!/\.(js|css)$/.test(file)) continue;
+  const bytes = readFileSync(file);
+  writeFileSync(`${file}.gz`, gzipSync(bytes, { level: 9 }));
+  writeFileSync(`${file}.br`, brotliCompressSync(bytes, brotli));
 }
 const sizes = Object.entries(result.metafile.outputs).map(([f, m]) => `${basename(f)} ${m.bytes}`);
 console.log(sizes.join("\n"));

@@ -1,6 +1,7 @@
 // Weaver's web UI: search, read, edit and see the graph of a vault. Plain TypeScript over the
 // public REST API; hash routes (`#/v/{vault}/n/{path}`, `#/v/{vault}/tag/{tag}`,
-// `#/v/{vault}/graph`) so back and forward work and the server serves one page.
+// `#/v/{vault}/graph?colour=tag&folder=F&tag=T&local=P&depth=N`) so back and forward work
+// and the server serves one page.
 
 import {
   ApiError, NoteDto, Rendered, SearchResults, VaultSummary, api, apiError, currentKey, enc,
@@ -285,23 +286,44 @@ async function loadImages(root: HTMLElement): Promise<void> {
 // ----------------------------------------------------------------------------------------
 // Editing with If-Match, and the conflict view
 
+let editorModule: Promise<typeof import("./editor")> | null = null;
+let activeEditor: import("./editor").Editor | null = null;
+
+/**
+ * Replaces the note with a CodeMirror editor of its Markdown (loaded on first use). The
+ * Markdown is fetched past the HTTP cache: Chromium was seen answering it with the cached JSON
+ * of the same URL (both carry the same ETag), and an edit must start from the file as it is.
+ */
 async function startEdit(): Promise<void> {
   const note = state.note;
   if (!note) return;
-  const response = await api(`vaults/${enc(state.vault)}/notes/${enc(note.path)}`, { headers: { Accept: "text/markdown" } });
+  editorModule ??= import("./editor");
+  const [response, { createEditor }] = await Promise.all([
+    api(`vaults/${enc(state.vault)}/notes/${enc(note.path)}`, { headers: { Accept: "text/markdown" }, cache: "no-store" }),
+    editorModule,
+  ]);
   if (!response.ok) return showError(await apiError(response));
   const etag = response.headers.get("ETag");
   const text = await response.text();
   state.editing = true;
-  const area = h("textarea", { id: "editor", "aria-label": `Markdown of ${note.title}`, spellcheck: "false" }) as HTMLTextAreaElement;
-  area.value = text;
+  const host = h("div", { class: "editor-host" });
   const save = h("button", { type: "button", id: "save-button" }, "Save");
   const cancel = h("button", { type: "button" }, "Cancel");
   const status = h("p", { id: "edit-status", role: "status" });
-  save.onclick = () => saveEdit(note.path, area.value, etag, status);
+  $("view").replaceChildren(h("h1", {}, `Editing ${note.title}`), host, h("div", { class: "toolbar" }, save, cancel), status);
+  closeEditor();
+  const editor = createEditor(host, text, `Markdown of ${note.title}`, () => save.click());
+  activeEditor = editor;
+  save.onclick = () => saveEdit(note.path, editor.text(), etag, status);
   cancel.onclick = () => { state.editing = false; render(); };
-  $("view").replaceChildren(h("h1", {}, `Editing ${note.title}`), area, h("div", { class: "toolbar" }, save, cancel), status);
-  area.focus();
+  document.body.dataset.editor = "codemirror";
+  editor.focus();
+}
+
+function closeEditor(): void {
+  activeEditor?.destroy();
+  activeEditor = null;
+  delete document.body.dataset.editor;
 }
 
 async function saveEdit(path: string, text: string, etag: string | null, status: HTMLElement, force = false): Promise<void> {
@@ -320,7 +342,7 @@ async function saveEdit(path: string, text: string, etag: string | null, status:
 
 /** The note changed since the edit began: both versions side by side, the person chooses. */
 async function showConflict(path: string, mine: string): Promise<void> {
-  const response = await api(`vaults/${enc(state.vault)}/notes/${enc(path)}`, { headers: { Accept: "text/markdown" } });
+  const response = await api(`vaults/${enc(state.vault)}/notes/${enc(path)}`, { headers: { Accept: "text/markdown" }, cache: "no-store" });
   const theirs = response.ok ? await response.text() : "";
   const etag = response.headers.get("ETag");
   const keepMine = h("button", { type: "button", id: "keep-mine" }, "Keep my version");
@@ -439,6 +461,7 @@ let graphModule: Promise<typeof import("./graph")> | null = null;
 async function render(): Promise<void> {
   const r = route();
   state.editing = false;
+  closeEditor();
   if (!r.vault) {
     if (state.vaults.length) location.replace(`#/v/${encodeURIComponent(state.vaults[0].name)}/`);
     return;
@@ -452,7 +475,11 @@ async function render(): Promise<void> {
     graphModule ??= import("./graph");
     const g = await graphModule;
     $("side").replaceChildren();
-    await g.showGraph($("view"), state.vault, r.params.get("local"), Number(r.params.get("depth") ?? "2"));
+    await g.showGraph($("view"), state.vault, r.params.get("local"), Number(r.params.get("depth") ?? "2"), {
+      colour: r.params.get("colour") === "tag" ? "tag" : "folder",
+      folder: r.params.get("folder") ?? "",
+      tag: r.params.get("tag") ?? "",
+    });
   } else if (r.view === "tag") {
     $<HTMLInputElement>("search").value = "";
     $("view").replaceChildren(h("h1", {}, `#${r.arg}`), h("ul", { id: "tag-notes" }));
@@ -540,7 +567,8 @@ async function start(): Promise<void> {
   for (const id of ["filter-folder", "filter-tag"]) $(id).addEventListener("change", () => { runSearch(); });
   $("results").addEventListener("click", (e) => { if ((e.target as Element).closest("a")) closeResults(); });
   document.addEventListener("keydown", (e) => {
-    const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement;
+    const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement
+      || (e.target instanceof HTMLElement && e.target.isContentEditable);
     if ((e.key === "/" && !typing) || (e.key.toLowerCase() === "k" && (e.ctrlKey || e.metaKey))) {
       e.preventDefault();
       search.focus();

@@ -9,7 +9,9 @@
 // back and forward; the graph renders with the API's node and edge counts (WebGL, and the
 // canvas fallback in a browser without WebGL); keyboard-only navigation; no serious axe-core
 // violations; an external edit appears without a reload; an edit conflict is shown and
-// resolved; a hostile note runs no script; through `weaver gateway`, the key dialog and a
+// resolved; CodeMirror edits and saves with If-Match; the graph's colour and folder/tag filters;
+// the dark theme; at a phone's width nothing scrolls sideways and the app shell stays under
+// 300 KB; a hostile note runs no script; through `weaver gateway`, the key dialog and a
 // read-only key without edit controls. Screenshots of the main
 // views go to target/ui-screenshots.
 
@@ -84,13 +86,13 @@ const apiGraph = async () => (await fetch(`${base}/api/v1/vaults/default/graph`)
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-async function launch(webgl) {
+async function launch(webgl, viewport = { width: 1280, height: 860 }) {
   const profile = mkdtempSync(join(scratch, "profile-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: webgl ? [...ARGS, "--enable-unsafe-swiftshader"] : ARGS,
-    viewport: { width: 1280, height: 860 },
+    viewport,
   });
   const page = context.pages()[0] ?? await context.newPage();
   const problems = [];
@@ -203,11 +205,39 @@ try {
     assert(await page.evaluate(() => window.__sameDocument === true), "the page was reloaded");
   });
 
+  await step("CodeMirror edits a note's Markdown and saves it with If-Match", async () => {
+    const path = "Concepts/Wikilinks.md";
+    const before = await fetch(`${base}/api/v1/vaults/default/notes/${encodeURI(path)}`, { headers: { Accept: "text/markdown" } });
+    const etag = before.headers.get("etag");
+    const text = await before.text();
+    await page.evaluate((p) => { location.hash = `#/v/default/n/${p}`; }, encodeURI(path));
+    await page.waitForSelector("#edit-button");
+    await page.click("#edit-button");
+    await page.waitForSelector("body[data-editor=codemirror] .cm-editor #editor[contenteditable=true]");
+    assert(await page.evaluate(() => document.activeElement?.id) === "editor", "the editor has the focus");
+    assert(await page.locator("#editor").getAttribute("aria-label") !== null, "the editor has a label");
+    // The Markdown shown is the file's, and it is highlighted (a heading line carries a token span).
+    const shown = await page.evaluate(() => [...document.querySelectorAll("#editor .cm-line")].map((l) => l.textContent).join("\n"));
+    assert(shown.replace(/\n$/, "") === text.replace(/\n$/, ""), `the editor shows other text: ${JSON.stringify(shown.slice(0, 80))}`);
+    assert(await page.locator("#editor .cm-line span").count() > 0, "no syntax highlighting");
+    // "/" types a slash in the editor instead of jumping to the search box.
+    await page.keyboard.press("Control+End");
+    await page.keyboard.type("\nSaved from CodeMirror / marker 5521");
+    assert(await page.evaluate(() => document.activeElement?.id) === "editor", "typing / left the editor");
+    const put = page.waitForRequest((r) => r.method() === "PUT", { timeout: 10_000 });
+    await page.keyboard.press("Control+s");
+    const request = await put;
+    assert(request.headers()["if-match"] === etag, `If-Match ${request.headers()["if-match"]} != ${etag}`);
+    await page.waitForFunction(() => document.querySelector("#note-body")?.textContent.includes("marker 5521"), null, { timeout: 10_000 });
+    assert(readFileSync(join(vault, path), "utf8") === `${text}\nSaved from CodeMirror / marker 5521`, "the file holds what was typed");
+    assert(await page.locator(".cm-editor").count() === 0, "the editor closes after saving");
+  });
+
   await step("an edit conflict shows both versions and overwrites nothing", async () => {
     await page.evaluate(() => { location.hash = "#/v/default/n/Inbox idea.md"; });
     await page.waitForSelector("#edit-button");
     await page.click("#edit-button");
-    await page.waitForSelector("#editor");
+    await page.waitForSelector("body[data-editor=codemirror] .cm-editor #editor");
     await page.locator("#editor").fill("# Mine\nMy browser version.\n");
     writeFileSync(join(vault, "Inbox idea.md"), "# Theirs\nChanged on disk meanwhile.\n");
     await page.click("#save-button");
@@ -300,11 +330,114 @@ try {
     await page.screenshot({ path: join(shots, "graph.png") });
   });
 
+  await step("the graph's colour and folder/tag filters change what is drawn", async () => {
+    const counts = await apiGraph();
+    const box = page.locator("#graph");
+    const drawn = async (n) => {
+      await page.waitForFunction((n) => document.querySelector("#graph[data-rendered=true]")?.dataset.nodes === String(n), n, { timeout: 15_000 });
+    };
+    await page.evaluate(() => { location.hash = "#/v/default/graph"; });
+    await drawn(counts.nodes.length);
+    const legendTotal = () => page.evaluate(() => [...document.querySelectorAll("#graph-legend li")].reduce((sum, li) => sum + Number(li.textContent.match(/\((\d+)\)$/)[1]), 0));
+    assert(await legendTotal() === counts.nodes.length, "the legend counts every note");
+    // Colour by tag: the legend names tags, the same notes are drawn.
+    await page.selectOption("#graph-colour", "tag");
+    await page.waitForSelector("#graph-legend[aria-label='Colours by tag']", { timeout: 15_000 });
+    await drawn(counts.nodes.length);
+    const groups = await page.locator("#graph-legend li").allTextContents();
+    assert(groups.every((g) => g.startsWith("#") || g.startsWith("no tag") || / more \(/.test(g)), groups.join(", "));
+    assert(page.url().includes("colour=tag"), "the colour is in the route");
+    // Filter by tag: only notes with it (and the links among them).
+    const tagged = counts.nodes.filter((n) => n.tags.some((t) => t === "meta" || t.startsWith("meta/"))).length;
+    assert(tagged > 0 && tagged < counts.nodes.length, `meta tags ${tagged} notes`);
+    await page.selectOption("#graph-tag", "meta");
+    await drawn(tagged);
+    assert(await legendTotal() === tagged, "the legend follows the filter");
+    // Filter by folder instead.
+    await page.selectOption("#graph-tag", "");
+    await drawn(counts.nodes.length);
+    const inConcepts = counts.nodes.map((n, i) => [n, i]).filter(([n]) => n.folder === "Concepts" || n.folder.startsWith("Concepts/"));
+    const keep = new Set(inConcepts.map(([, i]) => i));
+    await page.selectOption("#graph-folder", "Concepts");
+    await drawn(inConcepts.length);
+    const edges = counts.edges.filter(([s, t]) => keep.has(s) && keep.has(t)).length;
+    assert(await box.getAttribute("data-edges") === String(edges), `edges ${await box.getAttribute("data-edges")} != ${edges}`);
+    // Back returns to the previous filter (it is part of the route).
+    await page.goBack();
+    await drawn(counts.nodes.length);
+    await page.evaluate(() => { location.hash = "#/v/default/graph"; });
+    await drawn(counts.nodes.length);
+  });
+
+  await step("dark theme follows the system (page and graph)", async () => {
+    await page.emulateMedia({ colorScheme: "dark" });
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert(bg === "rgb(23, 24, 27)", `dark background is ${bg}`);
+    await page.evaluate(() => { location.hash = "#/v/default/n/Welcome.md"; });
+    await waitTitle(page, "Welcome to the demo vault");
+    const results = await new AxeBuilder({ page }).withTags(["wcag2aa"]).analyze();
+    const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    assert(bad.length === 0, `dark: ${bad.map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`).join("; ")}`);
+    await page.evaluate(() => { location.hash = "#/v/default/graph"; });
+    await page.waitForSelector("#graph[data-rendered=true]", { timeout: 20_000 });
+    await page.screenshot({ path: join(shots, "graph-dark.png") });
+    await page.emulateMedia({ colorScheme: "light" });
+    assert(await page.evaluate(() => getComputedStyle(document.body).backgroundColor) === "rgb(255, 255, 255)", "back to light");
+  });
+
   await step("no page errors", async () => {
     assert(problems.length === 0, problems.join("; "));
   });
 } finally {
   await context.close();
+}
+
+const phone = await launch(true, { width: 390, height: 844 });
+try {
+  await step("at a phone's width (390 px) no view scrolls sideways; the app shell stays small", async () => {
+    const { page } = phone;
+    await page.goto(`${base}/`);
+    await page.waitForSelector("body[data-ready=true]", { timeout: 20_000 });
+    // What the first load transferred (a fresh profile: nothing cached), over this origin's assets.
+    const transferred = () => page.evaluate(() => performance.getEntriesByType("resource").concat(performance.getEntriesByType("navigation"))
+      .filter((e) => e.name.includes("/assets/") || e.entryType === "navigation")
+      .reduce((sum, e) => sum + e.encodedBodySize, 0));
+    const shell = await transferred();
+    assert(shell > 0 && shell <= 300 * 1024, `the app shell is ${shell} bytes`);
+    const wide = () => page.evaluate(() => {
+      const over = [...document.querySelectorAll("body *")].filter((el) => el.getBoundingClientRect().right > innerWidth + 1 && getComputedStyle(el).position !== "fixed")
+        .slice(0, 3).map((el) => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${el.className}`);
+      return { scroll: document.documentElement.scrollWidth, width: innerWidth, over };
+    });
+    const narrow = async (what) => {
+      const w = await wide();
+      assert(w.scroll <= w.width, `${what}: ${w.scroll} px wide in ${w.width} (${w.over.join(", ")})`);
+    };
+    await narrow("home");
+    await page.evaluate(() => { location.hash = "#/v/default/n/Welcome.md"; });
+    await waitTitle(page, "Welcome to the demo vault");
+    await narrow("note");
+    await page.screenshot({ path: join(shots, "phone-note.png"), fullPage: true });
+    await page.fill("#search", "notes");
+    await page.waitForSelector("#results li[role=option]", { timeout: 10_000 });
+    await narrow("search results");
+    await page.keyboard.press("Escape");
+    await page.click("#edit-button");
+    await page.waitForSelector(".cm-editor #editor");
+    const withEditor = await transferred();
+    await narrow("editor");
+    await page.evaluate(() => { location.hash = "#/v/default/graph"; });
+    await page.waitForSelector("#graph[data-rendered=true]", { timeout: 20_000 });
+    await narrow("graph");
+    const graphBox = await page.locator("#graph").boundingBox();
+    assert(graphBox.width > 300 && graphBox.width <= 390, `the graph is ${graphBox.width} px wide`);
+    await page.screenshot({ path: join(shots, "phone-graph.png") });
+    const withGraph = await transferred();
+    console.log(`     shell ${shell} B, + editor ${withEditor - shell} B, + graph ${withGraph - withEditor} B (as sent to Chromium: ${await page.evaluate(async () => (await fetch(location.href)).headers.get("content-encoding") ?? "page not encoded")}; assets brotli)`);
+    assert(phone.problems.length === 0, phone.problems.join("; "));
+  });
+} finally {
+  await phone.context.close();
 }
 
 const fallback = await launch(false);

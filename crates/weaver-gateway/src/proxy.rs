@@ -417,6 +417,11 @@ async fn forward(
         }
     };
     let mut headers = forward_headers(&parts.headers, peer, trusted_peer);
+    // Answers the gateway rewrites (the vault list, a read-only key's tool list) are read as
+    // JSON here: ask for them unencoded. Every other answer passes through as encoded upstream.
+    if target.vault_list || trim_tools {
+        headers.remove(header::ACCEPT_ENCODING);
+    }
     // Who asks, for the change log (cluster mode): the identity, never what the client says.
     if let Ok(actor) = HeaderValue::from_str(&identity.name) {
         headers.insert(WEAVER_ACTOR, actor);

@@ -8,8 +8,10 @@
 //! ```
 //!
 //! Asset names carry a content hash, so they are cached for a year (`immutable`); the page
-//! itself is revalidated every time (`no-cache` with an `ETag`). Assets are served gzipped
-//! when the client accepts it (the build writes a `.gz` next to each). The page's
+//! itself is revalidated every time (`no-cache` with an `ETag`). Assets are served brotli- or
+//! gzip-encoded when the client accepts it (the build writes a `.br` and a `.gz` next to each,
+//! at the best levels, so nothing is compressed per request); the `ETag` names the content,
+//! whatever the encoding. The page's
 //! `Content-Security-Policy` allows scripts, styles and connections to this origin only (and
 //! `blob:` workers for the graph layout), so even HTML that escaped sanitising could load and
 //! run nothing.
@@ -56,10 +58,18 @@ async fn index(headers: HeaderMap) -> Response {
 }
 
 async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
-    if file.ends_with(".gz") || file == "index.html" {
-        return StatusCode::NOT_FOUND.into_response();
+    if file.ends_with(".gz") || file.ends_with(".br") || file == "index.html" {
+        return not_found(&format!("assets/{file}"));
     }
     serve(&format!("assets/{file}"), &headers, true)
+}
+
+/// The API's 404 for an unknown route (`{"code": "route_not_found", ...}`).
+fn not_found(name: &str) -> Response {
+    let code = weaver_api::Code::RouteNotFound;
+    let body =
+        serde_json::json!({ "code": code.as_str(), "message": format!("no route GET /{name}") });
+    (code.status(), axum::Json(body)).into_response()
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -75,9 +85,7 @@ fn content_type(name: &str) -> &'static str {
 
 fn serve(name: &str, headers: &HeaderMap, immutable: bool) -> Response {
     let Some(file) = Assets::get(name) else {
-        let code = weaver_api::Code::RouteNotFound;
-        let body = serde_json::json!({ "code": code.as_str(), "message": format!("no route GET /{name}") });
-        return (code.status(), axum::Json(body)).into_response();
+        return not_found(name);
     };
     let etag = format!(
         "\"{}\"",
@@ -97,16 +105,18 @@ fn serve(name: &str, headers: &HeaderMap, immutable: bool) -> Response {
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    let gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
     let mut response = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        match Assets::get(&format!("{name}.gz")).filter(|_| gzip) {
-            Some(compressed) => (
-                [(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))],
+        let encoded = [("br", ".br"), ("gzip", ".gz")]
+            .into_iter()
+            .filter(|(coding, _)| accepts(headers, coding))
+            .find_map(|(coding, suffix)| {
+                Assets::get(&format!("{name}{suffix}")).map(|file| (coding, file))
+            });
+        match encoded {
+            Some((coding, compressed)) => (
+                [(header::CONTENT_ENCODING, HeaderValue::from_static(coding))],
                 compressed.data.into_owned(),
             )
                 .into_response(),
@@ -128,4 +138,49 @@ fn serve(name: &str, headers: &HeaderMap, immutable: bool) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     response
+}
+
+/// True when `Accept-Encoding` names `coding` with a non-zero weight.
+fn accepts(headers: &HeaderMap, coding: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|entry| {
+            let mut parts = entry.split(';').map(str::trim);
+            parts
+                .next()
+                .is_some_and(|name| name.eq_ignore_ascii_case(coding))
+                && !parts.any(|p| {
+                    p.strip_prefix("q=")
+                        .or_else(|| p.strip_prefix("Q="))
+                        .and_then(|q| q.parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_encoding_weights_are_read() {
+        let check = |value: &str, coding: &str, expected: bool| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_str(value).unwrap(),
+            );
+            assert_eq!(accepts(&headers, coding), expected, "{value} / {coding}");
+        };
+        check("gzip, deflate, br, zstd", "br", true);
+        check("gzip, deflate, br, zstd", "gzip", true);
+        check("gzip", "br", false);
+        check("br;q=0, gzip;q=0.5", "br", false);
+        check("br;q=0, gzip;q=0.5", "gzip", true);
+        check("BR", "br", true);
+        check("", "gzip", false);
+    }
 }

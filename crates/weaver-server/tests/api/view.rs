@@ -2,7 +2,9 @@
 //! (`notes/{path}/html`), the vault's files (`files/{path}`), the laid-out graph (`graph`), and
 //! the UI itself at `/`.
 
-use crate::support::{Sandbox, Start};
+use std::io::Read;
+
+use crate::support::{Sandbox, SseReader, Start};
 
 const FIXTURE: &str = "\
 //- Welcome.md
@@ -222,6 +224,94 @@ async fn the_graph_is_laid_out_and_counts_distinct_links() {
 }
 
 #[tokio::test]
+async fn json_is_compressed_for_clients_that_accept_it_and_event_streams_are_not() {
+    let sandbox = Sandbox::new();
+    let mut fixture = String::new();
+    for i in 0..40 {
+        fixture.push_str(&format!(
+            "//- n{i}.md\n# Note {i}\n[[n{}]] #t{}\n",
+            (i + 1) % 40,
+            i % 3
+        ));
+    }
+    let vault = sandbox.vault("vault", &fixture);
+    let server = Start::vault(&vault).spawn();
+    server.wait_ready().await;
+    let path = "/api/v1/vaults/default/graph";
+    let plain = server.get(path).await;
+    assert_eq!(plain.headers().get("content-encoding"), None);
+    let plain = plain.bytes().await.unwrap();
+    let ask = |encoding: &'static str| {
+        server
+            .client
+            .get(server.url(path))
+            .header("Accept-Encoding", encoding)
+            .send()
+    };
+
+    let gzipped = ask("gzip").await.unwrap();
+    assert_eq!(gzipped.status(), 200);
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    assert_eq!(gzipped.headers()["vary"], "accept-encoding");
+    let gzipped = gzipped.bytes().await.unwrap();
+    assert!(
+        gzipped.len() < plain.len() / 2,
+        "{} of {}",
+        gzipped.len(),
+        plain.len()
+    );
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(&gzipped[..])
+        .read_to_end(&mut decoded)
+        .unwrap();
+    let decoded: serde_json::Value = serde_json::from_slice(&decoded).unwrap();
+    let plain: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(decoded, plain);
+    assert_eq!(decoded["nodes"].as_array().unwrap().len(), 40);
+
+    // A browser's list: brotli is preferred.
+    let browser = ask("gzip, deflate, br, zstd").await.unwrap();
+    assert_eq!(browser.headers()["content-encoding"], "br");
+    // A client refusing everything we have gets plain JSON, not a 406.
+    for refusal in ["identity;q=0", "*;q=0", "zstd, identity;q=0"] {
+        let response = ask(refusal).await.unwrap();
+        assert_eq!(response.status(), 200, "{refusal}");
+        assert_eq!(
+            response.headers().get("content-encoding"),
+            None,
+            "{refusal}"
+        );
+    }
+
+    // The ETag names the content whatever the encoding, so `If-Match` works after a gzip read.
+    let note = "/api/v1/vaults/default/notes/n1.md";
+    let etag = server.get(note).await.headers()["etag"].clone();
+    let gzipped = server
+        .client
+        .get(server.url(note))
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzipped.headers()["etag"], etag);
+
+    // Event streams are never encoded (an encoder would hold events back until its buffer fills).
+    let events = server
+        .client
+        .get(server.url("/api/v1/vaults/default/events"))
+        .header("Accept-Encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.headers().get("content-encoding"), None);
+    let mut events = SseReader::from_response(events);
+    assert_eq!(events.next().await.unwrap().name, "index.ready");
+    std::fs::write(vault.join("New.md"), "# New\n").unwrap();
+    let created = events.next_named("note.created").await;
+    assert_eq!(created.data["path"], "New.md");
+}
+
+#[tokio::test]
 async fn the_web_ui_is_served_at_the_root() {
     let sandbox = Sandbox::new();
     let vault = sandbox.vault("vault", FIXTURE);
@@ -257,6 +347,45 @@ async fn the_web_ui_is_served_at_the_root() {
             "public, max-age=31536000, immutable"
         );
         assert_eq!(response.headers()["content-encoding"], "gzip");
+        let etag = response.headers()["etag"].clone();
+        // Brotli when accepted (precompressed: the layer of the API does not encode it again).
+        let response = server
+            .client
+            .get(server.url(&format!("/assets/{asset}")))
+            .header("Accept-Encoding", "gzip, deflate, br, zstd")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-encoding"], "br");
+        assert_eq!(response.headers()["etag"], etag);
+        assert_eq!(
+            response.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        let revalidated = server
+            .client
+            .get(server.url(&format!("/assets/{asset}")))
+            .header("If-None-Match", etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revalidated.status(), 304);
+    }
+    for precompressed in ["gz", "br"] {
+        let html_asset = html
+            .split("/assets/")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        server
+            .error(
+                &format!("/assets/{html_asset}.{precompressed}"),
+                404,
+                "route_not_found",
+            )
+            .await;
     }
     server
         .error("/assets/nope.js", 404, "route_not_found")
