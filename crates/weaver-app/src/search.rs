@@ -190,7 +190,7 @@ impl Vault {
             limit => limit.min(MAX_LIMIT),
         };
         let depth = (query.offset.saturating_add(limit)).clamp(FUSION_DEPTH, MAX_LIMIT);
-        let partial = self.semantic_status().is_some_and(|s| !s.complete());
+        let partial = self.semantic_partial();
         let constrained = text.constrained || has_filters(query);
         let semantic = self.semantic_ranking(query, &text.meaning, constrained, depth)?;
         let ranked: Vec<Fused> = if mode == SearchMode::Semantic {
@@ -286,7 +286,7 @@ impl Vault {
         let linked: HashSet<&VaultPath> = record.resolved.iter().flatten().collect();
         let found =
             self.similar_notes(&record.path, limit.min(MAX_LIMIT), |p| linked.contains(p))?;
-        let partial = self.semantic_status().is_some_and(|s| !s.complete());
+        let partial = self.semantic_partial();
         let items = found
             .into_iter()
             .map(|hit| SimilarNote {

@@ -118,6 +118,8 @@ pub(crate) struct Semantic {
     stop: AtomicBool,
     /// Embeddings of recent query texts.
     queries: Mutex<HashMap<String, Arc<Vec<f32>>>>,
+    /// The last snapshot found with every note embedded (see `Vault::semantic_partial`).
+    complete_at: Mutex<Weak<Snapshot>>,
     /// The cache shared with other processes, if any.
     shared: Option<Arc<dyn SharedEmbeddings>>,
     /// Chunks taken from the shared cache since the vault was opened.
@@ -227,6 +229,7 @@ impl Vault {
                     cached: AtomicUsize::new(0),
                     stop: AtomicBool::new(false),
                     queries: Mutex::new(HashMap::new()),
+                    complete_at: Mutex::new(Weak::new()),
                     shared,
                     shared_hits: AtomicUsize::new(0),
                 });
@@ -254,14 +257,7 @@ impl Vault {
         // One lock at a time, each once: a second read of a lock this thread holds blocks
         // behind a writer queued in between (std's RwLock lets a waiting writer go first), and
         // the writer waits for the first read: both stop for good.
-        let embedded_notes = {
-            let embedded = read(&semantic.embedded);
-            snapshot
-                .notes()
-                .iter()
-                .filter(|n| embedded.get(&n.path).is_some_and(|e| e.hash == n.meta.hash))
-                .count()
-        };
+        let embedded_notes = embedded_notes(semantic, &snapshot);
         let (chunks, vector_bytes) = {
             let vectors = read(&semantic.vectors);
             (vectors.len(), vectors.memory_bytes())
@@ -276,6 +272,27 @@ impl Vault {
             chunks_computed: semantic.computed.load(Ordering::Relaxed),
             chunks_cached: semantic.cached.load(Ordering::Relaxed),
         })
+    }
+
+    /// Whether semantic answers may miss notes now: some note of the current snapshot is not
+    /// embedded (or embedded as an older version). What every search reports as `partial`, so
+    /// it is cheap in the steady state: once a snapshot is found complete, the answer for it is
+    /// kept until the snapshot changes, instead of checking every note again.
+    pub(crate) fn semantic_partial(&self) -> bool {
+        let Some(semantic) = self.semantic.get() else {
+            return false;
+        };
+        let snapshot = self.snapshot();
+        let known = std::ptr::eq(lock(&semantic.complete_at).as_ptr(), Arc::as_ptr(&snapshot));
+        if known {
+            return false;
+        }
+        let complete = embedded_notes(semantic, &snapshot) >= snapshot.notes().len();
+        if complete {
+            // A `Weak` keeps the snapshot's allocation, so no later snapshot can have its address.
+            *lock(&semantic.complete_at) = Arc::downgrade(&snapshot);
+        }
+        !complete
     }
 
     /// Benchmark support: caches a stand-in vector, `vector(chunk text hash)`, for every chunk of
@@ -356,22 +373,24 @@ impl Vault {
         if !constrained {
             return Ok(read(&semantic.vectors).search(&vector, depth, gone));
         }
-        let all = read(&semantic.vectors).search(&vector, usize::MAX, |_| false);
-        let live = |hit: &&VectorHit| !gone(&hit.path);
+        // Taken best first in growing batches, each checked against the filters at once; the
+        // ranking orders only as much as is taken.
+        let vectors = read(&semantic.vectors);
+        let mut ranking = vectors.ranking(&vector);
         let mut out = Vec::new();
-        let mut rest = all.as_slice();
         let mut batch = FIRST_CHECK_BATCH;
-        while !rest.is_empty() && out.len() < depth {
-            let (now, later) = rest.split_at(batch.min(rest.len()));
-            rest = later;
+        ranking.reserve(batch);
+        while out.len() < depth {
+            let now: Vec<VectorHit> = ranking.by_ref().take(batch).collect();
+            if now.is_empty() {
+                break;
+            }
             batch = batch.saturating_mul(4);
             let paths: Vec<&str> = now.iter().map(|hit| hit.path.as_str()).collect();
             let keep = self.search_index().matching_paths(query, &paths)?;
             out.extend(
-                now.iter()
-                    .filter(|hit| keep.contains(&hit.path))
-                    .filter(live)
-                    .cloned(),
+                now.into_iter()
+                    .filter(|hit| keep.contains(&hit.path) && !gone(&hit.path)),
             );
         }
         out.truncate(depth);
@@ -512,6 +531,22 @@ fn note_chunks(record: &NoteRecord, text: &str) -> Vec<Chunk> {
         text: text.get(start..).unwrap_or_default(),
     });
     chunks(&record.note.title, &sections)
+}
+
+/// How many notes of `snapshot` are embedded as they are in it.
+fn embedded_notes(semantic: &Semantic, snapshot: &Snapshot) -> usize {
+    let embedded = read(&semantic.embedded);
+    snapshot
+        .notes()
+        .iter()
+        .filter(|n| embedded.get(&n.path).is_some_and(|e| e.hash == n.meta.hash))
+        .count()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

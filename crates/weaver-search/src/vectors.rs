@@ -202,42 +202,44 @@ impl VectorIndex {
         limit: usize,
         skip: impl Fn(&str) -> bool,
     ) -> Vec<VectorHit> {
-        if query.len() != self.dimensions || self.dimensions == 0 || limit == 0 {
+        if limit == 0 {
             return Vec::new();
+        }
+        let mut ranking = self.ranking(query);
+        ranking.reserve(limit);
+        ranking.filter(|hit| !skip(&hit.path)).take(limit).collect()
+    }
+
+    /// Every note with vectors, nearest to `query` first (ties by path), each by its best
+    /// chunk, produced lazily: the scan scores every chunk once, then only as much of the
+    /// ranking is ordered as is taken. `query` must have [`Self::dimensions`] components (else
+    /// the ranking is empty).
+    pub fn ranking(&self, query: &[f32]) -> Ranking<'_> {
+        if query.len() != self.dimensions || self.dimensions == 0 {
+            return Ranking {
+                index: self,
+                rest: Vec::new(),
+                ready: Vec::new(),
+                next_batch: 0,
+            };
         }
         let mut q = vec![0i8; self.dimensions];
         let q_scale = quantise(query, &mut q);
-        let best = self.best_per_note(&q, q_scale);
-        // Ranked first, paths looked at after: `skip` and a path's copy cost far more than a
-        // score, and only the first `limit` notes that `skip` leaves need them (at 50,000 notes
-        // doing it for every note was most of a query's time).
-        let mut ranked: Vec<(usize, u32, f32)> = best
+        let rest: Vec<(u32, u32, f32)> = self
+            .best_per_note(&q, q_scale)
             .into_iter()
             .enumerate()
-            .filter(|(_, (_, score))| score.is_finite())
-            .map(|(slot, (chunk, score))| (slot, chunk, score))
+            .filter(|(slot, (_, score))| {
+                score.is_finite() && self.paths.get(*slot).is_some_and(|p| !p.is_empty())
+            })
+            .map(|(slot, (chunk, score))| (u32::try_from(slot).unwrap_or(FREE), chunk, score))
             .collect();
-        let path_of = |slot: usize| self.paths.get(slot).map_or("", String::as_str);
-        ranked.sort_unstable_by(|a, b| {
-            b.2.total_cmp(&a.2)
-                .then_with(|| path_of(a.0).cmp(path_of(b.0)))
-        });
-        let mut hits = Vec::with_capacity(limit.min(ranked.len()));
-        for (slot, chunk, score) in ranked {
-            if hits.len() == limit {
-                break;
-            }
-            let path = path_of(slot);
-            if path.is_empty() || skip(path) {
-                continue;
-            }
-            hits.push(VectorHit {
-                path: path.to_owned(),
-                chunk,
-                score,
-            });
+        Ranking {
+            index: self,
+            rest,
+            ready: Vec::new(),
+            next_batch: FIRST_RANKED,
         }
-        hits
     }
 
     /// For every note slot, its best chunk and that chunk's score (`-inf` for a slot without
@@ -300,6 +302,73 @@ impl VectorIndex {
                 Some(data.iter().map(|&x| f32::from(x) * scale).collect())
             })
             .collect()
+    }
+}
+
+/// How many notes a [`Ranking`] orders first; each further batch is four times the last.
+const FIRST_RANKED: usize = 64;
+
+/// A vector search's notes, best first, ordered as they are taken (see
+/// [`VectorIndex::ranking`]). Ranked first, paths looked at after: a path's copy costs far
+/// more than a score, and callers take the first few hundred of tens of thousands of notes.
+#[derive(Debug)]
+pub struct Ranking<'a> {
+    index: &'a VectorIndex,
+    /// Scored notes not yet ordered: `(slot, best chunk, score)`, every one ranking after
+    /// those of `ready`.
+    rest: Vec<(u32, u32, f32)>,
+    /// The next notes, ordered, best last (so that `pop` takes the best).
+    ready: Vec<(u32, u32, f32)>,
+    /// How many of `rest` to order when `ready` runs out.
+    next_batch: usize,
+}
+
+impl Ranking<'_> {
+    /// Orders at least `n` notes at the next refill (for a caller that knows it takes them).
+    pub fn reserve(&mut self, n: usize) {
+        self.next_batch = self.next_batch.max(n.saturating_add(n / 2));
+    }
+
+    /// Orders the best `next_batch` notes of `rest` into `ready`.
+    fn refill(&mut self) {
+        let index = self.index;
+        let path_of = |slot: u32| index.paths.get(slot as usize).map_or("", String::as_str);
+        // Best first: higher score, then the lower path.
+        let order = |a: &(u32, u32, f32), b: &(u32, u32, f32)| {
+            b.2.total_cmp(&a.2)
+                .then_with(|| path_of(a.0).cmp(path_of(b.0)))
+        };
+        let take = self.next_batch.max(1);
+        self.next_batch = take.saturating_mul(4);
+        let mut batch = if take < self.rest.len() {
+            self.rest.select_nth_unstable_by(take - 1, order);
+            let tail = self.rest.split_off(take);
+            std::mem::replace(&mut self.rest, tail)
+        } else {
+            std::mem::take(&mut self.rest)
+        };
+        batch.sort_unstable_by(|a, b| order(b, a));
+        self.ready = batch;
+    }
+}
+
+impl Iterator for Ranking<'_> {
+    type Item = VectorHit;
+
+    fn next(&mut self) -> Option<VectorHit> {
+        if self.ready.is_empty() {
+            if self.rest.is_empty() {
+                return None;
+            }
+            self.refill();
+        }
+        let (slot, chunk, score) = self.ready.pop()?;
+        let path = self.index.paths.get(slot as usize)?;
+        Some(VectorHit {
+            path: path.clone(),
+            chunk,
+            score,
+        })
     }
 }
 
@@ -503,6 +572,54 @@ mod tests {
         let expected: Vec<&str> = one_by_one.iter().take(5).map(|(_, p)| p.as_str()).collect();
         let found: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn the_lazy_ranking_is_the_full_order_however_far_it_is_taken() {
+        // Ties included: several notes share each vector, so the path decides among them.
+        let mut index = VectorIndex::new(8);
+        for i in 0..3000u64 {
+            index
+                .set(&format!("n{i:04}.md"), &[random_unit(i % 700, 8)])
+                .unwrap();
+        }
+        index.remove("n0005.md");
+        let query = random_unit(4242, 8);
+        let full: Vec<(String, u32, f32)> = {
+            let mut all: Vec<(String, u32, f32)> = index
+                .notes
+                .keys()
+                .map(|path| {
+                    let hit = &index.search(&query, usize::MAX, |p| p != path)[0];
+                    (hit.path.clone(), hit.chunk, hit.score)
+                })
+                .collect();
+            all.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+            all
+        };
+        let lazy: Vec<(String, u32, f32)> = index
+            .ranking(&query)
+            .map(|h| (h.path, h.chunk, h.score))
+            .collect();
+        assert_eq!(lazy.len(), 2999);
+        assert_eq!(lazy, full);
+        for limit in [1, 10, 63, 64, 65, 300, 2999, 5000] {
+            let hits = index.search(&query, limit, |_| false);
+            let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+            let expected: Vec<&str> = full.iter().take(limit).map(|h| h.0.as_str()).collect();
+            assert_eq!(paths, expected, "limit {limit}");
+        }
+        // Skipping most notes still finds the rest in order, past every batch.
+        let odd = index.search(&query, 2000, |p| p.ends_with("0.md"));
+        let expected: Vec<&str> = full
+            .iter()
+            .map(|h| h.0.as_str())
+            .filter(|p| !p.ends_with("0.md"))
+            .take(2000)
+            .collect();
+        let paths: Vec<&str> = odd.iter().map(|h| h.path.as_str()).collect();
+        assert_eq!(paths, expected);
+        assert_eq!(index.ranking(&[1.0]).count(), 0);
     }
 
     #[test]

@@ -342,3 +342,40 @@ fn unlinked_mentions_by_title_and_alias_outside_links_and_whole_words_only() {
         AppError::Cancelled
     ));
 }
+
+#[test]
+fn answers_are_partial_from_a_change_until_it_is_embedded() {
+    let Some(embedder) = embedder() else { return };
+    let dir = vault(NOTES);
+    let vault = Arc::new(open(dir.path()).0);
+    let handle = vault.enable_semantic(embedder);
+    eventually_within(Duration::from_secs(300), "every note embedded", || {
+        vault.semantic_status().is_some_and(|s| s.complete())
+    });
+    let ask = || {
+        vault
+            .find(&query("money back"), Some(SearchMode::Hybrid))
+            .unwrap()
+    };
+    assert!(!ask().partial);
+    // Asked again on the same snapshot: still complete (the kept answer).
+    assert!(!ask().partial);
+    // With the worker stopped, a new note is never embedded: every answer says so.
+    handle.stop();
+    crate::fixture::write(
+        dir.path(),
+        "Guides/Export.md",
+        "# Export\nSave notes as PDF.\n",
+    );
+    vault.sync(&weaver_app::Scope::All).unwrap();
+    assert!(ask().partial);
+    assert!(ask().partial);
+    assert!(vault.similar("Refunds", 5).unwrap().partial);
+    // An edit of an embedded note makes its vectors stale: partial too, even once the new
+    // note is gone again.
+    std::fs::remove_file(dir.path().join("Guides/Export.md")).unwrap();
+    vault.sync(&weaver_app::Scope::All).unwrap();
+    crate::fixture::write(dir.path(), "Guides/Sync.md", "# Sync\nNow about backups.\n");
+    vault.sync(&weaver_app::Scope::All).unwrap();
+    assert!(ask().partial);
+}
