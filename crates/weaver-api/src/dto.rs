@@ -735,3 +735,57 @@ pub struct GraphNodeDto {
     /// Links in and out (distinct neighbours per direction).
     pub degree: u32,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Workflows
+
+/// A workflow as loaded from its definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowDto {
+    /// Its unique name.
+    pub name: String,
+    /// The file it was defined in (vault-relative for a vault's workflows).
+    pub file: String,
+    /// What it is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Disabled workflows never run.
+    pub enabled: bool,
+    /// The events that start it (`created`, `updated`, `deleted`, `moved`, `schedule`,
+    /// `manual`, `webhook`).
+    pub on: Vec<String>,
+    /// Path globs it is limited to (empty: every path).
+    pub paths: Vec<String>,
+    /// The cron expression and time zone, for a scheduled workflow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Its steps' actions, in order (`set_frontmatter`, `add_tags`, ...).
+    pub steps: Vec<String>,
+}
+
+/// One problem of a workflow definition, where it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowErrorDto {
+    /// Always `workflow_invalid`.
+    pub code: String,
+    /// The file.
+    pub file: String,
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1.
+    pub column: usize,
+    /// The field at fault, dotted (`steps[1].add_tags`), when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Workflows and the problems of the definitions that could not be loaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowList {
+    /// The valid workflows.
+    pub workflows: Vec<WorkflowDto>,
+    /// Every problem found (a file with any has no workflow loaded).
+    pub errors: Vec<WorkflowErrorDto>,
+}

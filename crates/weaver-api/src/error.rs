@@ -107,6 +107,8 @@ pub enum Code {
     UpstreamTimeout,
     /// The gateway is serving `server.max_connections` connections and no slot freed in time.
     TooManyConnections,
+    /// A workflow definition is invalid (its file, line, column and field are given).
+    WorkflowInvalid,
 }
 
 impl Code {
@@ -179,6 +181,7 @@ impl Code {
             Self::UpstreamUnavailable => "upstream_unavailable",
             Self::UpstreamTimeout => "upstream_timeout",
             Self::TooManyConnections => "too_many_connections",
+            Self::WorkflowInvalid => "workflow_invalid",
         }
     }
 
@@ -226,6 +229,7 @@ impl Code {
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::InvalidMcpMessage => StatusCode::BAD_REQUEST,
+            Self::WorkflowInvalid => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -463,3 +463,56 @@ pub fn graph_dto(g: crate::view::GraphView) -> weaver_api::dto::GraphDto {
         edges: g.edges.into_iter().map(|(s, t)| [s, t]).collect(),
     }
 }
+
+/// Loaded workflows and their definitions' problems as the wire shows them.
+pub fn workflow_list(loaded: &weaver_workflows::Loaded) -> weaver_api::dto::WorkflowList {
+    use weaver_workflows::StepAction;
+    let workflows = loaded
+        .workflows
+        .iter()
+        .map(|w| weaver_api::dto::WorkflowDto {
+            name: w.name.clone(),
+            file: w.file.clone(),
+            description: w.description.clone(),
+            enabled: w.enabled,
+            on: w.trigger.on.iter().map(|k| k.as_str().to_owned()).collect(),
+            paths: w.trigger.paths.clone(),
+            schedule: w
+                .trigger
+                .schedule
+                .as_ref()
+                .map(|s| format!("{} ({})", s.expression, s.timezone.name())),
+            steps: w
+                .steps
+                .iter()
+                .map(|s| {
+                    match s.action {
+                        StepAction::SetFrontmatter(_) => "set_frontmatter",
+                        StepAction::DeleteFrontmatter(_) => "delete_frontmatter",
+                        StepAction::AddTags(_) => "add_tags",
+                        StepAction::RemoveTags(_) => "remove_tags",
+                        StepAction::MoveTo(_) => "move_to",
+                        StepAction::Append { .. } => "append",
+                        StepAction::Prepend { .. } => "prepend",
+                        StepAction::CreateNote { .. } => "create_note",
+                        StepAction::Http { .. } => "http",
+                    }
+                    .to_owned()
+                })
+                .collect(),
+        })
+        .collect();
+    let errors = loaded
+        .errors
+        .iter()
+        .map(|e| weaver_api::dto::WorkflowErrorDto {
+            code: weaver_api::error::Code::WorkflowInvalid.as_str().to_owned(),
+            file: e.file.clone(),
+            line: e.line,
+            column: e.column,
+            field: e.field.clone(),
+            message: e.message.clone(),
+        })
+        .collect();
+    weaver_api::dto::WorkflowList { workflows, errors }
+}

@@ -32,6 +32,7 @@ pub mod view;
 mod watch;
 mod watched;
 mod wire;
+mod workflows;
 mod write;
 
 pub use changes::{ChangeLog, Committed, FileChange, Planned, WriteMeta, Written};
@@ -60,6 +61,7 @@ pub use watch::{WatchHandle, WatchOptions, WatchStats, watch};
 pub use watched::WatchedVault;
 pub use weaver_embed::Embedder;
 pub use weaver_search::{SearchHit, SearchQuery, SearchResults};
+pub use workflows::{MAX_DEFINITION_BYTES, WORKFLOWS_DIR, load_workflows};
 pub use write::{DeleteOutcome, MoveOutcome, Precondition, RewrittenNote, WriteOutcome, Writer};
 
 impl Vault {

@@ -126,6 +126,21 @@ pub enum Command {
     /// the vault's lock); external edits become log entries, cluster writes land in the folder,
     /// and when both sides changed a file the folder's version is kept as a conflict copy
     Bridge(BridgeArgs),
+    /// Workflows: automation on vault events (`.weaver/workflows/*.toml`)
+    #[command(subcommand)]
+    Workflows(WorkflowsCommand),
+}
+
+/// `weaver workflows`.
+#[derive(Debug, Subcommand)]
+pub enum WorkflowsCommand {
+    /// Check workflow definitions: the vault's `.weaver/workflows/*.toml`, or the files and
+    /// folders given; prints each workflow, or each problem as FILE:LINE:COLUMN; exits 1 when
+    /// there are any
+    Validate {
+        /// Definition files, or folders of them (`*.toml`) [default: the vault's]
+        paths: Vec<PathBuf>,
+    },
 }
 
 /// `weaver bridge`.

@@ -73,6 +73,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Bench(cmd) => return crate::bench::run(&cli.global, cmd),
+        Command::Workflows(crate::cli::WorkflowsCommand::Validate { paths }) => {
+            return crate::workflows::validate(&cli.global, &paths);
+        }
         Command::Serve(args) => {
             let global = &cli.global;
             if global.no_cache {

@@ -8,6 +8,7 @@ mod commands;
 mod error;
 mod model;
 mod output;
+mod workflows;
 
 use std::process::ExitCode;
 

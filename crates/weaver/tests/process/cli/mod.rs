@@ -18,3 +18,4 @@ mod semantic;
 mod summary;
 mod vault;
 mod watch;
+mod workflows;
