@@ -118,6 +118,9 @@ pub enum AppError {
     /// The embedding model failed on a query or a note.
     #[error("semantic search failed: {0}")]
     Semantic(String),
+    /// A workflow step cannot run as asked (no note to work on, a step kind not run yet).
+    #[error("workflow step refused: {0}")]
+    StepRefused(String),
     /// Cluster mode: the database that holds the vault cannot take the write (unreachable, or
     /// the replica found its change log broken); nothing was written. The reason names no
     /// credentials.

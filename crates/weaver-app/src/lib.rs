@@ -61,7 +61,10 @@ pub use watch::{WatchHandle, WatchOptions, WatchStats, watch};
 pub use watched::WatchedVault;
 pub use weaver_embed::Embedder;
 pub use weaver_search::{SearchHit, SearchQuery, SearchResults};
-pub use workflows::{MAX_DEFINITION_BYTES, WORKFLOWS_DIR, load_workflows};
+pub use workflows::{
+    MAX_DEFINITION_BYTES, RunInput, RunReport, StepReport, StepStatus, WORKFLOWS_DIR, action_name,
+    load_workflows,
+};
 pub use write::{DeleteOutcome, MoveOutcome, Precondition, RewrittenNote, WriteOutcome, Writer};
 
 impl Vault {

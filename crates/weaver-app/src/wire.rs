@@ -66,6 +66,7 @@ fn classify(err: &AppError) -> Code {
         AppError::RequestIdReused { .. } => Code::RequestIdReused,
         AppError::SemanticOff => Code::SemanticUnavailable,
         AppError::Semantic(_) => Code::SearchError,
+        AppError::StepRefused(_) => Code::InvalidArgument,
         AppError::Edit(e) => match e {
             EditError::HeadingNotFound { .. } => Code::HeadingNotFound,
             EditError::HeadingAmbiguous { .. } => Code::HeadingAmbiguous,
@@ -163,6 +164,7 @@ fn public_message(err: &AppError) -> String {
         | AppError::RequestIdReused { .. }
         | AppError::SemanticOff
         | AppError::Semantic(_)
+        | AppError::StepRefused(_)
         | AppError::Edit(_) => err.to_string(),
     };
     weaver_core::clip(&message, MAX_MESSAGE_BYTES).into_owned()

@@ -141,6 +141,15 @@ pub enum WorkflowsCommand {
         /// Definition files, or folders of them (`*.toml`) [default: the vault's]
         paths: Vec<PathBuf>,
     },
+    /// Run one of the vault's workflows now (it must have `manual` in its trigger's `on`),
+    /// on a note if given; prints each step's outcome; exits 1 when a step failed
+    Run {
+        /// The workflow's name
+        name: String,
+        /// The note to run it on (path or name)
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 /// `weaver bridge`.

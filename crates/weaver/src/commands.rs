@@ -76,6 +76,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Workflows(crate::cli::WorkflowsCommand::Validate { paths }) => {
             return crate::workflows::validate(&cli.global, &paths);
         }
+        Command::Workflows(crate::cli::WorkflowsCommand::Run { name, note }) => {
+            return crate::workflows::run(&cli.global, &name, note);
+        }
         Command::Serve(args) => {
             let global = &cli.global;
             if global.no_cache {

@@ -103,3 +103,83 @@ fn print(list: &WorkflowList) {
         println!("no workflows");
     }
 }
+
+/// `weaver workflows run NAME [--note PATH]`: a manual run of one of the vault's workflows.
+pub fn run(global: &Global, name: &str, note: Option<String>) -> anyhow::Result<ExitCode> {
+    let options = crate::commands::vault_options(global)?;
+    let loaded = weaver_app::load_workflows(&options.root)?;
+    let Some(workflow) = loaded.workflows.iter().find(|w| w.name == name) else {
+        let problem = loaded
+            .errors
+            .iter()
+            .find(|e| e.file.ends_with(&format!("/{name}.toml")))
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        anyhow::bail!("no valid workflow named `{name}` in the vault{problem}");
+    };
+    if !workflow
+        .trigger
+        .on
+        .contains(&weaver_workflows::EventKind::Manual)
+    {
+        anyhow::bail!(
+            "workflow `{name}` cannot be run by hand: add \"manual\" to its trigger's `on` ({})",
+            workflow.file
+        );
+    }
+    let (vault, _) = crate::commands::open_vault(global, false)?;
+    let input = weaver_app::RunInput {
+        event: weaver_workflows::EventKind::Manual,
+        note,
+        version: None,
+        actor: weaver_workflows::ActorKind::Human,
+    };
+    let report = vault.run_workflow(workflow, &input, chrono::Utc::now());
+    if global.json {
+        let steps: Vec<serde_json::Value> = report
+            .steps
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "action": s.action,
+                    "status": status(s.status),
+                    "detail": s.detail,
+                    "duration_ms": s.duration.as_secs_f64() * 1000.0,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "workflow": report.workflow,
+                "ok": report.ok(),
+                "note": report.note,
+                "version": report.version,
+                "steps": steps,
+            })
+        );
+    } else {
+        for (i, s) in report.steps.iter().enumerate() {
+            println!(
+                "{:<7} {} {}: {}",
+                status(s.status),
+                i + 1,
+                s.action,
+                s.detail
+            );
+        }
+    }
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn status(status: weaver_app::StepStatus) -> &'static str {
+    match status {
+        weaver_app::StepStatus::Done => "done",
+        weaver_app::StepStatus::Skipped => "skipped",
+        weaver_app::StepStatus::Failed => "failed",
+    }
+}

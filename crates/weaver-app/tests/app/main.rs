@@ -18,4 +18,5 @@ mod read;
 mod search_modes;
 mod semantic;
 mod watcher;
+mod workflows;
 mod write;

@@ -125,3 +125,51 @@ fn named_files_and_folders_are_validated_and_a_vault_without_workflows_has_none(
     let json = vault.json(&["workflows", "validate", file.to_str().unwrap()]);
     assert_eq!(json["workflows"][0]["file"], file.to_str().unwrap());
 }
+
+#[test]
+fn a_manual_run_changes_the_note_and_reports_each_step() {
+    let vault = TestVault::with_files(&[
+        ("Inbox/Idea.md", "# Idea\n"),
+        (
+            ".weaver/workflows/triage.toml",
+            "[trigger]\non = [\"manual\"]\n[[steps]]\nset_frontmatter = { status = \"triaged\" }\n[[steps]]\nif = { field = \"frontmatter.status\", equals = \"draft\" }\nadd_tags = [\"never\"]\n",
+        ),
+        (".weaver/workflows/inbox.toml", INBOX),
+    ]);
+    let run = vault
+        .run(&["workflows", "run", "triage", "--note", "Idea"])
+        .success();
+    assert!(
+        run.stdout
+            .contains("done    1 set_frontmatter: set `status`"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("skipped 2 add_tags"), "{}", run.stdout);
+    assert_eq!(
+        std::fs::read_to_string(vault.path("Inbox/Idea.md")).unwrap(),
+        "---\nstatus: triaged\n---\n# Idea\n"
+    );
+    // A step that needs a note, without one: exit 1, the file untouched.
+    let json = vault
+        .run(&["--json", "workflows", "run", "triage"])
+        .exit(1)
+        .json();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["steps"][0]["status"], "failed");
+    // Only workflows with a manual trigger run by hand; unknown names are refused.
+    let refused = vault
+        .run(&["workflows", "run", "inbox", "--note", "Idea"])
+        .exit(2);
+    assert!(
+        refused.stderr.contains("cannot be run by hand"),
+        "{}",
+        refused.stderr
+    );
+    let unknown = vault.run(&["workflows", "run", "nope"]).exit(2);
+    assert!(
+        unknown.stderr.contains("no valid workflow named `nope`"),
+        "{}",
+        unknown.stderr
+    );
+}
