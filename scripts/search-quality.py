@@ -64,8 +64,8 @@ def sweep(base, questions, label):
              for q in questions]
     print("| set | k | keyword weight | semantic weight | MRR@10 | recall@10 | nDCG@10 |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for k in (10, 30, 60, 100):
-        for wk, ws in ((1, 1), (1, 1.5), (1, 2), (1, 3), (1.5, 1), (0, 1), (1, 0)):
+    for k in (5, 10, 20, 30, 60, 100):
+        for wk, ws in ((1, 1), (1, 1.5), (1, 2), (1, 3), (1, 4), (1, 5), (1.5, 1), (0, 1), (1, 0)):
             totals = [0.0, 0.0, 0.0]
             for question, (keyword, semantic) in zip(questions, pairs):
                 scores = {}
