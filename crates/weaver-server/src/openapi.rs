@@ -13,7 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::events::{ChangeData, LaggedData, ReadyData};
 use super::ops;
-use super::routes::{events, files, graph, notes, search, vaults, write};
+use super::routes::{events, files, graph, notes, search, vaults, workflows, write};
 use super::state::AppState;
 
 /// Where the document is served.
@@ -52,6 +52,7 @@ pub const OPENAPI_JSON: &str = "/api/v1/openapi.json";
         graph::stats,
         graph::check,
         search::search,
+        workflows::list,
         events::events,
         ops::livez,
         ops::readyz,
@@ -65,6 +66,7 @@ pub const OPENAPI_JSON: &str = "/api/v1/openapi.json";
         (name = "graph", description = "Whole-vault graph questions and statistics"),
         (name = "search", description = "Search by words (BM25), by meaning (a local embedding model) or both; similar notes; unlinked mentions"),
         (name = "events", description = "Live changes as Server-Sent Events"),
+        (name = "workflows", description = "Automation on vault events: the vault's workflow definitions"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -12,6 +12,7 @@ pub mod graph;
 pub mod notes;
 pub mod search;
 pub mod vaults;
+pub mod workflows;
 pub mod write;
 
 use axum::Router;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(events::router())
         .merge(write::router())
         .merge(files::router())
+        .merge(workflows::router())
         .route_layer(axum::middleware::from_fn(notes::check_method))
 }
 

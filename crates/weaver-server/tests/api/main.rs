@@ -22,4 +22,5 @@ mod contract;
 mod events;
 mod search;
 mod view;
+mod workflows;
 mod write;
